@@ -1,0 +1,54 @@
+package dev.convlens.tensor.kernels;
+
+import java.lang.System.Logger.Level;
+
+/**
+ * Picks the kernel layer at run time and says which it picked.
+ *
+ * <p>{@code "simd"} needs the incubating module {@code jdk.incubator.vector} (run the JVM with
+ * {@code --add-modules jdk.incubator.vector}); without it the reference kernels are used and
+ * one warning says so. The system property {@code convlens.backend} chooses the default
+ * ({@code reference} or {@code simd}); {@code convlens.threads} the default thread count.
+ */
+public final class Backend {
+    private static final System.Logger LOG = System.getLogger("convlens");
+    private static volatile boolean warned;
+
+    private Backend() {}
+
+    /** True when the Vector API module is loaded in this JVM. */
+    public static boolean vectorApiPresent() {
+        return ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+    }
+
+    /** The default: {@code convlens.backend} if set, else simd when available, with {@code convlens.threads} or all cores. */
+    public static Kernels auto() {
+        String name = System.getProperty("convlens.backend", "simd");
+        int threads = Integer.getInteger("convlens.threads", Runtime.getRuntime().availableProcessors());
+        return select(name, threads);
+    }
+
+    /**
+     * The kernels named {@code name} ("reference" or "simd") using up to {@code threads} threads.
+     *
+     * @throws IllegalArgumentException for an unknown name or a thread count below 1
+     */
+    public static Kernels select(String name, int threads) {
+        if (threads < 1) throw new IllegalArgumentException("Backend: threads must be >= 1, got " + threads);
+        switch (name) {
+            case "reference":
+                return new ReferenceKernels();
+            case "simd":
+                if (vectorApiPresent()) return dev.convlens.tensor.simd.SimdKernels.create(threads);
+                if (!warned) {
+                    warned = true;
+                    LOG.log(Level.WARNING, "convlens: jdk.incubator.vector is not loaded (start the JVM with "
+                            + "--add-modules jdk.incubator.vector); using the reference kernels");
+                }
+                return new ReferenceKernels();
+            default:
+                throw new IllegalArgumentException("Backend: unknown backend '" + name
+                        + "'; choose one of: reference, simd");
+        }
+    }
+}

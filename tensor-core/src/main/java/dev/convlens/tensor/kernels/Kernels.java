@@ -1,0 +1,47 @@
+package dev.convlens.tensor.kernels;
+
+/**
+ * The primitive kernels that carry nearly all the arithmetic of a CNN. Kernels see flat
+ * arrays and offsets, never {@code Tensor}: that keeps them equally at home in plain loops,
+ * the Vector API and OpenCL.
+ *
+ * <p>Implementations: {@link ReferenceKernels} (plain loops, the specification) and
+ * {@code dev.convlens.tensor.simd.SimdKernels} (Vector API, multi-threaded). Every
+ * implementation is tested against the reference.
+ *
+ * <p>All outputs are overwritten, not accumulated into, unless a {@code beta} says otherwise.
+ */
+public interface Kernels {
+    /** Short name for reports: "reference", "simd". */
+    String name();
+
+    /**
+     * Convolution forward: {@code y[n,k,oy,ox] = b[k] + sum_{c',r,s} w[k,c',r,s] * x[n, g*cg+c', oy*sh-pt+r*dh, ox*sw-pl+s*dw]}
+     * (cross-correlation, as PyTorch and ONNX define it; out-of-range input reads as 0).
+     *
+     * @param b bias of length k, or null for none
+     */
+    void convForward(ConvGeom g, float[] x, float[] w, float[] b, float[] y);
+
+    /** Convolution backward to the input: {@code dx = sum over the windows that read x of dy * w} (the transposed convolution). */
+    void convBackwardData(ConvGeom g, float[] dy, float[] w, float[] dx);
+
+    /**
+     * Convolution backward to the weights: {@code dw[k,c',r,s] = sum_{n,oy,ox} dy[n,k,oy,ox] * x[n,c,iy,ix]}
+     * and {@code db[k] = sum_{n,oy,ox} dy[n,k,oy,ox]}.
+     *
+     * @param dw weight gradient to write, or null when not wanted
+     * @param db bias gradient to write, or null when not wanted
+     */
+    void convBackwardWeights(ConvGeom g, float[] x, float[] dy, float[] dw, float[] db);
+
+    /**
+     * Row-major GEMM: {@code C = alpha * op(A) * op(B) + beta * C}, with op(A) of shape (m, kk)
+     * and op(B) of shape (kk, n). {@code transA} means A is stored (kk, m); {@code transB} means
+     * B is stored (n, kk). Leading dimensions are the stored row lengths. When {@code beta == 0}, C
+     * is not read (NaN in C does not propagate).
+     */
+    void gemm(boolean transA, boolean transB, int m, int n, int kk, float alpha,
+              float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+              float beta, float[] c, int cOff, int ldc);
+}
