@@ -1,0 +1,64 @@
+package dev.convlens.models.onnx;
+
+import com.google.protobuf.CodedInputStream;
+import dev.convlens.models.onnx.proto.Onnx.ModelProto;
+import dev.convlens.models.onnx.proto.Onnx.OperatorSetIdProto;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * A parsed ONNX file: the protobuf {@code ModelProto} (generated from the official
+ * {@code onnx.proto}) plus the file it came from and the opset of the default domain.
+ *
+ * @param file  the model file (external data is resolved next to it), or null for bytes from memory
+ * @param proto the parsed model
+ * @param opset the version of the default ("" or "ai.onnx") operator set, or -1 when the model imports
+ *              only other domains
+ */
+public record OnnxModel(Path file, ModelProto proto, long opset) {
+
+    /** Reads and parses a model file; a malformed or truncated file gives an {@link OnnxException} with the byte offset. */
+    public static OnnxModel read(Path file) {
+        long size;
+        try {
+            size = Files.size(file);
+        } catch (IOException e) {
+            throw new OnnxException(file, "cannot read: " + e, e);
+        }
+        if (size > Integer.MAX_VALUE - 8) {
+            throw new OnnxException(file, "is " + size + " bytes; protobuf files above 2 GiB must keep their "
+                    + "weights in external data files");
+        }
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(file);
+        } catch (IOException e) {
+            throw new OnnxException(file, "cannot read: " + e, e);
+        }
+        return parse(file, bytes);
+    }
+
+    /** Parses model bytes; {@code file} is used for messages and external data only. */
+    public static OnnxModel parse(Path file, byte[] bytes) {
+        CodedInputStream in = CodedInputStream.newInstance(bytes);
+        in.setRecursionLimit(100);
+        ModelProto proto;
+        try {
+            proto = ModelProto.parseFrom(in);
+            in.checkLastTagWas(0);
+        } catch (IOException | RuntimeException e) {
+            throw new OnnxException(file, "malformed ONNX model near byte offset " + in.getTotalBytesRead()
+                    + " of " + bytes.length + ": " + e.getMessage(), e);
+        }
+        if (!proto.hasGraph()) {
+            throw new OnnxException(file, "no graph in the model (is this an ONNX ModelProto? "
+                    + bytes.length + " bytes, ir_version " + proto.getIrVersion() + ")");
+        }
+        long opset = -1;
+        for (OperatorSetIdProto o : proto.getOpsetImportList()) {
+            if (o.getDomain().isEmpty() || o.getDomain().equals("ai.onnx")) opset = o.getVersion();
+        }
+        return new OnnxModel(file, proto, opset);
+    }
+}
