@@ -1,0 +1,221 @@
+package dev.convlens.tensor.ops;
+
+import dev.convlens.tensor.Shapes;
+import dev.convlens.tensor.Tensor;
+
+/**
+ * Batch normalization (Ioffe and Szegedy, 2015) over the channels of {@code x (N,C,H,W)}, or of
+ * {@code x (N,C)} (PyTorch's BatchNorm1d on a batch of vectors: the same thing with H = W = 1),
+ * with PyTorch's conventions.
+ *
+ * <h2>Training forward</h2>
+ * Per channel c, over its {@code M = N*H*W} values (sums below run over n, h, w):
+ * <pre>
+ *   mean[c]   = (1/M) sum x
+ *   var[c]    = (1/M) sum (x - mean)^2                     (biased: used to normalize)
+ *   invStd[c] = 1 / sqrt(var + eps)
+ *   xhat      = (x - mean) * invStd
+ *   y         = gamma[c] * xhat + beta[c]
+ *   running_mean = (1 - momentum) * running_mean + momentum * mean
+ *   running_var  = (1 - momentum) * running_var  + momentum * var * M/(M-1)   (unbiased)
+ * </pre>
+ * As in PyTorch, training needs M > 1 (one value per channel has no variance).
+ *
+ * <h2>Training backward (through the batch statistics)</h2>
+ * Write s = invStd and g_i = dL/dxhat_i = gamma*dy_i, over the M values i of one channel. Then
+ * {@code dmean/dx_i = 1/M}, {@code dvar/dx_i = (2/M)(x_i - mean)} (the term through the mean
+ * sums to zero), so {@code ds/dx_i = -(1/2)(var+eps)^(-3/2) dvar/dx_i = -s^3 (x_i - mean)/M}, and
+ * <pre>
+ *   dxhat_j/dx_i = s (delta_ij - 1/M) - (x_j - mean) s^3 (x_i - mean)/M
+ *   dx_i = sum_j g_j dxhat_j/dx_i = s (g_i - (1/M) sum_j g_j - xhat_i (1/M) sum_j g_j xhat_j)
+ *        = gamma * s / M * (M dy_i - sum_j dy_j - xhat_i sum_j dy_j xhat_j)
+ *   dgamma = sum_i dy_i xhat_i,     dbeta = sum_i dy_i
+ * </pre>
+ * (the running statistics are bookkeeping and take no gradient).
+ *
+ * <h2>Inference</h2>
+ * An affine map per channel with the stored statistics:
+ * {@code y = gamma * (x - mean) / sqrt(var + eps) + beta}, so with {@code s = 1/sqrt(var+eps)}:
+ * {@code dx = dy * gamma * s}, {@code dgamma = sum dy (x - mean) s}, {@code dbeta = sum dy}.
+ *
+ * <p>{@code gamma} and {@code beta} have shape (C); null stands for gamma = 1 and beta = 0
+ * (PyTorch's {@code affine=False}).
+ *
+ * @param eps added to the variance (PyTorch's default 1e-5)
+ * @param momentum weight of the new batch statistic in the running averages (PyTorch's default
+ *        0.1; note ONNX's {@code momentum} is the weight of the old value, i.e. 1 - this)
+ */
+public record BatchNorm2d(float eps, float momentum) {
+    private static final String OP = "BatchNorm2d";
+
+    public BatchNorm2d {
+        if (!(eps >= 0) || !(momentum >= 0 && momentum <= 1)) {
+            throw new IllegalArgumentException(OP + ": eps must be >= 0 and momentum in [0,1], got eps " + eps
+                    + ", momentum " + momentum);
+        }
+    }
+
+    /** PyTorch's defaults: eps 1e-5, momentum 0.1. */
+    public static BatchNorm2d defaults() {
+        return new BatchNorm2d(1e-5f, 0.1f);
+    }
+
+    /** The training output and what the backward needs: the batch mean and 1/sqrt(biased var + eps), per channel. */
+    public record TrainResult(Tensor y, float[] mean, float[] invStd) {}
+
+    /** The gradients asked for; those not asked for are null. */
+    public record Grads(Tensor dx, Tensor dgamma, Tensor dbeta) {}
+
+    /**
+     * Normalizes with the batch statistics and updates the running statistics in place.
+     *
+     * @param runningMean (C), updated in place; null (with runningVar null) to not track
+     * @param runningVar (C), updated in place with the unbiased batch variance
+     */
+    public TrainResult forwardTrain(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar) {
+        int c = channels(x);
+        requireChannelVector("gamma", gamma, c, x, true);
+        requireChannelVector("beta", beta, c, x, true);
+        Shapes.check((runningMean == null) == (runningVar == null), OP,
+                "running mean and running var must both be given or both be null");
+        requireChannelVector("running mean", runningMean, c, x, true);
+        requireChannelVector("running var", runningVar, c, x, true);
+        int n = x.dim(0), hw = x.size() / (n * c);
+        long m = (long) n * hw;
+        Shapes.check(m > 1, OP, "training needs more than 1 value per channel, got input " + Shapes.str(x.shape()));
+
+        Tensor y = Tensor.zeros(x.shape());
+        float[] mean = new float[c], invStd = new float[c];
+        float[] xd = x.data, yd = y.data;
+        for (int ch = 0; ch < c; ch++) {
+            double sum = 0;
+            for (int b = 0; b < n; b++)
+                for (int i = (b * c + ch) * hw, end = i + hw; i < end; i++) sum += xd[i];
+            double mu = sum / m;
+            double ss = 0; // two passes: no cancellation when |mean| >> std
+            for (int b = 0; b < n; b++)
+                for (int i = (b * c + ch) * hw, end = i + hw; i < end; i++) {
+                    double d = xd[i] - mu;
+                    ss += d * d;
+                }
+            double var = ss / m;
+            double s = 1.0 / Math.sqrt(var + eps);
+            mean[ch] = (float) mu;
+            invStd[ch] = (float) s;
+            double ga = gamma == null ? 1 : gamma.data[ch], be = beta == null ? 0 : beta.data[ch];
+            for (int b = 0; b < n; b++)
+                for (int i = (b * c + ch) * hw, end = i + hw; i < end; i++) yd[i] = (float) (ga * (xd[i] - mu) * s + be);
+            if (runningMean != null) {
+                runningMean.data[ch] = (float) ((1.0 - momentum) * runningMean.data[ch] + momentum * mu);
+                runningVar.data[ch] = (float) ((1.0 - momentum) * runningVar.data[ch] + momentum * ss / (m - 1));
+            }
+        }
+        return new TrainResult(y, mean, invStd);
+    }
+
+    /** The training-mode gradients (through the batch mean and variance); only those flagged are computed. */
+    public Grads backwardTrain(Tensor x, Tensor gamma, Tensor dy, float[] mean, float[] invStd,
+                               boolean wantDx, boolean wantDgamma, boolean wantDbeta) {
+        int c = channels(x);
+        requireChannelVector("gamma", gamma, c, x, true);
+        Shapes.requireSameShape(OP, "output gradient dy", dy, "input x", x);
+        requireSaved("mean", mean, c, x);
+        requireSaved("invStd", invStd, c, x);
+        int n = x.dim(0), hw = x.size() / (n * c);
+        double m = (double) n * hw;
+        Tensor dx = wantDx ? Tensor.zeros(x.shape()) : null;
+        Tensor dgamma = wantDgamma ? Tensor.zeros(c) : null;
+        Tensor dbeta = wantDbeta ? Tensor.zeros(c) : null;
+        float[] xd = x.data, dyd = dy.data;
+        for (int ch = 0; ch < c; ch++) {
+            double mu = mean[ch], s = invStd[ch];
+            double sumDy = 0, sumDyXhat = 0;
+            for (int b = 0; b < n; b++)
+                for (int i = (b * c + ch) * hw, end = i + hw; i < end; i++) {
+                    sumDy += dyd[i];
+                    sumDyXhat += dyd[i] * ((xd[i] - mu) * s);
+                }
+            if (dgamma != null) dgamma.data[ch] = (float) sumDyXhat;
+            if (dbeta != null) dbeta.data[ch] = (float) sumDy;
+            if (dx == null) continue;
+            double ga = gamma == null ? 1 : gamma.data[ch];
+            double k = ga * s, meanDy = sumDy / m, meanDyXhat = sumDyXhat / m;
+            for (int b = 0; b < n; b++)
+                for (int i = (b * c + ch) * hw, end = i + hw; i < end; i++) {
+                    double xhat = (xd[i] - mu) * s;
+                    dx.data[i] = (float) (k * (dyd[i] - meanDy - xhat * meanDyXhat));
+                }
+        }
+        return new Grads(dx, dgamma, dbeta);
+    }
+
+    /** y = gamma * (x - mean) / sqrt(var + eps) + beta with stored statistics {@code mean}, {@code var} (C). */
+    public Tensor forwardInference(Tensor x, Tensor gamma, Tensor beta, Tensor mean, Tensor var) {
+        int c = channels(x);
+        requireChannelVector("gamma", gamma, c, x, true);
+        requireChannelVector("beta", beta, c, x, true);
+        requireChannelVector("mean", mean, c, x, false);
+        requireChannelVector("var", var, c, x, false);
+        int n = x.dim(0), hw = x.size() / (n * c);
+        Tensor y = Tensor.zeros(x.shape());
+        float[] xd = x.data, yd = y.data;
+        for (int ch = 0; ch < c; ch++) {
+            double mu = mean.data[ch], s = 1.0 / Math.sqrt((double) var.data[ch] + eps);
+            double a = (gamma == null ? 1 : gamma.data[ch]) * s, be = beta == null ? 0 : beta.data[ch];
+            for (int b = 0; b < n; b++)
+                for (int i = (b * c + ch) * hw, end = i + hw; i < end; i++) yd[i] = (float) (a * (xd[i] - mu) + be);
+        }
+        return y;
+    }
+
+    /** The inference-mode gradients (statistics held fixed); only those flagged are computed. */
+    public Grads backwardInference(Tensor x, Tensor gamma, Tensor mean, Tensor var, Tensor dy,
+                                   boolean wantDx, boolean wantDgamma, boolean wantDbeta) {
+        int c = channels(x);
+        requireChannelVector("gamma", gamma, c, x, true);
+        requireChannelVector("mean", mean, c, x, false);
+        requireChannelVector("var", var, c, x, false);
+        Shapes.requireSameShape(OP, "output gradient dy", dy, "input x", x);
+        int n = x.dim(0), hw = x.size() / (n * c);
+        Tensor dx = wantDx ? Tensor.zeros(x.shape()) : null;
+        Tensor dgamma = wantDgamma ? Tensor.zeros(c) : null;
+        Tensor dbeta = wantDbeta ? Tensor.zeros(c) : null;
+        float[] xd = x.data, dyd = dy.data;
+        for (int ch = 0; ch < c; ch++) {
+            double mu = mean.data[ch], s = 1.0 / Math.sqrt((double) var.data[ch] + eps);
+            double a = (gamma == null ? 1 : gamma.data[ch]) * s;
+            double sumDy = 0, sumDyXhat = 0;
+            for (int b = 0; b < n; b++)
+                for (int i = (b * c + ch) * hw, end = i + hw; i < end; i++) {
+                    sumDy += dyd[i];
+                    sumDyXhat += dyd[i] * ((xd[i] - mu) * s);
+                    if (dx != null) dx.data[i] = (float) (a * dyd[i]);
+                }
+            if (dgamma != null) dgamma.data[ch] = (float) sumDyXhat;
+            if (dbeta != null) dbeta.data[ch] = (float) sumDy;
+        }
+        return new Grads(dx, dgamma, dbeta);
+    }
+
+    /** C, after checking x is (N,C,H,W) or (N,C). */
+    private static int channels(Tensor x) {
+        Shapes.check(x != null, OP, "input x is null");
+        Shapes.check(x.rank() == 4 || x.rank() == 2, OP,
+                "input x must be (N,C,H,W) or (N,C) but has shape " + Shapes.str(x.shape()));
+        return x.dim(1);
+    }
+
+    private static void requireChannelVector(String what, Tensor t, int c, Tensor x, boolean nullable) {
+        if (t == null) {
+            Shapes.check(nullable, OP, what + " is null");
+            return;
+        }
+        Shapes.check(t.rank() == 1 && t.dim(0) == c, OP, what + " " + Shapes.str(t.shape()) + " must have shape ("
+                + c + ") to match input " + Shapes.str(x.shape()));
+    }
+
+    private static void requireSaved(String what, float[] v, int c, Tensor x) {
+        Shapes.check(v != null && v.length == c, OP, "saved " + what + " must have " + c + " values to match input "
+                + Shapes.str(x.shape()) + " but has " + (v == null ? "none" : String.valueOf(v.length)));
+    }
+}
