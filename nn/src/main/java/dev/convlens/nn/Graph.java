@@ -1,0 +1,89 @@
+package dev.convlens.nn;
+
+import dev.convlens.tensor.Tensor;
+import dev.convlens.tensor.kernels.Kernels;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * A network as a DAG of {@link Node}s in the shape of an ONNX graph: nodes in topological
+ * order, named values, and the parameters (ONNX initializers) by name.
+ *
+ * <p>{@link #forward} runs the nodes in order and returns a {@link Run}, which holds every value
+ * and what each node saved, so that {@link Run#backward} can start at any value with any upstream
+ * signal. A loaded graph may be shared for inference across threads: {@code forward} in inference
+ * mode only reads the graph (training mode updates batch-norm running statistics in place).
+ */
+public final class Graph {
+    public final List<Node> nodes;
+    /** Parameters (initializers) by name; the tensors are updated in place by training. */
+    public final Map<String, Tensor> params;
+    /** Names of the values fed from outside. */
+    public final List<String> inputs;
+    /** Names of the graph's results. */
+    public final List<String> outputs;
+
+    /** Checks that every node reads only values defined before it (graph inputs, params or earlier outputs). */
+    public Graph(List<Node> nodes, Map<String, Tensor> params, List<String> inputs, List<String> outputs) {
+        this.nodes = List.copyOf(nodes);
+        this.params = Collections.synchronizedMap(new LinkedHashMap<>(params));
+        this.inputs = List.copyOf(inputs);
+        this.outputs = List.copyOf(outputs);
+        Set<String> defined = new HashSet<>(params.keySet());
+        defined.addAll(inputs);
+        for (Node n : nodes) {
+            for (String in : n.inputs()) {
+                if (!in.isEmpty() && !defined.contains(in)) {
+                    throw new IllegalArgumentException("Graph: node '" + n.name() + "' (" + n.op().type()
+                            + ") reads '" + in + "', which no earlier node, input or initializer defines");
+                }
+            }
+            defined.addAll(n.outputs());
+        }
+        for (String out : outputs) {
+            if (!defined.contains(out)) throw new IllegalArgumentException("Graph: output '" + out + "' is never computed");
+        }
+    }
+
+    /** The node that computes {@code value}, or null for inputs and parameters. */
+    public Node producer(String value) {
+        for (Node n : nodes) if (n.outputs().contains(value)) return n;
+        return null;
+    }
+
+    /**
+     * Runs every node.
+     *
+     * @param feeds    a tensor for every name in {@link #inputs}
+     * @param training true for training mode (batch statistics and running-stat updates, dropout)
+     */
+    public Run forward(Kernels k, Map<String, Tensor> feeds, boolean training) {
+        Map<String, Tensor> values = new LinkedHashMap<>(params);
+        for (String in : inputs) {
+            Tensor t = feeds.get(in);
+            if (t == null) throw new IllegalArgumentException("Graph: input '" + in + "' was not given (inputs: " + inputs + ")");
+            values.put(in, t);
+        }
+        List<Op.Step> steps = new ArrayList<>(nodes.size());
+        for (Node n : nodes) {
+            Tensor[] in = new Tensor[n.inputs().size()];
+            for (int i = 0; i < in.length; i++) in[i] = n.inputs().get(i).isEmpty() ? null : values.get(n.inputs().get(i));
+            Op.Step step;
+            try {
+                step = n.op().forward(k, in, training);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("node '" + n.name() + "' (" + n.op().type() + "): " + e.getMessage(), e);
+            }
+            for (int o = 0; o < n.outputs().size() && o < step.out().length; o++) {
+                if (!n.outputs().get(o).isEmpty()) values.put(n.outputs().get(o), step.out()[o]);
+            }
+            steps.add(step);
+        }
+        return new Run(this, k, values, steps);
+    }
+}

@@ -1,0 +1,417 @@
+package dev.convlens.nn;
+
+import dev.convlens.tensor.Shapes;
+import dev.convlens.tensor.Tensor;
+import dev.convlens.tensor.kernels.Kernels;
+import dev.convlens.tensor.ops.Add;
+import dev.convlens.tensor.ops.AvgPool2d;
+import dev.convlens.tensor.ops.BatchNorm2d;
+import dev.convlens.tensor.ops.Concat;
+import dev.convlens.tensor.ops.Conv2d;
+import dev.convlens.tensor.ops.Dropout;
+import dev.convlens.tensor.ops.GlobalAvgPool;
+import dev.convlens.tensor.ops.LogSoftmax;
+import dev.convlens.tensor.ops.Lrn;
+import dev.convlens.tensor.ops.MaxPool2d;
+import dev.convlens.tensor.ops.Relu;
+import dev.convlens.tensor.ops.Reshape;
+import dev.convlens.tensor.ops.Softmax;
+
+/**
+ * The graph nodes' ops: thin adapters from a node's input and output lists to the ops of
+ * {@code dev.convlens.tensor.ops}, where the mathematics and its Javadoc live. Inputs follow the
+ * ONNX order of the corresponding operator (e.g. Conv: x, w, optional b).
+ */
+public final class Layers {
+    private Layers() {}
+
+    private static Tensor[] one(Tensor t) {
+        return new Tensor[] {t};
+    }
+
+    /** Conv: in (x, w, optional b). */
+    public record Conv(Conv2d conv) implements Op {
+        public String type() { return "Conv2d"; }
+
+        public Step forward(Kernels k, Tensor[] in, boolean training) {
+            return new Step(one(conv.forward(k, in[0], in[1], in.length > 2 ? in[2] : null)), null);
+        }
+
+        public Tensor[] backward(Kernels k, Tensor[] in, Step s, Tensor[] dOut, boolean[] want, Relu.Rule rule) {
+            boolean wantDb = in.length > 2 && in[2] != null && want[2];
+            Conv2d.Grads g = conv.backward(k, in[0], in[1], dOut[0], want[0], want[1], wantDb);
+            return in.length > 2 ? new Tensor[] {g.dx(), g.dw(), g.db()} : new Tensor[] {g.dx(), g.dw()};
+        }
+    }
+
+    /** ReLU; its backward follows the rule of the pass (gradient, deconvnet, guided). */
+    public record ReluOp() implements Op {
+        public String type() { return "Relu"; }
+
+        public Step forward(Kernels k, Tensor[] in, boolean training) {
+            return new Step(one(Relu.forward(in[0])), null);
+        }
+
+        public Tensor[] backward(Kernels k, Tensor[] in, Step s, Tensor[] dOut, boolean[] want, Relu.Rule rule) {
+            return one(Relu.backward(rule, in[0], dOut[0]));
+        }
+    }
+
+    /**
+     * Max pooling; saves the switches. The optional second output holds them as ONNX Indices
+     * (flat over N*C*H*W, stored as floats: exact below 2^24 elements).
+     */
+    public record MaxPool(MaxPool2d pool) implements Op {
+        public String type() { return "MaxPool2d"; }
+
+        public Step forward(Kernels k, Tensor[] in, boolean training) {
+            MaxPool2d.Result r = pool.forward(in[0]);
+            Tensor idx = Tensor.zeros(r.y().shape());
+            for (int i = 0; i < r.switches().length; i++) idx.data[i] = r.switches()[i];
+            return new Step(new Tensor[] {r.y(), idx}, r.switches());
+        }
+
+        public Tensor[] backward(Kernels k, Tensor[] in, Step s, Tensor[] dOut, boolean[] want, Relu.Rule rule) {
+            return one(pool.backward(dOut[0], (int[]) s.saved(), in[0].shape()));
+        }
+    }
+
+    public record AvgPool(AvgPool2d pool) implements Op {
+        public String type() { return "AvgPool2d"; }
+
+        public Step forward(Kernels k, Tensor[] in, boolean training) {
+            return new Step(one(pool.forward(in[0])), null);
+        }
+
+        public Tensor[] backward(Kernels k, Tensor[] in, Step s, Tensor[] dOut, boolean[] want, Relu.Rule rule) {
+            return one(pool.backward(dOut[0], in[0].shape()));
+        }
+    }
+
+    public record GlobalAvg() implements Op {
+        public String type() { return "GlobalAvgPool"; }
+
+        public Step forward(Kernels k, Tensor[] in, boolean training) {
+            return new Step(one(GlobalAvgPool.forward(in[0])), null);
+        }
+
+        public Tensor[] backward(Kernels k, Tensor[] in, Step s, Tensor[] dOut, boolean[] want, Relu.Rule rule) {
+            return one(GlobalAvgPool.backward(dOut[0], in[0].shape()));
+        }
+    }
+
+    /**
+     * Batch norm: in (x, scale, bias, running mean, running var). In training mode (the pass's,
+     * or {@code trainingMode} fixed by the model) it normalizes with the batch statistics and
+     * updates the running ones in place (outputs y, running mean, running var); in inference it is
+     * the affine map of the running statistics.
+     */
+    public record BatchNorm(BatchNorm2d bn, boolean trainingMode) implements Op {
+        public String type() { return "BatchNorm2d"; }
+
+        public Step forward(Kernels k, Tensor[] in, boolean training) {
+            if (training || trainingMode) {
+                BatchNorm2d.TrainResult r = bn.forwardTrain(in[0], in[1], in[2], in[3], in[4]);
+                return new Step(new Tensor[] {r.y(), in[3], in[4]}, r);
+            }
+            return new Step(one(bn.forwardInference(in[0], in[1], in[2], in[3], in[4])), null);
+        }
+
+        public Tensor[] backward(Kernels k, Tensor[] in, Step s, Tensor[] dOut, boolean[] want, Relu.Rule rule) {
+            BatchNorm2d.Grads g = s.saved() instanceof BatchNorm2d.TrainResult r
+                    ? bn.backwardTrain(in[0], in[1], dOut[0], r.mean(), r.invStd(), want[0], want[1], want[2])
+                    : bn.backwardInference(in[0], in[1], in[3], in[4], dOut[0], want[0], want[1], want[2]);
+            return new Tensor[] {g.dx(), g.dgamma(), g.dbeta(), null, null};
+        }
+    }
+
+    /**
+     * General matrix multiply, as ONNX Gemm: {@code Y = alpha * A' * B' + beta * C} with A' = A or
+     * Aᵀ, B' = B or Bᵀ, and C broadcast to (M, N). Backward: dA' = alpha dY B'ᵀ, dB' = alpha A'ᵀ dY,
+     * dC = beta * dY summed over the broadcast dims. A Linear layer is transB = 1.
+     */
+    public record Gemm(float alpha, float beta, boolean transA, boolean transB) implements Op {
+        public String type() { return "Gemm"; }
+
+        public Step forward(Kernels k, Tensor[] in, boolean training) {
+            Tensor a = in[0], b = in[1];
+            Shapes.requireRank("Gemm", "A", a, 2);
+            Shapes.requireRank("Gemm", "B", b, 2);
+            int m = transA ? a.dim(1) : a.dim(0), kk = transA ? a.dim(0) : a.dim(1);
+            int n = transB ? b.dim(0) : b.dim(1), kb = transB ? b.dim(1) : b.dim(0);
+            Shapes.check(kk == kb, "Gemm", "A " + Shapes.str(a.shape()) + (transA ? "ᵀ" : "") + " times B "
+                    + Shapes.str(b.shape()) + (transB ? "ᵀ" : "") + ": inner sizes " + kk + " and " + kb + " differ");
+            Tensor y = Tensor.zeros(m, n);
+            Tensor c = in.length > 2 ? in[2] : null;
+            if (c != null && beta != 0) {
+                int[] idx = Broadcast.index(new int[] {m, n}, c.shape());
+                Broadcast.shape("Gemm", new int[] {m, n}, c.shape());
+                for (int i = 0; i < idx.length; i++) y.data[i] = c.data[idx[i]];
+            }
+            k.gemm(transA, transB, m, n, kk, alpha, a.data, 0, a.dim(1), b.data, 0, b.dim(1),
+                    c != null && beta != 0 ? beta : 0, y.data, 0, n);
+            return new Step(one(y), null);
+        }
+
+        public Tensor[] backward(Kernels k, Tensor[] in, Step s, Tensor[] dOut, boolean[] want, Relu.Rule rule) {
+            Tensor a = in[0], b = in[1], dy = dOut[0];
+            int m = dy.dim(0), n = dy.dim(1), kk = transA ? a.dim(0) : a.dim(1);
+            Tensor[] d = new Tensor[in.length];
+            if (want[0]) { // dA' (m,kk) = alpha dY (m,n) B' ᵀ; stored transposed when transA
+                d[0] = Tensor.zeros(a.shape());
+                if (!transA) k.gemm(false, !transB, m, kk, n, alpha, dy.data, 0, n, b.data, 0, b.dim(1), 0, d[0].data, 0, kk);
+                else k.gemm(!transB, true, kk, m, n, alpha, b.data, 0, b.dim(1), dy.data, 0, n, 0, d[0].data, 0, m);
+            }
+            if (want[1]) { // dB' (kk,n) = alpha A'ᵀ dY; stored transposed when transB
+                d[1] = Tensor.zeros(b.shape());
+                if (!transB) k.gemm(!transA, false, kk, n, m, alpha, a.data, 0, a.dim(1), dy.data, 0, n, 0, d[1].data, 0, n);
+                else k.gemm(true, transA, n, kk, m, alpha, dy.data, 0, n, a.data, 0, a.dim(1), 0, d[1].data, 0, kk);
+            }
+            if (in.length > 2 && in[2] != null && want[2]) {
+                d[2] = Broadcast.reduce(dy, in[2].shape());
+                for (int i = 0; i < d[2].data.length; i++) d[2].data[i] *= beta;
+            }
+            return d;
+        }
+    }
+
+    /** 2-D MatMul (M,K)·(K,N); the backward is dA = dY Bᵀ, dB = Aᵀ dY. */
+    public record MatMul() implements Op {
+        public String type() { return "MatMul"; }
+
+        public Step forward(Kernels k, Tensor[] in, boolean training) {
+            return new Gemm(1, 0, false, false).forward(k, new Tensor[] {in[0], in[1]}, training);
+        }
+
+        public Tensor[] backward(Kernels k, Tensor[] in, Step s, Tensor[] dOut, boolean[] want, Relu.Rule rule) {
+            return new Gemm(1, 0, false, false).backward(k, in, s, dOut, want, rule);
+        }
+    }
+
+    /** Elementwise sum with broadcasting; the signal goes to both branches (summed over broadcast dims). */
+    public record AddOp() implements Op {
+        public String type() { return "Add"; }
+
+        public Step forward(Kernels k, Tensor[] in, boolean training) {
+            Tensor a = in[0], b = in[1];
+            if (java.util.Arrays.equals(a.shape(), b.shape())) return new Step(one(Add.forward(a, b)), null);
+            int[] shape = Broadcast.shape("Add", a.shape(), b.shape());
+            int[] ia = Broadcast.index(shape, a.shape()), ib = Broadcast.index(shape, b.shape());
+            Tensor y = Tensor.zeros(shape);
+            for (int i = 0; i < y.data.length; i++) y.data[i] = a.data[ia[i]] + b.data[ib[i]];
+            return new Step(one(y), null);
+        }
+
+        public Tensor[] backward(Kernels k, Tensor[] in, Step s, Tensor[] dOut, boolean[] want, Relu.Rule rule) {
+            Tensor dy = dOut[0];
+            if (java.util.Arrays.equals(in[0].shape(), in[1].shape())) return Add.backward(dy);
+            return new Tensor[] {want[0] ? Broadcast.reduce(dy, in[0].shape()) : null,
+                    want[1] ? Broadcast.reduce(dy, in[1].shape()) : null};
+        }
+    }
+
+    /** Flatten to (d0*...*d_{axis-1}, rest). */
+    public record Flatten(int axis) implements Op {
+        public String type() { return "Flatten"; }
+
+        public Step forward(Kernels k, Tensor[] in, boolean training) {
+            return new Step(one(Reshape.flatten(in[0], axis)), null);
+        }
+
+        public Tensor[] backward(Kernels k, Tensor[] in, Step s, Tensor[] dOut, boolean[] want, Relu.Rule rule) {
+            return one(Reshape.backward(dOut[0], in[0].shape()));
+        }
+    }
+
+    /**
+     * Reshape to a fixed target: 0 copies the input's dim at that place, one -1 is inferred.
+     * (The ONNX shape input is a constant, resolved by the importer.)
+     */
+    public record ReshapeOp(int[] shape) implements Op {
+        public String type() { return "Reshape"; }
+
+        public Step forward(Kernels k, Tensor[] in, boolean training) {
+            int[] target = shape.clone();
+            for (int i = 0; i < target.length; i++) {
+                if (target[i] == 0) {
+                    Shapes.check(i < in[0].rank(), "Reshape", "0 at position " + i + " but input " + Shapes.str(in[0].shape()) + " has rank " + in[0].rank());
+                    target[i] = in[0].dim(i);
+                }
+            }
+            return new Step(one(Reshape.forward(in[0], target)), null);
+        }
+
+        public Tensor[] backward(Kernels k, Tensor[] in, Step s, Tensor[] dOut, boolean[] want, Relu.Rule rule) {
+            return one(Reshape.backward(dOut[0], in[0].shape()));
+        }
+    }
+
+    /** Passes its input through (exports use it to alias merged initializers). */
+    public record Identity() implements Op {
+        public String type() { return "Identity"; }
+
+        public Step forward(Kernels k, Tensor[] in, boolean training) {
+            return new Step(one(in[0]), null);
+        }
+
+        public Tensor[] backward(Kernels k, Tensor[] in, Step s, Tensor[] dOut, boolean[] want, Relu.Rule rule) {
+            return one(dOut[0]);
+        }
+    }
+
+    /** A constant value; no inputs. */
+    public record Constant(Tensor value) implements Op {
+        public String type() { return "Constant"; }
+
+        public Step forward(Kernels k, Tensor[] in, boolean training) {
+            return new Step(one(value), null);
+        }
+
+        public Tensor[] backward(Kernels k, Tensor[] in, Step s, Tensor[] dOut, boolean[] want, Relu.Rule rule) {
+            return new Tensor[0];
+        }
+    }
+
+    /**
+     * Inverted dropout in training (mask saved), identity in inference. The mask of the i-th
+     * training forward is drawn from (seed, i), so a run with the same seed repeats itself.
+     */
+    public record DropoutOp(Dropout dropout, java.util.concurrent.atomic.AtomicLong steps) implements Op {
+        public DropoutOp(Dropout dropout) {
+            this(dropout, new java.util.concurrent.atomic.AtomicLong());
+        }
+
+        public String type() { return "Dropout"; }
+
+        public Step forward(Kernels k, Tensor[] in, boolean training) {
+            Dropout.Result r = dropout.forward(in[0], training, training ? steps.getAndIncrement() : 0);
+            return new Step(one(r.y()), r.mask());
+        }
+
+        public Tensor[] backward(Kernels k, Tensor[] in, Step s, Tensor[] dOut, boolean[] want, Relu.Rule rule) {
+            Tensor[] d = new Tensor[in.length];
+            d[0] = dropout.backward(dOut[0], (float[]) s.saved());
+            return d;
+        }
+    }
+
+    /** Local response normalization (AlexNet). Not part of the deconvnet path: see {@link Lrn}. */
+    public record LrnOp(Lrn lrn) implements Op {
+        public String type() { return "LRN"; }
+
+        public Step forward(Kernels k, Tensor[] in, boolean training) {
+            return new Step(one(lrn.forward(in[0])), null);
+        }
+
+        public Tensor[] backward(Kernels k, Tensor[] in, Step s, Tensor[] dOut, boolean[] want, Relu.Rule rule) {
+            return one(lrn.backward(in[0], dOut[0]));
+        }
+    }
+
+    /**
+     * Softmax over {@code axis}. With {@code coerce2d} (ONNX before opset 13) the input is seen as
+     * the 2-D matrix (d0*...*d_{axis-1}, d_axis*...*d_last) and each row is normalized.
+     */
+    public record SoftmaxOp(int axis, boolean coerce2d) implements Op {
+        public String type() { return "Softmax"; }
+
+        public Step forward(Kernels k, Tensor[] in, boolean training) {
+            Tensor x = coerce2d ? Reshape.flatten(in[0], norm(axis, in[0])) : in[0];
+            Tensor y = new Softmax(coerce2d ? 1 : axis).forward(x);
+            return new Step(one(y.reshape(in[0].shape())), null);
+        }
+
+        public Tensor[] backward(Kernels k, Tensor[] in, Step s, Tensor[] dOut, boolean[] want, Relu.Rule rule) {
+            if (!coerce2d) return one(new Softmax(axis).backward(s.out()[0], dOut[0]));
+            int ax = norm(axis, in[0]);
+            Tensor dx = new Softmax(1).backward(Reshape.flatten(s.out()[0], ax), Reshape.flatten(dOut[0], ax));
+            return one(dx.reshape(in[0].shape()));
+        }
+    }
+
+    /** Log-softmax over {@code axis}; {@code coerce2d} as in {@link SoftmaxOp}. */
+    public record LogSoftmaxOp(int axis, boolean coerce2d) implements Op {
+        public String type() { return "LogSoftmax"; }
+
+        public Step forward(Kernels k, Tensor[] in, boolean training) {
+            Tensor x = coerce2d ? Reshape.flatten(in[0], norm(axis, in[0])) : in[0];
+            Tensor y = new LogSoftmax(coerce2d ? 1 : axis).forward(x);
+            return new Step(one(y.reshape(in[0].shape())), null);
+        }
+
+        public Tensor[] backward(Kernels k, Tensor[] in, Step s, Tensor[] dOut, boolean[] want, Relu.Rule rule) {
+            if (!coerce2d) return one(new LogSoftmax(axis).backward(s.out()[0], dOut[0]));
+            int ax = norm(axis, in[0]);
+            Tensor dx = new LogSoftmax(1).backward(Reshape.flatten(s.out()[0], ax), Reshape.flatten(dOut[0], ax));
+            return one(dx.reshape(in[0].shape()));
+        }
+    }
+
+    private static int norm(int axis, Tensor x) {
+        return axis < 0 ? axis + x.rank() : axis;
+    }
+
+    public record ConcatOp(int axis) implements Op {
+        public String type() { return "Concat"; }
+
+        public Step forward(Kernels k, Tensor[] in, boolean training) {
+            return new Step(one(new Concat(axis).forward(in)), null);
+        }
+
+        public Tensor[] backward(Kernels k, Tensor[] in, Step s, Tensor[] dOut, boolean[] want, Relu.Rule rule) {
+            int[][] shapes = new int[in.length][];
+            for (int i = 0; i < in.length; i++) shapes[i] = in[i].shape();
+            return new Concat(axis).backward(dOut[0], shapes);
+        }
+    }
+
+    /**
+     * Constant padding of an N-d tensor: {@code pads} = (begin_0..begin_{r-1}, end_0..end_{r-1}),
+     * non-negative. The backward crops the padded gradient back to the input.
+     */
+    public record Pad(int[] pads, float value) implements Op {
+        public String type() { return "Pad"; }
+
+        public Step forward(Kernels k, Tensor[] in, boolean training) {
+            Tensor x = in[0];
+            int r = x.rank();
+            Shapes.check(pads.length == 2 * r, "Pad", "pads " + Shapes.str(pads) + " need " + 2 * r + " values for input " + Shapes.str(x.shape()));
+            int[] shape = x.shape();
+            for (int i = 0; i < r; i++) {
+                Shapes.check(pads[i] >= 0 && pads[i + r] >= 0, "Pad", "negative pads " + Shapes.str(pads) + " are not supported");
+                shape[i] += pads[i] + pads[i + r];
+            }
+            Tensor y = Tensor.zeros(shape);
+            java.util.Arrays.fill(y.data, value);
+            int[] idx = inner(x.shape(), shape);
+            for (int i = 0; i < idx.length; i++) y.data[idx[i]] = x.data[i];
+            return new Step(one(y), null);
+        }
+
+        public Tensor[] backward(Kernels k, Tensor[] in, Step s, Tensor[] dOut, boolean[] want, Relu.Rule rule) {
+            Tensor dx = Tensor.zeros(in[0].shape());
+            int[] idx = inner(in[0].shape(), dOut[0].shape());
+            for (int i = 0; i < idx.length; i++) dx.data[i] = dOut[0].data[idx[i]];
+            Tensor[] d = new Tensor[in.length];
+            d[0] = dx;
+            return d;
+        }
+
+        /** For each flat index of the input, its flat index inside the padded output. */
+        private int[] inner(int[] xs, int[] ys) {
+            int r = xs.length, n = 1;
+            for (int d : xs) n *= d;
+            int[] idx = new int[n], pos = new int[r];
+            for (int f = 0; f < n; f++) {
+                int j = 0;
+                for (int i = 0; i < r; i++) j = j * ys[i] + pos[i] + pads[i];
+                idx[f] = j;
+                for (int i = r - 1; i >= 0; i--) {
+                    if (++pos[i] < xs[i]) break;
+                    pos[i] = 0;
+                }
+            }
+            return idx;
+        }
+    }
+}

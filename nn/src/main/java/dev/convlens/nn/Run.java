@@ -1,0 +1,118 @@
+package dev.convlens.nn;
+
+import dev.convlens.tensor.Shapes;
+import dev.convlens.tensor.Tensor;
+import dev.convlens.tensor.kernels.Kernels;
+import dev.convlens.tensor.ops.Relu;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * One forward pass of a {@link Graph}: every value by name and what each node saved (the tape).
+ *
+ * <p>{@link #backward} walks the nodes in reverse and calls each op's hand-written backward. It
+ * starts at any value with any upstream signal (a one-hot class score, one unit, a whole channel)
+ * and computes only what leads to the values asked for. Where a value feeds several nodes (the
+ * residual connection), the gradients arriving from each are summed.
+ */
+public final class Run {
+    public final Graph graph;
+    private final Kernels k;
+    private final Map<String, Tensor> values;
+    private final List<Op.Step> steps;
+
+    Run(Graph graph, Kernels k, Map<String, Tensor> values, List<Op.Step> steps) {
+        this.graph = graph;
+        this.k = k;
+        this.values = values;
+        this.steps = steps;
+    }
+
+    /** The value named {@code name} (an input, a parameter or any node's output). */
+    public Tensor value(String name) {
+        Tensor t = values.get(name);
+        if (t == null) throw new IllegalArgumentException("Run: no value named '" + name + "'");
+        return t;
+    }
+
+    /** The first graph output. */
+    public Tensor output() {
+        return value(graph.outputs.get(0));
+    }
+
+    /**
+     * Back-propagates {@code seed} (the gradient of some scalar with respect to {@code from}) and
+     * returns the gradient for each name in {@code wrt} (inputs, parameters or intermediate values),
+     * zero where the signal does not reach.
+     *
+     * @param rule what ReLU does with the signal coming down ({@link Relu.Rule#GRADIENT} for true gradients)
+     */
+    public Map<String, Tensor> backward(String from, Tensor seed, Relu.Rule rule, Collection<String> wrt) {
+        Tensor start = value(from);
+        Shapes.requireSameShape("backward", "value '" + from + "'", start, "seed", seed);
+        // Values that depend on something in wrt: only their gradients are needed.
+        Set<String> needed = new HashSet<>(wrt);
+        for (Node n : graph.nodes) {
+            for (String in : n.inputs()) {
+                if (needed.contains(in)) {
+                    needed.addAll(n.outputs());
+                    break;
+                }
+            }
+        }
+        Map<String, Tensor> grads = new HashMap<>();
+        grads.put(from, seed);
+        for (int i = graph.nodes.size() - 1; i >= 0; i--) {
+            Node n = graph.nodes.get(i);
+            Tensor[] dOut = new Tensor[n.outputs().size()];
+            boolean any = false;
+            for (int o = 0; o < dOut.length; o++) {
+                dOut[o] = grads.get(n.outputs().get(o));
+                any |= dOut[o] != null;
+            }
+            if (!any) continue;
+            boolean[] want = new boolean[n.inputs().size()];
+            Tensor[] in = new Tensor[want.length];
+            boolean wanted = false;
+            for (int j = 0; j < want.length; j++) {
+                String name = n.inputs().get(j);
+                in[j] = name.isEmpty() ? null : values.get(name);
+                want[j] = !name.isEmpty() && needed.contains(name);
+                wanted |= want[j];
+            }
+            if (!wanted) continue;
+            Tensor[] dIn;
+            try {
+                dIn = n.op().backward(k, in, steps.get(i), dOut, want, rule);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("node '" + n.name() + "' (" + n.op().type() + ") backward: " + e.getMessage(), e);
+            }
+            for (int j = 0; j < want.length; j++) {
+                if (want[j] && dIn[j] != null) accumulate(grads, n.inputs().get(j), dIn[j]);
+            }
+        }
+        Map<String, Tensor> result = new LinkedHashMap<>();
+        for (String name : wrt) {
+            Tensor g = grads.get(name);
+            result.put(name, g != null ? g : Tensor.zeros(value(name).shape()));
+        }
+        return result;
+    }
+
+    /** grads[name] += g, never writing into a tensor that an op may still hold. */
+    private static void accumulate(Map<String, Tensor> grads, String name, Tensor g) {
+        Tensor old = grads.get(name);
+        if (old == null) {
+            grads.put(name, g);
+            return;
+        }
+        Tensor sum = Tensor.zeros(old.shape());
+        for (int i = 0; i < sum.data.length; i++) sum.data[i] = old.data[i] + g.data[i];
+        grads.put(name, sum);
+    }
+}
