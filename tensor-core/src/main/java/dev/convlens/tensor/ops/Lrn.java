@@ -2,6 +2,7 @@ package dev.convlens.tensor.ops;
 
 import dev.convlens.tensor.Shapes;
 import dev.convlens.tensor.Tensor;
+import java.util.Arrays;
 
 /**
  * Local response normalization across channels (Krizhevsky, Sutskever and Hinton, "ImageNet
@@ -54,7 +55,7 @@ public record Lrn(int size, float alpha, float beta, float bias) {
         float[] xd = x.data, yd = y.data;
         for (int b = 0; b < n; b++)
             for (int ch = 0; ch < c; ch++) {
-                java.util.Arrays.fill(sq, 0);
+                Arrays.fill(sq, 0);
                 for (int cc = Math.max(0, ch - lo); cc <= Math.min(c - 1, ch + hi); cc++) {
                     int off = (b * c + cc) * inner;
                     for (int p = 0; p < inner; p++) sq[p] += (double) xd[off + p] * xd[off + p];
@@ -92,7 +93,7 @@ public record Lrn(int size, float alpha, float beta, float bias) {
         double[] acc = new double[inner]; // (inner): sum of t over the mirrored window
         for (int b = 0; b < n; b++)
             for (int ch = 0; ch < c; ch++) {
-                java.util.Arrays.fill(acc, 0);
+                Arrays.fill(acc, 0);
                 for (int cc = Math.max(0, ch - hi); cc <= Math.min(c - 1, ch + lo); cc++) {
                     int src = (b * c + cc) * inner;
                     for (int p = 0; p < inner; p++) acc[p] += t[src + p];
