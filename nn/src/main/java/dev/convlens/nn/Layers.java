@@ -175,16 +175,43 @@ public final class Layers {
         }
     }
 
-    /** 2-D MatMul (M,K)·(K,N); the backward is dA = dY Bᵀ, dB = Aᵀ dY. */
+    /**
+     * MatMul {@code (..., M, K) · (..., K, N)}: a 2-D product per batch entry, the batch dims of A
+     * and B equal, or B 2-D (shared by every entry). Backward per entry: dA = dY Bᵀ, dB = Aᵀ dY
+     * (summed over the batch when B is shared).
+     */
     public record MatMul() implements Op {
         public String type() { return "MatMul"; }
 
         public Step forward(Kernels k, Tensor[] in, boolean training) {
-            return new Gemm(1, 0, false, false).forward(k, new Tensor[] {in[0], in[1]}, training);
+            Tensor a = in[0], b = in[1];
+            Shapes.check(a.rank() >= 2 && b.rank() >= 2, "MatMul", "inputs " + Shapes.str(a.shape()) + " and "
+                    + Shapes.str(b.shape()) + " must have rank >= 2");
+            int m = a.dim(-2), kk = a.dim(-1), n = b.dim(-1), batch = a.size() / (m * kk);
+            boolean shared = b.rank() == 2;
+            Shapes.check(b.dim(-2) == kk && (shared || b.size() / (kk * n) == batch && b.rank() == a.rank()), "MatMul",
+                    "cannot multiply " + Shapes.str(a.shape()) + " by " + Shapes.str(b.shape()));
+            int[] shape = a.shape();
+            shape[shape.length - 1] = n;
+            Tensor y = Tensor.zeros(shape);
+            for (int e = 0; e < batch; e++) {
+                k.gemm(false, false, m, n, kk, 1, a.data, e * m * kk, kk, b.data, shared ? 0 : e * kk * n, n, 0, y.data, e * m * n, n);
+            }
+            return new Step(one(y), null);
         }
 
         public Tensor[] backward(Kernels k, Tensor[] in, Step s, Tensor[] dOut, boolean[] want, Relu.Rule rule) {
-            return new Gemm(1, 0, false, false).backward(k, in, s, dOut, want, rule);
+            Tensor a = in[0], b = in[1], dy = dOut[0];
+            int m = a.dim(-2), kk = a.dim(-1), n = b.dim(-1), batch = a.size() / (m * kk);
+            boolean shared = b.rank() == 2;
+            Tensor da = want[0] ? Tensor.zeros(a.shape()) : null, db = want[1] ? Tensor.zeros(b.shape()) : null;
+            for (int e = 0; e < batch; e++) {
+                int bo = shared ? 0 : e * kk * n;
+                if (da != null) k.gemm(false, true, m, kk, n, 1, dy.data, e * m * n, n, b.data, bo, n, 0, da.data, e * m * kk, kk);
+                if (db != null) k.gemm(true, false, kk, n, m, 1, a.data, e * m * kk, kk, dy.data, e * m * n, n,
+                        shared && e > 0 ? 1 : 0, db.data, bo, n);
+            }
+            return new Tensor[] {da, db};
         }
     }
 
@@ -273,25 +300,27 @@ public final class Layers {
     }
 
     /**
-     * Inverted dropout in training (mask saved), identity in inference. The mask of the i-th
-     * training forward is drawn from (seed, i), so a run with the same seed repeats itself.
+     * Inverted dropout in training (the pass's, or {@code trainingMode} fixed by the model), the
+     * identity in inference. Outputs y and the keep-mask (1 where kept, 0 where dropped). The mask
+     * of the i-th training forward is drawn from (seed, i), so a run with the same seed repeats.
      */
-    public record DropoutOp(Dropout dropout, java.util.concurrent.atomic.AtomicLong steps) implements Op {
-        public DropoutOp(Dropout dropout) {
-            this(dropout, new java.util.concurrent.atomic.AtomicLong());
+    public record DropoutOp(Dropout dropout, boolean trainingMode, java.util.concurrent.atomic.AtomicLong steps) implements Op {
+        public DropoutOp(Dropout dropout, boolean trainingMode) {
+            this(dropout, trainingMode, new java.util.concurrent.atomic.AtomicLong());
         }
 
         public String type() { return "Dropout"; }
 
         public Step forward(Kernels k, Tensor[] in, boolean training) {
-            Dropout.Result r = dropout.forward(in[0], training, training ? steps.getAndIncrement() : 0);
-            return new Step(one(r.y()), r.mask());
+            boolean train = training || trainingMode;
+            Dropout.Result r = dropout.forward(in[0], train, train ? steps.getAndIncrement() : 0);
+            Tensor keep = Tensor.zeros(in[0].shape());
+            for (int i = 0; i < keep.data.length; i++) keep.data[i] = r.mask() == null || r.mask()[i] != 0 ? 1 : 0;
+            return new Step(new Tensor[] {r.y(), keep}, r.mask());
         }
 
         public Tensor[] backward(Kernels k, Tensor[] in, Step s, Tensor[] dOut, boolean[] want, Relu.Rule rule) {
-            Tensor[] d = new Tensor[in.length];
-            d[0] = dropout.backward(dOut[0], (float[]) s.saved());
-            return d;
+            return one(dropout.backward(dOut[0], (float[]) s.saved()));
         }
     }
 

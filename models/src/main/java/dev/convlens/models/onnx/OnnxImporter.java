@@ -71,7 +71,7 @@ public final class OnnxImporter {
         GraphProto g = model.proto().getGraph();
         for (TensorProto t : g.getInitializerList()) {
             String where = "initializer '" + t.getName() + "'";
-            if (t.getDataType() == TensorProto.DataType.INT64_VALUE || t.getDataType() == TensorProto.DataType.INT32_VALUE) {
+            if (isInteger(t)) {
                 ints.put(t.getName(), OnnxTensors.toLongs(t, file, where));
             } else {
                 floats.put(t.getName(), OnnxTensors.toTensor(t, file, where));
@@ -113,7 +113,7 @@ public final class OnnxImporter {
         AttributeProto v = attr(n, "value");
         if (v == null) throw unsupported(n, name, "a Constant without a 'value' tensor attribute");
         TensorProto t = v.getT();
-        if (t.getDataType() == TensorProto.DataType.INT64_VALUE || t.getDataType() == TensorProto.DataType.INT32_VALUE) {
+        if (isInteger(t)) {
             ints.put(n.getOutput(0), OnnxTensors.toLongs(t, file, "Constant node '" + name + "'"));
             return true;
         }
@@ -166,7 +166,9 @@ public final class OnnxImporter {
             case "Dropout" -> {
                 float ratio = opset < 12 ? f(n, "ratio", 0.5f)
                         : n.getInputCount() > 1 && !n.getInput(1).isEmpty() ? constFloat(n, name, 1) : 0.5f;
-                yield new Layers.DropoutOp(new Dropout(ratio, (long) i(n, "seed", 0)));
+                boolean trainingMode = opset >= 12 && n.getInputCount() > 2 && !n.getInput(2).isEmpty()
+                        && constInput(n, name, 2)[0] != 0;
+                yield new Layers.DropoutOp(new Dropout(ratio, (long) i(n, "seed", 0)), trainingMode);
             }
             case "LRN" -> new Layers.LrnOp(new Lrn((int) i(n, "size", -1), f(n, "alpha", 1e-4f), f(n, "beta", 0.75f), f(n, "bias", 1f)));
             case "Softmax" -> new Layers.SoftmaxOp((int) i(n, "axis", opset < 13 ? 1 : -1), opset < 13);
@@ -255,6 +257,13 @@ public final class OnnxImporter {
             }
         }
         throw unsupported(n, name, "input " + idx + " computed at run time; it must be a constant");
+    }
+
+    private static boolean isInteger(TensorProto t) {
+        return switch (t.getDataType()) {
+            case TensorProto.DataType.INT64_VALUE, TensorProto.DataType.INT32_VALUE, TensorProto.DataType.BOOL_VALUE -> true;
+            default -> false;
+        };
     }
 
     private static int[] toInts(long[] v) {

@@ -88,7 +88,7 @@ public final class OnnxTensors {
         return Tensor.of(v, shape.length == 0 ? new int[] {1} : shape);
     }
 
-    /** An INT64 or INT32 tensor (shapes, axes, labels) as longs. */
+    /** An INT64, INT32, INT8, UINT8 or BOOL tensor (shapes, axes, flags) as longs. */
     public static long[] toLongs(TensorProto t, Path file, String where) {
         int n = count(shape(t, file, where));
         long[] v = new long[n];
@@ -104,6 +104,15 @@ public final class OnnxTensors {
             case TensorProto.DataType.INT32_VALUE -> {
                 ByteBuffer raw = bytes(t, file, where, 4L * n);
                 if (raw != null) for (int i = 0; i < n; i++) v[i] = raw.getInt(4 * i);
+                else {
+                    requireCount(t.getInt32DataCount(), n, file, where, "int32_data");
+                    for (int i = 0; i < n; i++) v[i] = t.getInt32Data(i);
+                }
+            }
+            case TensorProto.DataType.BOOL_VALUE, TensorProto.DataType.UINT8_VALUE, TensorProto.DataType.INT8_VALUE -> {
+                ByteBuffer raw = bytes(t, file, where, n);
+                boolean signed = t.getDataType() == TensorProto.DataType.INT8_VALUE;
+                if (raw != null) for (int i = 0; i < n; i++) v[i] = signed ? raw.get(i) : raw.get(i) & 0xff;
                 else {
                     requireCount(t.getInt32DataCount(), n, file, where, "int32_data");
                     for (int i = 0; i < n; i++) v[i] = t.getInt32Data(i);

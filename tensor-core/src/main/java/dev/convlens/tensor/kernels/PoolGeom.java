@@ -42,10 +42,11 @@ public record PoolGeom(int n, int c, int h, int w, int kernelH, int kernelW, int
                 "stride and dilation must be positive: " + shapes);
         Shapes.check(padTop >= 0 && padLeft >= 0 && padBottom >= 0 && padRight >= 0, op,
                 "pads must be non-negative: " + shapes);
-        Shapes.check(padTop <= kernelH / 2 && padBottom <= kernelH / 2
-                        && padLeft <= kernelW / 2 && padRight <= kernelW / 2, op,
-                "pads must be at most half the kernel size (as PyTorch requires): " + shapes);
         long effH = (long) dilH * (kernelH - 1) + 1, effW = (long) dilW * (kernelW - 1) + 1;
+        // PyTorch asks for pad <= kernel/2; ONNX allows more. Pads smaller than the (dilated) window
+        // keep at least one real element in every window, which is all the definitions need.
+        Shapes.check(padTop < effH && padBottom < effH && padLeft < effW && padRight < effW, op,
+                "pads must be smaller than the (dilated) window, so every window sees the input: " + shapes);
         long ph = (long) h + padTop + padBottom, pw = (long) w + padLeft + padRight;
         Shapes.check(effH <= ph && effW <= pw, op, "kernel (dilated " + effH + "x" + effW
                 + ") is larger than the padded input " + ph + "x" + pw + ": " + shapes);

@@ -50,9 +50,9 @@ class PoolGeomTest {
     @Test
     void refusesBadConfigurationsNamingTheOpAndShapes() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> PoolGeom.of("MaxPool2d", 1, 2, 5, 5, 3, 3, 1, 1, 2, 2, 2, 2, 1, 1, false));
+                () -> PoolGeom.of("MaxPool2d", 1, 2, 5, 5, 3, 3, 1, 1, 3, 3, 3, 3, 1, 1, false));
         assertTrue(e.getMessage().startsWith("MaxPool2d: "), e.getMessage());
-        assertTrue(e.getMessage().contains("half the kernel") && e.getMessage().contains("(1,2,5,5)"), e.getMessage());
+        assertTrue(e.getMessage().contains("smaller than the (dilated) window") && e.getMessage().contains("(1,2,5,5)"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class,
                 () -> PoolGeom.of("AvgPool2d", 1, 1, 2, 2, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, false));
         assertTrue(e.getMessage().contains("larger than the padded input"), e.getMessage());
