@@ -79,7 +79,7 @@ public record Concat(int axis) {
         long total = 0;
         for (int j = 0; j < xShapes.length; j++) {
             Shapes.check(xShapes[j] != null, OP, "input shape " + j + " is null");
-            Shapes.numel(OP, xShapes[j]);
+            Shapes.numel(OP + " input shape " + j, xShapes[j]);
             checkAgrees(a, "input " + j, xShapes[j], "output gradient dy", yShape);
             total += xShapes[j][a];
         }
