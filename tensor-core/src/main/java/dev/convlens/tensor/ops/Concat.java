@@ -13,7 +13,7 @@ import dev.convlens.tensor.Tensor;
  * (outer = product of the dimensions before the axis, inner = after), the output is
  * {@code (outer, L_0+...+L_{m-1}, inner)}, and with {@code s_j = L_0+...+L_{j-1}}:
  * <pre>
- *   y[o, s_j + l, i] = x_j[o, l, i]      for l < L_j
+ *   y[o, s_j + l, i] = x_j[o, l, i]      for 0 &lt;= l &lt; L_j
  * </pre>
  *
  * <h2>Backward</h2>
@@ -79,7 +79,7 @@ public record Concat(int axis) {
         long total = 0;
         for (int j = 0; j < xShapes.length; j++) {
             Shapes.check(xShapes[j] != null, OP, "input shape " + j + " is null");
-            Shapes.numel(OP, xShapes[j]);
+            Shapes.numel(OP + " input shape " + j, xShapes[j]);
             checkAgrees(a, "input " + j, xShapes[j], "output gradient dy", yShape);
             total += xShapes[j][a];
         }

@@ -36,7 +36,7 @@ public final class CrossEntropy {
 
     /** Checks z (N,K) against labels (N), every label in [0,K). */
     private static void checkLabels(String what, Tensor z, int[] labels) {
-        Shapes.requireRank(OP, what, z, 2);
+        Shapes.requireRank(OP, what + " (N,K)", z, 2);
         Shapes.check(labels != null, OP, "labels are null");
         int n = z.dim(0), k = z.dim(1);
         Shapes.check(labels.length == n, OP, "there are " + labels.length + " labels but " + what + " "
@@ -49,7 +49,7 @@ public final class CrossEntropy {
 
     /** L = mean_n -log softmax(z_n)[t_n], and the probabilities. */
     public static Result forward(Tensor logits, int[] labels) {
-        checkLabels("logits (N,K)", logits, labels);
+        checkLabels("logits", logits, labels);
         int n = logits.dim(0), k = logits.dim(1);
         Tensor probs = Tensor.zeros(n, k); // (N,K)
         float[] z = logits.data, p = probs.data;
@@ -69,7 +69,7 @@ public final class CrossEntropy {
 
     /** dL/dz = dLoss * (p - onehot(t)) / N. */
     public static Tensor backward(Tensor probs, int[] labels, float dLoss) {
-        checkLabels("probs (N,K)", probs, labels);
+        checkLabels("probs", probs, labels);
         int n = probs.dim(0), k = probs.dim(1);
         Tensor dz = Tensor.zeros(n, k); // (N,K)
         float[] p = probs.data, d = dz.data;

@@ -10,7 +10,7 @@ import dev.convlens.tensor.kernels.Kernels;
  * <h2>Forward</h2>
  * Shapes: {@code x (N,in)}, {@code w (out,in)}, {@code b (out)} or none, {@code y (N,out)}.
  * <pre>
- *   y = x W^T + b,      y[n,o] = b[o] + sum_{i<in} x[n,i] * w[o,i]
+ *   y = x W^T + b,      y[n,o] = b[o] + sum_{i &lt; in} x[n,i] * w[o,i]
  * </pre>
  * computed as one GEMM ({@link Kernels#gemm} with {@code transB}), after filling each row of
  * y with b and using {@code beta = 1}.
