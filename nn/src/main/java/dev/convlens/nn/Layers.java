@@ -110,18 +110,28 @@ public final class Layers {
         public String type() { return "BatchNorm2d"; }
 
         public Step forward(Kernels k, Tensor[] in, boolean training) {
+            Tensor x = as4d(in[0]);
             if (training || trainingMode) {
-                BatchNorm2d.TrainResult r = bn.forwardTrain(in[0], in[1], in[2], in[3], in[4]);
-                return new Step(new Tensor[] {r.y(), in[3], in[4]}, r);
+                BatchNorm2d.TrainResult r = bn.forwardTrain(x, in[1], in[2], in[3], in[4]);
+                return new Step(new Tensor[] {r.y().reshape(in[0].shape()), in[3], in[4]}, r);
             }
-            return new Step(one(bn.forwardInference(in[0], in[1], in[2], in[3], in[4])), null);
+            return new Step(one(bn.forwardInference(x, in[1], in[2], in[3], in[4]).reshape(in[0].shape())), null);
         }
 
         public Tensor[] backward(Kernels k, Tensor[] in, Step s, Tensor[] dOut, boolean[] want, Relu.Rule rule) {
+            Tensor x = as4d(in[0]), dy = as4d(dOut[0]);
             BatchNorm2d.Grads g = s.saved() instanceof BatchNorm2d.TrainResult r
-                    ? bn.backwardTrain(in[0], in[1], dOut[0], r.mean(), r.invStd(), want[0], want[1], want[2])
-                    : bn.backwardInference(in[0], in[1], in[3], in[4], dOut[0], want[0], want[1], want[2]);
-            return new Tensor[] {g.dx(), g.dgamma(), g.dbeta(), null, null};
+                    ? bn.backwardTrain(x, in[1], dy, r.mean(), r.invStd(), want[0], want[1], want[2])
+                    : bn.backwardInference(x, in[1], in[3], in[4], dy, want[0], want[1], want[2]);
+            Tensor dx = g.dx() == null ? null : g.dx().reshape(in[0].shape());
+            return new Tensor[] {dx, g.dgamma(), g.dbeta(), null, null};
+        }
+
+        /** (N,C,d1,...,dk) seen as (N,C,d1*...*dk,1): batch norm over any number of spatial dims. */
+        private static Tensor as4d(Tensor x) {
+            if (x.rank() == 2 || x.rank() == 4) return x;
+            Shapes.check(x.rank() >= 3, "BatchNorm", "input " + Shapes.str(x.shape()) + " must have rank >= 2");
+            return x.reshape(x.dim(0), x.dim(1), x.size() / (x.dim(0) * x.dim(1)), 1);
         }
     }
 

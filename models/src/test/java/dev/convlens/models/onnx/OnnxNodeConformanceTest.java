@@ -23,10 +23,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * The ONNX project's own node tests (Debian libonnx-testdata) as a conformance suite: every test
+ * The ONNX project's own node and pytorch-converted tests (Debian libonnx-testdata) as a
+ * conformance suite: every test
  * whose nodes are all ops convlens supports is imported and run, and each output is compared with
  * the expected one. Integer inputs (Reshape's shape, Pad's pads) are bound as constants, since
  * convlens resolves them at import. Tests that use a feature convlens refuses must be refused with
@@ -56,7 +58,34 @@ class OnnxNodeConformanceTest {
             Map.entry("test_reflect_pad", "Pad mode reflect"),
             Map.entry("test_reshape_allowzero_reordered", "empty tensors (a zero dim)"),
             Map.entry("test_globalaveragepool", "opset 1 model"),
-            Map.entry("test_globalaveragepool_precomputed", "opset 1 model")));
+            Map.entry("test_globalaveragepool_precomputed", "opset 1 model"),
+            // pytorch-converted
+            Map.entry("test_AvgPool3d", "3-D pooling"),
+            Map.entry("test_AvgPool3d_stride", "3-D pooling"),
+            Map.entry("test_AvgPool3d_stride1_pad0_gpu_input", "3-D pooling"),
+            Map.entry("test_MaxPool1d", "1-D pooling"),
+            Map.entry("test_MaxPool1d_stride", "1-D pooling"),
+            Map.entry("test_MaxPool1d_stride_padding_dilation", "1-D pooling"),
+            Map.entry("test_MaxPool3d", "3-D pooling"),
+            Map.entry("test_MaxPool3d_stride", "3-D pooling"),
+            Map.entry("test_MaxPool3d_stride_padding", "3-D pooling"),
+            Map.entry("test_Conv1d", "1-D convolution"),
+            Map.entry("test_Conv1d_dilated", "1-D convolution"),
+            Map.entry("test_Conv1d_groups", "1-D convolution"),
+            Map.entry("test_Conv1d_pad1", "1-D convolution"),
+            Map.entry("test_Conv1d_pad1size1", "1-D convolution"),
+            Map.entry("test_Conv1d_pad2", "1-D convolution"),
+            Map.entry("test_Conv1d_pad2size1", "1-D convolution"),
+            Map.entry("test_Conv1d_stride", "1-D convolution"),
+            Map.entry("test_Conv3d", "3-D convolution"),
+            Map.entry("test_Conv3d_dilated", "3-D convolution"),
+            Map.entry("test_Conv3d_dilated_strided", "3-D convolution"),
+            Map.entry("test_Conv3d_groups", "3-D convolution"),
+            Map.entry("test_Conv3d_no_bias", "3-D convolution"),
+            Map.entry("test_Conv3d_stride", "3-D convolution"),
+            Map.entry("test_Conv3d_stride_padding", "3-D convolution"),
+            Map.entry("test_ReflectionPad2d", "Pad mode reflect"),
+            Map.entry("test_ReplicationPad2d", "Pad mode edge")));
 
     /**
      * Tests whose outputs convlens computes differently on purpose; only the first outputs are
@@ -74,13 +103,14 @@ class OnnxNodeConformanceTest {
             "test_training_dropout_default_mask", 0,
             "test_training_dropout_mask", 0);
 
-    @Test
-    void nodeTestsForSupportedOpsPass() throws IOException {
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"node", "pytorch-converted"})
+    void suiteTestsForSupportedOpsPass(String suite) throws IOException {
         OnnxReadTest.requireTestData();
         Kernels k = Backend.select("simd", 2);
         List<String> passed = new ArrayList<>(), failures = new ArrayList<>(), refused = new ArrayList<>();
         List<Path> dirs;
-        try (Stream<Path> s = Files.list(OnnxReadTest.NODE_TESTS)) {
+        try (Stream<Path> s = Files.list(OnnxReadTest.NODE_TESTS.resolveSibling(suite))) {
             dirs = s.sorted().toList();
         }
         for (Path dir : dirs) {
@@ -104,9 +134,10 @@ class OnnxNodeConformanceTest {
                 failures.add(test + ": " + e);
             }
         }
-        System.out.println("ONNX node tests: " + passed.size() + " passed, " + refused.size() + " refused on purpose");
-        if (!failures.isEmpty()) fail(failures.size() + " ONNX node tests failed:\n" + String.join("\n", failures));
-        assertTrue(passed.size() >= 80, "expected at least 80 passing node tests, got " + passed.size());
+        System.out.println("ONNX " + suite + " tests: " + passed.size() + " passed, " + refused.size()
+                + " refused on purpose: " + refused.stream().map(t -> t + " (" + REFUSED.get(t) + ")").toList());
+        if (!failures.isEmpty()) fail(failures.size() + " ONNX " + suite + " tests failed:\n" + String.join("\n", failures));
+        assertTrue(passed.size() >= (suite.equals("node") ? 100 : 25), "too few passing " + suite + " tests: " + passed.size());
     }
 
     /** Runs one test directory; returns null on success or a description of the first mismatch. */
