@@ -1,0 +1,173 @@
+package dev.convlens.viz.image;
+
+import dev.convlens.tensor.Shapes;
+import dev.convlens.tensor.Tensor;
+import java.awt.Color;
+import java.awt.Font;
+import java.awt.Graphics2D;
+import java.awt.RenderingHints;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.List;
+import javax.imageio.ImageIO;
+
+/**
+ * Pictures out of tensors: images from normalized inputs, colour-mapped heatmaps, overlays,
+ * labelled grids, and PNG files written atomically. Everything the visualization methods draw goes
+ * through here.
+ */
+public final class Images {
+    /** ImageNet normalization, as torchvision uses it. */
+    public static final float[] IMAGENET_MEAN = {0.485f, 0.456f, 0.406f}, IMAGENET_STD = {0.229f, 0.224f, 0.225f};
+
+    /** Viridis (matplotlib's perceptually uniform map), 9 control points from dark to light. */
+    private static final float[][] VIRIDIS = {
+        {0.267f, 0.005f, 0.329f}, {0.283f, 0.141f, 0.458f}, {0.254f, 0.265f, 0.530f}, {0.207f, 0.372f, 0.553f},
+        {0.164f, 0.471f, 0.558f}, {0.128f, 0.567f, 0.551f}, {0.135f, 0.659f, 0.518f}, {0.478f, 0.821f, 0.318f},
+        {0.993f, 0.906f, 0.144f}};
+
+    private Images() {}
+
+    /**
+     * The picture behind a normalized image tensor {@code x (1,3,H,W)} or {@code (3,H,W)}:
+     * {@code pixel = clamp(x * std + mean, 0, 1)}.
+     */
+    public static BufferedImage fromNormalized(Tensor x, float[] mean, float[] std) {
+        int h = x.dim(-2), w = x.dim(-1);
+        Shapes.check(x.size() == 3 * h * w, "Images", "expected one RGB image (1,3,H,W) but got " + Shapes.str(x.shape()));
+        BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < h; y++)
+            for (int xx = 0; xx < w; xx++) {
+                int rgb = 0;
+                for (int c = 0; c < 3; c++) {
+                    float v = x.data[(c * h + y) * w + xx] * std[c] + mean[c];
+                    rgb = (rgb << 8) | to8(v);
+                }
+                img.setRGB(xx, y, rgb);
+            }
+        return img;
+    }
+
+    /**
+     * An RGB picture of a signal in input space (a deconvnet projection, a gradient) {@code (1,3,H,W)}:
+     * each image is centred at 0 and scaled so its largest |value| maps to the range edge, as Zeiler
+     * and Fergus display their projections: {@code pixel = 0.5 + 0.5 * v / max|v|}.
+     */
+    public static BufferedImage signal(Tensor v) {
+        int h = v.dim(-2), w = v.dim(-1);
+        Shapes.check(v.size() == 3 * h * w, "Images", "expected one RGB signal (1,3,H,W) but got " + Shapes.str(v.shape()));
+        float m = Math.max(v.maxAbs(), 1e-30f);
+        BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                int rgb = 0;
+                for (int c = 0; c < 3; c++) rgb = (rgb << 8) | to8(0.5f + 0.5f * v.data[(c * h + y) * w + x] / m);
+                img.setRGB(x, y, rgb);
+            }
+        return img;
+    }
+
+    /** A heatmap of {@code map (h*w)} with viridis, scaled from its minimum to its maximum. */
+    public static BufferedImage heatmap(float[] map, int h, int w) {
+        Shapes.check(map.length == h * w, "Images", "map has " + map.length + " values, not " + h + "x" + w);
+        float lo = Float.POSITIVE_INFINITY, hi = Float.NEGATIVE_INFINITY;
+        for (float v : map) {
+            lo = Math.min(lo, v);
+            hi = Math.max(hi, v);
+        }
+        float span = hi > lo ? hi - lo : 1;
+        BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) img.setRGB(x, y, viridis((map[y * w + x] - lo) / span));
+        return img;
+    }
+
+    /** The viridis colour of {@code t} in [0, 1] as packed RGB. */
+    public static int viridis(float t) {
+        float s = Math.min(Math.max(t, 0), 1) * (VIRIDIS.length - 1);
+        int i = Math.min((int) s, VIRIDIS.length - 2);
+        float f = s - i;
+        int rgb = 0;
+        for (int c = 0; c < 3; c++) rgb = (rgb << 8) | to8(VIRIDIS[i][c] * (1 - f) + VIRIDIS[i + 1][c] * f);
+        return rgb;
+    }
+
+    /** {@code heat} resized to {@code base} (bilinear) and blended over it with weight {@code alpha}. */
+    public static BufferedImage overlay(BufferedImage base, BufferedImage heat, float alpha) {
+        BufferedImage out = new BufferedImage(base.getWidth(), base.getHeight(), BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = out.createGraphics();
+        g.drawImage(base, 0, 0, null);
+        g.setRenderingHint(RenderingHints.KEY_INTERPOLATION, RenderingHints.VALUE_INTERPOLATION_BILINEAR);
+        g.setComposite(java.awt.AlphaComposite.getInstance(java.awt.AlphaComposite.SRC_OVER, alpha));
+        g.drawImage(heat, 0, 0, base.getWidth(), base.getHeight(), null);
+        g.dispose();
+        return out;
+    }
+
+    /** {@code img} enlarged {@code factor} times with nearest-neighbour sampling (for small maps and filters). */
+    public static BufferedImage enlarge(BufferedImage img, int factor) {
+        BufferedImage out = new BufferedImage(img.getWidth() * factor, img.getHeight() * factor, BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < out.getHeight(); y++)
+            for (int x = 0; x < out.getWidth(); x++) out.setRGB(x, y, img.getRGB(x / factor, y / factor));
+        return out;
+    }
+
+    /**
+     * Tiles in rows of {@code cols}, each with its caption underneath (captions may be null), on a
+     * white background with {@code gap} pixels between tiles. Tiles are drawn at the size of the first.
+     */
+    public static BufferedImage grid(List<BufferedImage> tiles, List<String> captions, int cols, int gap) {
+        Shapes.check(!tiles.isEmpty() && cols > 0, "Images.grid", "needs at least one tile and one column");
+        int tw = tiles.get(0).getWidth(), th = tiles.get(0).getHeight();
+        boolean text = captions != null && captions.stream().anyMatch(c -> c != null && !c.isEmpty());
+        int lineH = text ? 14 : 0;
+        int rows = (tiles.size() + cols - 1) / cols;
+        int w = cols * tw + (cols + 1) * gap, h = rows * (th + lineH) + (rows + 1) * gap;
+        BufferedImage out = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = out.createGraphics();
+        g.setColor(Color.WHITE);
+        g.fillRect(0, 0, w, h);
+        g.setRenderingHint(RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
+        g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
+        g.setColor(Color.BLACK);
+        for (int i = 0; i < tiles.size(); i++) {
+            int x = gap + (i % cols) * (tw + gap), y = gap + (i / cols) * (th + lineH + gap);
+            g.drawImage(tiles.get(i), x, y, tw, th, null);
+            if (text && i < captions.size() && captions.get(i) != null) {
+                g.drawString(fit(g, captions.get(i), tw), x, y + th + 11);
+            }
+        }
+        g.dispose();
+        return out;
+    }
+
+    private static String fit(Graphics2D g, String s, int width) {
+        while (s.length() > 1 && g.getFontMetrics().stringWidth(s) > width) s = s.substring(0, s.length() - 1);
+        return s;
+    }
+
+    /** Writes a PNG atomically: to a temporary file in the same folder, then renamed over {@code file}. */
+    public static void writePng(BufferedImage img, Path file) {
+        try {
+            Path dir = file.toAbsolutePath().getParent();
+            Files.createDirectories(dir);
+            Path tmp = Files.createTempFile(dir, ".convlens-", ".png.tmp");
+            try {
+                if (!ImageIO.write(img, "png", tmp.toFile())) throw new IOException("no PNG writer");
+                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            } finally {
+                Files.deleteIfExists(tmp);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static int to8(float v) {
+        return Math.round(Math.min(Math.max(v, 0f), 1f) * 255f);
+    }
+}
