@@ -151,7 +151,14 @@ final class Predict implements Callable<Integer> {
         graph = g;
         long t1 = System.nanoTime();
         Tensor x = prepareInput(err);
-        List<String> names;
+        List<String> names = null;
+        if (labels != null) { // read before the forward pass, so a bad file fails fast
+            try {
+                names = Labels.read(labels);
+            } catch (IllegalArgumentException e) {
+                throw new Failure(Main.INPUT, e.getMessage(), e);
+            }
+        }
         Kernels k = Backend.select(backend.name(), threads != null ? threads : Runtime.getRuntime().availableProcessors());
         if (verbose) {
             err.printf(Locale.ROOT, "convlens: model %s loaded in %.0f ms (%d nodes); input %s; backend %s%n",
@@ -172,10 +179,12 @@ final class Predict implements Callable<Integer> {
             throw new Failure(Main.INPUT, "the model's output " + Shapes.str(y.shape()) + " is not one row of class "
                     + "scores (predict takes one image, batch 1)", null);
         }
-        try {
-            names = Labels.find(labels, classes);
-        } catch (IllegalArgumentException e) {
-            throw new Failure(Main.INPUT, e.getMessage(), e);
+        if (names == null) {
+            try {
+                names = Labels.find(null, classes);
+            } catch (IllegalArgumentException e) {
+                throw new Failure(Main.INPUT, e.getMessage(), e);
+            }
         }
         if (names != null && names.size() != classes) {
             err.println("convlens: " + (labels != null ? labels : "the label list") + " has " + names.size()
