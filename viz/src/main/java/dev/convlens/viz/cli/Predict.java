@@ -174,11 +174,12 @@ final class Predict implements Callable<Integer> {
         }
         if (verbose) err.printf(Locale.ROOT, "convlens: forward in %.0f ms%n", (System.nanoTime() - t2) / 1e6);
 
-        int classes = y.dim(y.rank() - 1);
-        if (y.size() != classes) {
-            throw new Failure(Main.INPUT, "the model's output " + Shapes.str(y.shape()) + " is not one row of class "
-                    + "scores (predict takes one image, batch 1)", null);
+        // One row of class scores: (1,C), or (1,C,1,1) from a model that ends in a 1x1 pooling.
+        if (y.rank() > 1 && y.dim(0) != 1) {
+            throw new Failure(Main.UNSUPPORTED, model + ": the output " + Shapes.str(y.shape()) + " is not one row of "
+                    + "class scores for one input", null);
         }
+        int classes = y.size();
         if (names == null) {
             try {
                 names = Labels.find(null, classes);
