@@ -1,0 +1,173 @@
+package dev.convlens.tensor.simd;
+
+import static dev.convlens.tensor.simd.Gemm.NR;
+
+import dev.convlens.tensor.kernels.ConvGeom;
+
+/**
+ * The im2col matrix of one image and one group, read and written one GEMM panel at a time,
+ * never stored whole.
+ *
+ * <p>{@code col (cg*r*s, oh*ow)}: row {@code q = (c*r + ry)*s + sx}, column {@code p = oy*ow + ox}
+ * holds {@code x[c, oy*strideH - padTop + ry*dilH, ox*strideW - padLeft + sx*dilW]} (0 outside).
+ * Convolution forward is {@code y_g = w_g * col}, backward-data is {@code dx_g = col2im(w_g^T * dy_g)},
+ * backward-weights is {@code dw_g = dy_g * col^T}. The columns of a panel cover at most a few
+ * output rows; along one output row with stride 1 the input pixels are contiguous, so a panel row
+ * is copied as "zeros, a slice of x, zeros" with vector moves.
+ */
+final class Im2col {
+    private Im2col() {}
+
+    /** 1x1, stride 1, no padding: col is x itself, row q = channel q. */
+    static boolean pointwise(ConvGeom g) {
+        return g.r() == 1 && g.s() == 1 && g.strideH() == 1 && g.strideW() == 1
+                && g.padTop() == 0 && g.padLeft() == 0 && g.padBottom() == 0 && g.padRight() == 0;
+    }
+
+    private static int clamp(int v, int lo, int hi) {
+        return Math.max(lo, Math.min(v, hi));
+    }
+
+    // ---------------------------------------------------------------- forward: B = col
+
+    /**
+     * Packs the B micro-panel {@code col[q0 .. q0+kc)[p0 .. p0+nr)} into {@code dst (kc, NR)}
+     * (columns past nr are zero). {@code xc} is the offset of the group's first channel of the
+     * image in {@code x}.
+     */
+    static void packPanel(ConvGeom g, float[] x, int xc, int q0, int kc, int p0, int nr, float[] dst) {
+        int h = g.h(), w = g.w(), ow = g.ow(), r = g.r(), s = g.s();
+        int sh = g.strideH(), sw = g.strideW(), pt = g.padTop(), pl = g.padLeft(), dh = g.dilH(), dw = g.dilW();
+        if (pointwise(g)) {
+            for (int q = 0; q < kc; q++) {
+                Gemm.copy(x, xc + (q0 + q) * h * w + p0, dst, q * NR, nr);
+                Gemm.zero(dst, q * NR + nr, NR - nr);
+            }
+            return;
+        }
+        int sx = q0 % s, ry = (q0 / s) % r, c = q0 / (r * s);
+        int oyStart = p0 / ow, oxStart = p0 % ow;
+        for (int q = 0; q < kc; q++) {
+            int d = q * NR, xch = xc + c * h * w;
+            for (int j = 0, oy = oyStart, ox = oxStart; j < nr; oy++, ox = 0) {
+                int len = Math.min(ow - ox, nr - j);
+                int iy = oy * sh - pt + ry * dh;
+                if (iy < 0 || iy >= h) {
+                    Gemm.zero(dst, d + j, len);
+                } else {
+                    int xrow = xch + iy * w, ix0 = ox * sw - pl + sx * dw;
+                    if (sw == 1) {
+                        int lo = clamp(-ix0, 0, len), hi = clamp(w - ix0, lo, len);
+                        Gemm.zero(dst, d + j, lo);
+                        Gemm.copy(x, xrow + ix0 + lo, dst, d + j + lo, hi - lo);
+                        Gemm.zero(dst, d + j + hi, len - hi);
+                    } else {
+                        for (int t = 0; t < len; t++) {
+                            int ix = ix0 + t * sw;
+                            dst[d + j + t] = ix >= 0 && ix < w ? x[xrow + ix] : 0f;
+                        }
+                    }
+                }
+                j += len;
+            }
+            Gemm.zero(dst, d + nr, NR - nr);
+            if (++sx == s) {
+                sx = 0;
+                if (++ry == r) {
+                    ry = 0;
+                    c++;
+                }
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- backward-weights: B = col^T
+
+    /**
+     * Packs the B micro-panel {@code col^T[p0 .. p0+kc)[q0 .. q0+nr)} (pixels down, im2col rows
+     * across) into {@code dst (kc, NR)}; columns past nr are zero.
+     */
+    static void packPanelTransposed(ConvGeom g, float[] x, int xc, int p0, int kc, int q0, int nr, float[] dst) {
+        int h = g.h(), w = g.w(), ow = g.ow(), r = g.r(), s = g.s();
+        int sh = g.strideH(), sw = g.strideW(), pt = g.padTop(), pl = g.padLeft(), dh = g.dilH(), dw = g.dilW();
+        int sx = q0 % s, ry = (q0 / s) % r, c = q0 / (r * s);
+        int oyStart = p0 / ow, oxStart = p0 % ow;
+        for (int jj = 0; jj < NR; jj++) {
+            if (jj >= nr) {
+                for (int p = 0; p < kc; p++) dst[p * NR + jj] = 0f;
+                continue;
+            }
+            int xch = xc + c * h * w;
+            for (int p = 0, oy = oyStart, ox = oxStart; p < kc; oy++, ox = 0) {
+                int len = Math.min(ow - ox, kc - p);
+                int d = p * NR + jj;
+                int iy = oy * sh - pt + ry * dh;
+                if (iy < 0 || iy >= h) {
+                    for (int t = 0; t < len; t++) dst[d + t * NR] = 0f;
+                } else {
+                    int xrow = xch + iy * w, ix0 = ox * sw - pl + sx * dw;
+                    if (sw == 1) {
+                        int lo = clamp(-ix0, 0, len), hi = clamp(w - ix0, lo, len);
+                        for (int t = 0; t < lo; t++) dst[d + t * NR] = 0f;
+                        for (int t = lo; t < hi; t++) dst[d + t * NR] = x[xrow + ix0 + t];
+                        for (int t = hi; t < len; t++) dst[d + t * NR] = 0f;
+                    } else {
+                        for (int t = 0; t < len; t++) {
+                            int ix = ix0 + t * sw;
+                            dst[d + t * NR] = ix >= 0 && ix < w ? x[xrow + ix] : 0f;
+                        }
+                    }
+                }
+                p += len;
+            }
+            if (++sx == s) {
+                sx = 0;
+                if (++ry == r) {
+                    ry = 0;
+                    c++;
+                }
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- backward-data: col2im
+
+    /**
+     * Adds a column panel back into the image: {@code dx[...] += col[q][p0 + j]} for rows
+     * {@code q < rows} (row q of the panel is im2col row q counted from channel {@code dxc}'s plane)
+     * and {@code j < nr}. {@code col (rows, NR)} is row-major with row length NR.
+     */
+    static void col2imPanel(ConvGeom g, float[] col, int rows, int p0, int nr, float[] dx, int dxc) {
+        int h = g.h(), w = g.w(), ow = g.ow(), r = g.r(), s = g.s();
+        int sh = g.strideH(), sw = g.strideW(), pt = g.padTop(), pl = g.padLeft(), dh = g.dilH(), dw = g.dilW();
+        int oyStart = p0 / ow, oxStart = p0 % ow;
+        int sx = 0, ry = 0, c = 0;
+        for (int q = 0; q < rows; q++) {
+            int src = q * NR, xch = dxc + c * h * w;
+            for (int j = 0, oy = oyStart, ox = oxStart; j < nr; oy++, ox = 0) {
+                int len = Math.min(ow - ox, nr - j);
+                int iy = oy * sh - pt + ry * dh;
+                if (iy >= 0 && iy < h) {
+                    int xrow = xch + iy * w, ix0 = ox * sw - pl + sx * dw;
+                    if (sw == 1) {
+                        int lo = clamp(-ix0, 0, len), hi = clamp(w - ix0, lo, len);
+                        Gemm.addInto(col, src + j + lo, dx, xrow + ix0 + lo, hi - lo);
+                    } else {
+                        for (int t = 0; t < len; t++) {
+                            int ix = ix0 + t * sw;
+                            if (ix >= 0 && ix < w) dx[xrow + ix] += col[src + j + t];
+                        }
+                    }
+                }
+                j += len;
+            }
+            if (++sx == s) {
+                sx = 0;
+                if (++ry == r) {
+                    ry = 0;
+                    c++;
+                }
+            }
+        }
+    }
+}
