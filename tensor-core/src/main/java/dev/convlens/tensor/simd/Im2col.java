@@ -1,8 +1,13 @@
 package dev.convlens.tensor.simd;
 
 import static dev.convlens.tensor.simd.Gemm.NR;
+import static dev.convlens.tensor.simd.Gemm.S;
+import static dev.convlens.tensor.simd.Gemm.VL;
 
 import dev.convlens.tensor.kernels.ConvGeom;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
 
 /**
  * The im2col matrix of one image and one group, read and written one GEMM panel at a time,
@@ -18,6 +23,10 @@ import dev.convlens.tensor.kernels.ConvGeom;
 final class Im2col {
     private Im2col() {}
 
+    private static final FloatVector ZERO = FloatVector.zero(S);
+    /** (0, 1, ..., VL-1) as floats. */
+    private static final FloatVector IOTA = FloatVector.zero(S).addIndex(1);
+
     /** 1x1, stride 1, no padding: col is x itself, row q = channel q. */
     static boolean pointwise(ConvGeom g) {
         return g.r() == 1 && g.s() == 1 && g.strideH() == 1 && g.strideW() == 1
@@ -32,7 +41,7 @@ final class Im2col {
 
     /**
      * Packs the B micro-panel {@code col[q0 .. q0+kc)[p0 .. p0+nr)} into {@code dst (kc, NR)}
-     * (columns past nr are zero). {@code xc} is the offset of the group's first channel of the
+     * (columns past nr are zero; dst needs VL floats of slack after the panel). {@code xc} is the offset of the group's first channel of the
      * image in {@code x}.
      */
     static void packPanel(ConvGeom g, float[] x, int xc, int q0, int kc, int p0, int nr, float[] dst) {
@@ -41,7 +50,7 @@ final class Im2col {
         if (pointwise(g)) {
             for (int q = 0; q < kc; q++) {
                 Gemm.copy(x, xc + (q0 + q) * h * w + p0, dst, q * NR, nr);
-                Gemm.zero(dst, q * NR + nr, NR - nr);
+                if (nr < NR) Gemm.zero(dst, q * NR + nr, NR - nr);
             }
             return;
         }
@@ -53,14 +62,11 @@ final class Im2col {
                 int len = Math.min(ow - ox, nr - j);
                 int iy = oy * sh - pt + ry * dh;
                 if (iy < 0 || iy >= h) {
-                    Gemm.zero(dst, d + j, len);
+                    for (int t = 0; t < len; t += VL) ZERO.intoArray(dst, d + j + t);
                 } else {
                     int xrow = xch + iy * w, ix0 = ox * sw - pl + sx * dw;
                     if (sw == 1) {
-                        int lo = clamp(-ix0, 0, len), hi = clamp(w - ix0, lo, len);
-                        Gemm.zero(dst, d + j, lo);
-                        Gemm.copy(x, xrow + ix0 + lo, dst, d + j + lo, hi - lo);
-                        Gemm.zero(dst, d + j + hi, len - hi);
+                        copyRow(x, xrow, ix0, w, len, dst, d + j);
                     } else {
                         for (int t = 0; t < len; t++) {
                             int ix = ix0 + t * sw;
@@ -70,12 +76,35 @@ final class Im2col {
                 }
                 j += len;
             }
-            Gemm.zero(dst, d + nr, NR - nr);
+            if (nr < NR) Gemm.zero(dst, d + nr, NR - nr);
             if (++sx == s) {
                 sx = 0;
                 if (++ry == r) {
                     ry = 0;
                     c++;
+                }
+            }
+        }
+    }
+
+    /**
+     * {@code dst[d+t] = 0 <= ix0+t < w ? x[row+ix0+t] : 0} for {@code t < len}, whole vectors at a
+     * time and without branches on the padding: each vector is loaded unmasked (where it lies
+     * inside x) and its lanes outside the row are blended to zero by comparing their column with
+     * [0, w). The last store may run up to VL-1 floats past {@code d+len} (the caller's buffer
+     * has that slack, and overwrites those floats afterwards).
+     */
+    private static void copyRow(float[] x, int row, int ix0, int w, int len, float[] dst, int d) {
+        for (int t = 0; t < len; t += VL) {
+            int s = row + ix0 + t;
+            FloatVector col = IOTA.add((float) (ix0 + t));               // input column of each lane
+            VectorMask<Float> inside = col.compare(VectorOperators.GE, 0f).and(col.compare(VectorOperators.LT, (float) w));
+            if (s >= 0 && s + VL <= x.length) {
+                ZERO.blend(FloatVector.fromArray(S, x, s), inside).intoArray(dst, d + t);
+            } else {
+                for (int u = 0; u < VL; u++) {
+                    int ix = ix0 + t + u;
+                    dst[d + t + u] = ix >= 0 && ix < w ? x[row + ix] : 0f;
                 }
             }
         }
@@ -135,7 +164,8 @@ final class Im2col {
     /**
      * Adds a column panel back into the image: {@code dx[...] += col[q][p0 + j]} for rows
      * {@code q < rows} (row q of the panel is im2col row q counted from channel {@code dxc}'s plane)
-     * and {@code j < nr}. {@code col (rows, NR)} is row-major with row length NR.
+     * and {@code j < nr}. {@code col (rows, NR)} is row-major with row length NR. Only the
+     * touched floats of dx are read and written (other threads own the neighbouring planes).
      */
     static void col2imPanel(ConvGeom g, float[] col, int rows, int p0, int nr, float[] dx, int dxc) {
         int h = g.h(), w = g.w(), ow = g.ow(), r = g.r(), s = g.s();

@@ -3,6 +3,7 @@ package dev.convlens.tensor.simd;
 import static dev.convlens.tensor.simd.Gemm.KC;
 import static dev.convlens.tensor.simd.Gemm.MR;
 import static dev.convlens.tensor.simd.Gemm.NR;
+import static dev.convlens.tensor.simd.Gemm.VL;
 import static dev.convlens.tensor.simd.Gemm.blockDepth;
 import static dev.convlens.tensor.simd.Gemm.ceilDiv;
 
@@ -80,7 +81,7 @@ public final class SimdKernels implements Kernels {
     /** A worker's buffers, grown on demand and reused across calls. */
     private static final class Workspace {
         float[] a = new float[0];                         // packed A block (ceil(rows/MR), depth, MR)
-        final float[] b = new float[KC * NR];             // one packed B micro-panel (kc <= KC, NR)
+        final float[] b = new float[KC * NR + VL];        // one packed B micro-panel (kc <= KC, NR) + VL slack for spills
         float[] col = new float[0];                       // backward-data column panel (rows, NR)
         final float[] tile = new float[MR * NR];          // the register tile (MR, NR)
 
