@@ -47,9 +47,11 @@ class SimdKernelsTest {
                 {2, 5, 17, 17, 13, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},  // 289 pixels: two pixel blocks
                 {1, 3, 7, 9, 263, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},   // kg 263: two K blocks in backward-data
                 {1, 7, 5, 5, 300, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1},   // 1x1 with kg 300
+                {1, 5, 19, 19, 11, 3, 3, 1, 1, 0, 2, 1, 0, 1, 1, 1},  // 342 pixels: packed weights, asymmetric pads
+                {2, 7, 15, 20, 9, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1},   // 1x1 over 300 pixels: packed weights
         };
         String[] names = {"3x3 pad 1", "stride 2 asym pads", "dilation 2", "groups 2", "depthwise s2",
-                "1x1", "1x1 stride 2", "7x7 stride 2", "depth 333", "289 pixels", "kg 263", "1x1 kg 300"};
+                "1x1", "1x1 stride 2", "7x7 stride 2", "depth 333", "289 pixels", "kg 263", "1x1 kg 300", "342 pixels", "1x1 300 pixels"};
         Stream.Builder<Arguments> out = Stream.builder();
         for (int threads = 1; threads <= 2; threads++)
             for (int i = 0; i < shapes.length; i++) out.add(Arguments.of(names[i], shapes[i], threads));
@@ -107,10 +109,10 @@ class SimdKernelsTest {
         assertClose(name + " bias only", dbRef, dbOnly);
     }
 
-    /** transA, transB, m, n, k, threads: small, one K block, several K blocks and enough work to split. */
+    /** transA, transB, m, n, k, threads: small, one K block, several K blocks, enough work to split, enough B panels to pack A. */
     static Stream<Arguments> gemms() {
         Stream.Builder<Arguments> out = Stream.builder();
-        int[][] sizes = {{3, 5, 7}, {13, 37, 300}, {70, 101, 263}};
+        int[][] sizes = {{3, 5, 7}, {13, 37, 300}, {70, 101, 263}, {20, 520, 40}};
         for (int[] s : sizes)
             for (int threads = 1; threads <= 2; threads++)
                 for (int t = 0; t < 4; t++) out.add(Arguments.of(t / 2 == 1, t % 2 == 1, s[0], s[1], s[2], threads));
