@@ -48,7 +48,7 @@ public final class BenchMain {
             double ms = res.getScore(), err = res.getScoreError();
             double gflops = 2.0 * g.macs() / (ms * 1e-3) / 1e9;
             int used = backend.equals("reference") ? 1 : threads;   // the reference is single-threaded
-            System.out.printf("| %s | %s | %s | %d | %.3f | %.3f | %.1f | %.0f%% |%n", layer, pass, backend, threads,
+            System.out.printf("| %s | %s | %s | %d | %.3f | %.3f | %.1f | %.1f%% |%n", layer, pass, backend, threads,
                     ms, Double.isNaN(err) ? 0 : err, gflops, 100 * gflops / (used * peak));
         }
     }
