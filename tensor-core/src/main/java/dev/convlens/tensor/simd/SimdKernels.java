@@ -240,7 +240,7 @@ public final class SimdKernels implements Kernels {
             // packed per task when it meets enough B panels, else read in place (MR adjacent values per k).
             int wc = grp * kg * depth + c0 * rs;
             boolean pack = nPanels >= PACK_A_MIN_PANELS;
-            float[] a = pack ? (ws.a = Workspace.grow(ws.a, ceilDiv(rows, MR) * MR * kg)) : w;
+            float[] a = pack ? (ws.a = Workspace.grow(ws.a, ceilDiv(rows, MR) * MR * kg)) : w; // (ceil(rows/MR), kg, MR)
             if (pack) Gemm.packA(w, wc, 1, depth, rows, kg, a, 0);
             int aOff = pack ? 0 : wc, acs = pack ? MR : depth, aPanel = pack ? kg * MR : MR;
             float[] col = ws.col = Workspace.grow(ws.col, rows * NR); // (rows, NR) column panel
