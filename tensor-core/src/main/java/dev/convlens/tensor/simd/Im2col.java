@@ -8,6 +8,7 @@ import dev.convlens.tensor.kernels.ConvGeom;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 
 /**
  * The im2col matrix of one image and one group, read and written one GEMM panel at a time,
@@ -18,7 +19,8 @@ import jdk.incubator.vector.VectorOperators;
  * Convolution forward is {@code y_g = w_g * col}, backward-data is {@code dx_g = col2im(w_g^T * dy_g)},
  * backward-weights is {@code dw_g = dy_g * col^T}. The columns of a panel cover at most a few
  * output rows; along one output row with stride 1 the input pixels are contiguous, so a panel row
- * is copied as "zeros, a slice of x, zeros" with vector moves.
+ * is copied with whole-vector moves, the padding lanes blended to zero (stride 2: the even lanes
+ * of two vectors).
  */
 final class Im2col {
     private Im2col() {}
@@ -26,6 +28,12 @@ final class Im2col {
     private static final FloatVector ZERO = FloatVector.zero(S);
     /** (0, 1, ..., VL-1) as floats. */
     private static final FloatVector IOTA = FloatVector.zero(S).addIndex(1);
+    /** (0, 2, ..., 2*VL-2) as floats. */
+    private static final FloatVector IOTA2 = FloatVector.zero(S).addIndex(2);
+    /** Lane i takes lane 2i mod VL: the even lanes of a vector, in its lower half and again in its upper half. */
+    private static final VectorShuffle<Float> EVEN = VectorShuffle.fromOp(S, i -> (2 * i) % VL);
+    /** The upper half of the lanes. */
+    private static final VectorMask<Float> UPPER = S.indexInRange(-VL / 2, VL / 2);
 
     /** 1x1, stride 1, no padding: col is x itself, row q = channel q. */
     static boolean pointwise(ConvGeom g) {
@@ -41,8 +49,8 @@ final class Im2col {
 
     /**
      * Packs the B micro-panel {@code col[q0 .. q0+kc)[p0 .. p0+nr)} into {@code dst (kc, NR)}
-     * (columns past nr are zero; dst needs VL floats of slack after the panel). {@code xc} is the offset of the group's first channel of the
-     * image in {@code x}.
+     * (columns past nr are zero; dst needs VL floats of slack after the panel). {@code xc} is
+     * the offset of the group's first channel of the image in {@code x}.
      */
     static void packPanel(ConvGeom g, float[] x, int xc, int q0, int kc, int p0, int nr, float[] dst) {
         int h = g.h(), w = g.w(), ow = g.ow(), r = g.r(), s = g.s();
@@ -67,6 +75,8 @@ final class Im2col {
                     int xrow = xch + iy * w, ix0 = ox * sw - pl + sx * dw;
                     if (sw == 1) {
                         copyRow(x, xrow, ix0, w, len, dst, d + j);
+                    } else if (sw == 2) {
+                        copyRowStride2(x, xrow, ix0, w, len, dst, d + j);
                     } else {
                         for (int t = 0; t < len; t++) {
                             int ix = ix0 + t * sw;
@@ -104,6 +114,29 @@ final class Im2col {
             } else {
                 for (int u = 0; u < VL; u++) {
                     int ix = ix0 + t + u;
+                    dst[d + t + u] = ix >= 0 && ix < w ? x[row + ix] : 0f;
+                }
+            }
+        }
+    }
+
+    /**
+     * {@code dst[d+t] = 0 <= ix0+2t < w ? x[row+ix0+2t] : 0} for {@code t < len}: as
+     * {@link #copyRow}, reading two vectors of x and keeping their even lanes (one permute
+     * each, one blend), with the same slack after {@code d+len}.
+     */
+    private static void copyRowStride2(float[] x, int row, int ix0, int w, int len, float[] dst, int d) {
+        for (int t = 0; t < len; t += VL) {
+            int s = row + ix0 + 2 * t;
+            FloatVector col = IOTA2.add((float) (ix0 + 2 * t));              // input column of each lane
+            VectorMask<Float> inside = col.compare(VectorOperators.GE, 0f).and(col.compare(VectorOperators.LT, (float) w));
+            if (s >= 0 && s + 2 * VL <= x.length) {
+                FloatVector lo = FloatVector.fromArray(S, x, s), hi = FloatVector.fromArray(S, x, s + VL);
+                FloatVector even = lo.rearrange(EVEN).blend(hi.rearrange(EVEN), UPPER);
+                ZERO.blend(even, inside).intoArray(dst, d + t);
+            } else {
+                for (int u = 0; u < VL; u++) {
+                    int ix = ix0 + 2 * (t + u);
                     dst[d + t + u] = ix >= 0 && ix < w ? x[row + ix] : 0f;
                 }
             }
