@@ -65,28 +65,8 @@ final class Im2col {
         int sx = q0 % s, ry = (q0 / s) % r, c = q0 / (r * s);
         int oyStart = p0 / ow, oxStart = p0 % ow;
         for (int q = 0; q < kc; q++) {
-            int d = q * NR, xch = xc + c * h * w;
-            for (int j = 0, oy = oyStart, ox = oxStart; j < nr; oy++, ox = 0) {
-                int len = Math.min(ow - ox, nr - j);
-                int iy = oy * sh - pt + ry * dh;
-                if (iy < 0 || iy >= h) {
-                    for (int t = 0; t < len; t += VL) ZERO.intoArray(dst, d + j + t);
-                } else {
-                    int xrow = xch + iy * w, ix0 = ox * sw - pl + sx * dw;
-                    if (sw == 1) {
-                        copyRow(x, xrow, ix0, w, len, dst, d + j);
-                    } else if (sw == 2) {
-                        copyRowStride2(x, xrow, ix0, w, len, dst, d + j);
-                    } else {
-                        for (int t = 0; t < len; t++) {
-                            int ix = ix0 + t * sw;
-                            dst[d + j + t] = ix >= 0 && ix < w ? x[xrow + ix] : 0f;
-                        }
-                    }
-                }
-                j += len;
-            }
-            if (nr < NR) Gemm.zero(dst, d + nr, NR - nr);
+            row(g, x, xc + c * h * w, ry, sx, oyStart, oxStart, nr, dst, q * NR);
+            if (nr < NR) Gemm.zero(dst, q * NR + nr, NR - nr);
             if (++sx == s) {
                 sx = 0;
                 if (++ry == r) {
@@ -94,6 +74,38 @@ final class Im2col {
                     c++;
                 }
             }
+        }
+    }
+
+    /**
+     * One im2col row, {@code len} pixels of it from output pixel (oy0, ox0) on: the kernel tap
+     * (ry, sx) over the input plane at {@code xch}, into {@code dst[d .. d+len)}, which needs VL
+     * floats of slack after it (whole-vector stores run past, and the caller writes those
+     * floats later). The pixels are cut into runs along output rows.
+     */
+    private static void row(ConvGeom g, float[] x, int xch, int ry, int sx, int oy0, int ox0, int len,
+                            float[] dst, int d) {
+        int h = g.h(), w = g.w(), ow = g.ow();
+        int sh = g.strideH(), sw = g.strideW(), pt = g.padTop(), pl = g.padLeft(), dh = g.dilH(), dw = g.dilW();
+        for (int j = 0, oy = oy0, ox = ox0; j < len; oy++, ox = 0) {
+            int run = Math.min(ow - ox, len - j);
+            int iy = oy * sh - pt + ry * dh;
+            if (iy < 0 || iy >= h) {
+                for (int t = 0; t < run; t += VL) ZERO.intoArray(dst, d + j + t);
+            } else {
+                int xrow = xch + iy * w, ix0 = ox * sw - pl + sx * dw;
+                if (sw == 1) {
+                    copyRow(x, xrow, ix0, w, run, dst, d + j);
+                } else if (sw == 2) {
+                    copyRowStride2(x, xrow, ix0, w, run, dst, d + j);
+                } else {
+                    for (int t = 0; t < run; t++) {
+                        int ix = ix0 + t * sw;
+                        dst[d + j + t] = ix >= 0 && ix < w ? x[xrow + ix] : 0f;
+                    }
+                }
+            }
+            j += run;
         }
     }
 
@@ -147,41 +159,18 @@ final class Im2col {
 
     /**
      * Packs the B micro-panel {@code col^T[p0 .. p0+kc)[q0 .. q0+nr)} (pixels down, im2col rows
-     * across) into {@code dst (kc, NR)}; columns past nr are zero.
+     * across) into {@code dst (kc, NR)}; columns past nr are zero. The nr im2col rows are first
+     * written with vector moves into {@code rows (NR, kc)} (plus VL floats of slack), then
+     * transposed with gathers: {@code dst[p][jj] = rows[jj][p]}, VL columns at a time.
+     * {@code gather (NR)} is scratch for the lane offsets.
      */
-    static void packPanelTransposed(ConvGeom g, float[] x, int xc, int p0, int kc, int q0, int nr, float[] dst) {
+    static void packPanelTransposed(ConvGeom g, float[] x, int xc, int p0, int kc, int q0, int nr,
+                                    float[] dst, float[] rows, int[] gather) {
         int h = g.h(), w = g.w(), ow = g.ow(), r = g.r(), s = g.s();
-        int sh = g.strideH(), sw = g.strideW(), pt = g.padTop(), pl = g.padLeft(), dh = g.dilH(), dw = g.dilW();
         int sx = q0 % s, ry = (q0 / s) % r, c = q0 / (r * s);
         int oyStart = p0 / ow, oxStart = p0 % ow;
-        for (int jj = 0; jj < NR; jj++) {
-            if (jj >= nr) {
-                for (int p = 0; p < kc; p++) dst[p * NR + jj] = 0f;
-                continue;
-            }
-            int xch = xc + c * h * w;
-            for (int p = 0, oy = oyStart, ox = oxStart; p < kc; oy++, ox = 0) {
-                int len = Math.min(ow - ox, kc - p);
-                int d = p * NR + jj;
-                int iy = oy * sh - pt + ry * dh;
-                if (iy < 0 || iy >= h) {
-                    for (int t = 0; t < len; t++) dst[d + t * NR] = 0f;
-                } else {
-                    int xrow = xch + iy * w, ix0 = ox * sw - pl + sx * dw;
-                    if (sw == 1) {
-                        int lo = clamp(-ix0, 0, len), hi = clamp(w - ix0, lo, len);
-                        for (int t = 0; t < lo; t++) dst[d + t * NR] = 0f;
-                        for (int t = lo; t < hi; t++) dst[d + t * NR] = x[xrow + ix0 + t];
-                        for (int t = hi; t < len; t++) dst[d + t * NR] = 0f;
-                    } else {
-                        for (int t = 0; t < len; t++) {
-                            int ix = ix0 + t * sw;
-                            dst[d + t * NR] = ix >= 0 && ix < w ? x[xrow + ix] : 0f;
-                        }
-                    }
-                }
-                p += len;
-            }
+        for (int jj = 0; jj < nr; jj++) {
+            row(g, x, xc + c * h * w, ry, sx, oyStart, oxStart, kc, rows, jj * kc);
             if (++sx == s) {
                 sx = 0;
                 if (++ry == r) {
@@ -189,6 +178,12 @@ final class Im2col {
                     c++;
                 }
             }
+        }
+        if (nr < NR) Gemm.zero(rows, nr * kc, (NR - nr) * kc);
+        for (int jj = 0; jj < NR; jj++) gather[jj] = jj * kc;
+        for (int p = 0; p < kc; p++) {
+            FloatVector.fromArray(S, rows, p, gather, 0).intoArray(dst, p * NR);
+            FloatVector.fromArray(S, rows, p, gather, VL).intoArray(dst, p * NR + VL);
         }
     }
 

@@ -105,6 +105,8 @@ public final class SimdKernels implements Kernels {
         float[] col = new float[0];                       // backward-data column panel (rows, NR)
         final float[] tile = new float[MR * NR];          // the register tile (MR, NR)
         final float[] aTail = new float[KC * MR];         // a last partial panel of A rows (kc <= KC, MR)
+        final float[] rows = new float[NR * KC + VL];     // im2col rows before transposing (NR, kc <= KC) + slack
+        final int[] gather = new int[NR];                 // lane offsets of the transposing gathers (NR)
 
         static float[] grow(float[] buf, int n) {
             return buf.length >= n ? buf : new float[n];
@@ -299,7 +301,7 @@ public final class SimdKernels implements Kernels {
                     int aPanel = pack ? kc * MR : MR * pix;
                     for (int jp = jpa; jp < jpb; jp++) {
                         int q0 = jp * NR, nr = Math.min(NR, depth - q0);
-                        Im2col.packPanelTransposed(g, x, xc, pc, kc, q0, nr, ws.b);
+                        Im2col.packPanelTransposed(g, x, xc, pc, kc, q0, nr, ws.b, ws.rows, ws.gather);
                         Gemm.panelColumn(kg, nr, kc, a, aOff, ars, acs, aPanel, ws.b, dw, dwc + q0, depth,
                                 1f, beta, null, 0, ws.tile, ws.aTail);
                     }
