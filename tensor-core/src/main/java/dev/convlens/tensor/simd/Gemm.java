@@ -230,15 +230,22 @@ final class Gemm {
     static void panelColumn(int m, int nr, int kc, float[] a, int aOff, int ars, int acs, int aPanel,
                             float[] bPanel, float[] c, int cOff, int ldc, float alpha, float beta,
                             float[] bias, int biasOff, float[] tile, float[] aTail) {
+        panelColumn(m, nr, kc, a, aOff, ars, acs, aPanel, bPanel, 0, c, cOff, ldc, alpha, beta, bias, biasOff, tile, aTail);
+    }
+
+    /** As above, with the B panel at {@code bPanel[bOff..)}. */
+    static void panelColumn(int m, int nr, int kc, float[] a, int aOff, int ars, int acs, int aPanel,
+                            float[] bPanel, int bOff, float[] c, int cOff, int ldc, float alpha, float beta,
+                            float[] bias, int biasOff, float[] tile, float[] aTail) {
         for (int i = 0, ao = aOff; i < m; i += MR, ao += aPanel) {
             int mr = Math.min(MR, m - i);
             if (mr == MR && acs == 1) {
-                kernelRows(kc, a, ao, ars, bPanel, 0, tile);
+                kernelRows(kc, a, ao, ars, bPanel, bOff, tile);
             } else if (mr == MR && ars == 1) {
-                kernelColumns(kc, a, ao, acs, bPanel, 0, tile);
+                kernelColumns(kc, a, ao, acs, bPanel, bOff, tile);
             } else {
                 packTail(a, ao, ars, acs, mr, kc, aTail, 0);
-                kernelColumns(kc, aTail, 0, MR, bPanel, 0, tile);
+                kernelColumns(kc, aTail, 0, MR, bPanel, bOff, tile);
             }
             storeTile(tile, mr, nr, c, cOff + i * ldc, ldc, alpha, beta, bias, biasOff + i);
         }

@@ -159,13 +159,13 @@ final class Im2col {
 
     /**
      * Packs the B micro-panel {@code col^T[p0 .. p0+kc)[q0 .. q0+nr)} (pixels down, im2col rows
-     * across) into {@code dst (kc, NR)}; columns past nr are zero. The nr im2col rows are first
+     * across) into {@code dst[dOff..)} as (kc, NR); columns past nr are zero. The nr im2col rows are first
      * written with vector moves into {@code rows (NR, kc)} (plus VL floats of slack), then
      * transposed with gathers: {@code dst[p][jj] = rows[jj][p]}, VL columns at a time.
      * {@code gather (NR)} is scratch for the lane offsets.
      */
     static void packPanelTransposed(ConvGeom g, float[] x, int xc, int p0, int kc, int q0, int nr,
-                                    float[] dst, float[] rows, int[] gather) {
+                                    float[] dst, int dOff, float[] rows, int[] gather) {
         int h = g.h(), w = g.w(), ow = g.ow(), r = g.r(), s = g.s();
         int sx = q0 % s, ry = (q0 / s) % r, c = q0 / (r * s);
         int oyStart = p0 / ow, oxStart = p0 % ow;
@@ -182,8 +182,8 @@ final class Im2col {
         if (nr < NR) Gemm.zero(rows, nr * kc, (NR - nr) * kc);
         for (int jj = 0; jj < NR; jj++) gather[jj] = jj * kc;
         for (int p = 0; p < kc; p++) {
-            FloatVector.fromArray(S, rows, p, gather, 0).intoArray(dst, p * NR);
-            FloatVector.fromArray(S, rows, p, gather, VL).intoArray(dst, p * NR + VL);
+            FloatVector.fromArray(S, rows, p, gather, 0).intoArray(dst, dOff + p * NR);
+            FloatVector.fromArray(S, rows, p, gather, VL).intoArray(dst, dOff + p * NR + VL);
         }
     }
 

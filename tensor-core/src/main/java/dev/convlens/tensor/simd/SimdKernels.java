@@ -51,6 +51,8 @@ public final class SimdKernels implements Kernels {
      * of MR), a gain of ~0.15 cycle per float and B panel.
      */
     private static final int PACK_A_MIN_PANELS = 8;
+    /** B panels packed at a time by backward-weights: (CHUNK, KC, NR) is at most 1 MiB, in L2. */
+    private static final int CHUNK = 32;
     /** Idle workers end after this long; the next call starts them again. */
     private static final long IDLE_SECONDS = 30;
     /** Rows of A per pass of gemm over a column block: an (MC, KC) slice of A (256 KiB) stays in L2. */
@@ -102,6 +104,7 @@ public final class SimdKernels implements Kernels {
     private static final class Workspace {
         float[] a = new float[0];                         // a packed block of A (ceil(rows/MR), depth, MR)
         final float[] b = new float[KC * NR + VL];        // one packed B micro-panel (kc <= KC, NR) + VL slack for spills
+        float[] bs = new float[0];                        // backward-weights: a chunk of B panels (chunk, kc, NR)
         float[] col = new float[0];                       // backward-data column panel (rows, NR)
         final float[] tile = new float[MR * NR];          // the register tile (MR, NR)
         final float[] aTail = new float[KC * MR];         // a last partial panel of A rows (kc <= KC, MR)
@@ -284,13 +287,16 @@ public final class SimdKernels implements Kernels {
         int colBlocks = splits(groups, nPanels);
         int kcb = blockDepth(pix);
         // Tasks: group x block of dw columns; each sums over every image and pixel into its own part of dw.
-        // A = dy_g (kg, pix), packed per pixel block or read in place; B = col^T packed one (kc, NR) panel at a time.
+        // A = dy_g (kg, pix), packed per pixel block or read in place; B = col^T packed for a chunk
+        // of up to CHUNK column panels, then each row panel of A sweeps the chunk, so the tiles
+        // it writes lie side by side in the rows of dw (one page, not one page per row).
         parallelFor(groups * colBlocks, (t, ws) -> {
             int cb = t % colBlocks, grp = t / colBlocks;
             int jpa = cb * nPanels / colBlocks, jpb = (cb + 1) * nPanels / colBlocks;
             int dwc = grp * kg * depth;                   // the group's dw block (kg, depth)
             boolean pack = jpb - jpa >= PACK_A_MIN_PANELS;
             float[] a = pack ? (ws.a = Workspace.grow(ws.a, ceilDiv(kg, MR) * MR * kcb)) : dy; // (ceil(kg/MR), kc, MR)
+            float[] bs = ws.bs = Workspace.grow(ws.bs, Math.min(CHUNK, jpb - jpa) * kcb * NR); // (chunk, kc, NR)
             for (int img = 0; img < g.n(); img++) {
                 int xc = (img * g.c() + grp * cg) * hw, dyc = (img * g.k() + grp * kg) * pix;
                 for (int pc = 0; pc < pix; pc += kcb) {
@@ -299,11 +305,22 @@ public final class SimdKernels implements Kernels {
                     if (pack) Gemm.packA(dy, dyc + pc, pix, 1, kg, kc, a, 0);
                     int aOff = pack ? 0 : dyc + pc, ars = pack ? 1 : pix, acs = pack ? MR : 1;
                     int aPanel = pack ? kc * MR : MR * pix;
-                    for (int jp = jpa; jp < jpb; jp++) {
-                        int q0 = jp * NR, nr = Math.min(NR, depth - q0);
-                        Im2col.packPanelTransposed(g, x, xc, pc, kc, q0, nr, ws.b, ws.rows, ws.gather);
-                        Gemm.panelColumn(kg, nr, kc, a, aOff, ars, acs, aPanel, ws.b, dw, dwc + q0, depth,
-                                1f, beta, null, 0, ws.tile, ws.aTail);
+                    for (int jc = jpa; jc < jpb; jc += CHUNK) {
+                        int jce = Math.min(jpb, jc + CHUNK);
+                        for (int jp = jc; jp < jce; jp++) {
+                            int q0 = jp * NR;
+                            Im2col.packPanelTransposed(g, x, xc, pc, kc, q0, Math.min(NR, depth - q0),
+                                    bs, (jp - jc) * kc * NR, ws.rows, ws.gather);
+                        }
+                        for (int i = 0, ao = aOff; i < kg; i += MR, ao += aPanel) {
+                            int mr = Math.min(MR, kg - i);
+                            for (int jp = jc; jp < jce; jp++) {
+                                int q0 = jp * NR;
+                                Gemm.panelColumn(mr, Math.min(NR, depth - q0), kc, a, ao, ars, acs, aPanel,
+                                        bs, (jp - jc) * kc * NR, dw, dwc + i * depth + q0, depth,
+                                        1f, beta, null, 0, ws.tile, ws.aTail);
+                            }
+                        }
                     }
                 }
             }
