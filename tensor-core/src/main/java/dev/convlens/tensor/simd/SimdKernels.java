@@ -47,8 +47,9 @@ public final class SimdKernels implements Kernels {
     private static final long SMALL_GEMM = 1 << 16;
     /**
      * Pack A into panels when each of its panels meets at least this many B panels: packing costs
-     * about 1-2 cycles a float, and the kernel runs ~25% faster on a packed A (one stream instead
-     * of MR), a gain of ~0.15 cycle per float and B panel.
+     * 1-2 cycles a float when A fits the caches (and several ns when its columns lie pages apart,
+     * as in the 512x4608 weights of layer4 read transposed), while the kernel runs ~25% faster on
+     * a packed A (one stream instead of MR), a gain of ~0.15 cycle per float and B panel.
      */
     private static final int PACK_A_MIN_PANELS = 8;
     /** B panels packed at a time by backward-weights: (CHUNK, KC, NR) is at most 1 MiB, in L2. */
