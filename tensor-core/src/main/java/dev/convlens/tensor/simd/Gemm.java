@@ -44,7 +44,12 @@ final class Gemm {
 
     /** The K blocking: blocks of at most KC, as equal as possible (576 -> 2 x 288, not 256+256+64). */
     static int blockDepth(int k) {
-        return ceilDiv(k, ceilDiv(k, KC));
+        return blockDepth(k, KC);
+    }
+
+    /** Blocks of at most {@code max}, as equal as possible. */
+    static int blockDepth(int k, int max) {
+        return ceilDiv(k, ceilDiv(k, max));
     }
 
     // ---------------------------------------------------------------- micro-kernels

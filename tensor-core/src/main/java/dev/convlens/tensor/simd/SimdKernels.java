@@ -52,6 +52,8 @@ public final class SimdKernels implements Kernels {
      * a packed A (one stream instead of MR), a gain of ~0.15 cycle per float and B panel.
      */
     private static final int PACK_A_MIN_PANELS = 8;
+    /** Steps of k per block when A is read in place with a row of the weights per step (pages apart). */
+    private static final int TLB_DEPTH = 96;
     /** B panels packed at a time by backward-weights: (CHUNK, KC, NR) is at most 1 MiB, in L2. */
     private static final int CHUNK = 32;
     /** Idle workers end after this long; the next call starts them again. */
@@ -233,7 +235,11 @@ public final class SimdKernels implements Kernels {
         boolean pointwise = Im2col.pointwise(g);
         int units = g.n() * groups;
         int chanBlocks = splits(units, cg);
-        int kcb = blockDepth(kg);
+        // A = w_g^T: packed when it meets enough B panels; read in place, each step of k is a row
+        // of w further, a new page for big layers: then blocks of at most TLB_DEPTH steps keep
+        // those pages in the first-level TLB while all the row panels pass.
+        boolean pack = nPanels >= PACK_A_MIN_PANELS;
+        int kcb = blockDepth(kg, pack ? KC : TLB_DEPTH);
         // Tasks: image x group x block of input channels; each writes its own planes of dx.
         parallelFor(units * chanBlocks, (t, ws) -> {
             int cb = t % chanBlocks, unit = t / chanBlocks, img = unit / groups, grp = unit % groups;
@@ -243,9 +249,8 @@ public final class SimdKernels implements Kernels {
             int dxc = (img * g.c() + grp * cg + c0) * hw; // first dx plane of the block
             int dyc = (img * g.k() + grp * kg) * pix;     // the group's first dy plane
             // A = w_g^T restricted to the block's rows: (rows, kg), A(q, k) = w[grp*kg + k][c0*rs + q],
-            // packed per task when it meets enough B panels, else read in place (MR adjacent values per k).
+            // packed per task, or read in place (MR adjacent values per k).
             int wc = grp * kg * depth + c0 * rs;
-            boolean pack = nPanels >= PACK_A_MIN_PANELS;
             float[] a = pack ? (ws.a = Workspace.grow(ws.a, ceilDiv(rows, MR) * MR * kg)) : w; // (ceil(rows/MR), kg, MR)
             if (pack) Gemm.packA(w, wc, 1, depth, rows, kg, a, 0);
             int aOff = pack ? 0 : wc, acs = pack ? MR : depth, aPanel = pack ? kg * MR : MR;
