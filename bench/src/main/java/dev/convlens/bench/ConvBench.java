@@ -1,0 +1,110 @@
+package dev.convlens.bench;
+
+import dev.convlens.tensor.Tensor;
+import dev.convlens.tensor.kernels.Backend;
+import dev.convlens.tensor.kernels.ConvGeom;
+import dev.convlens.tensor.kernels.Kernels;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * One convolution pass of one ResNet-18 layer shape (batch 1, 224x224 input) per operation,
+ * on one backend and thread count. The score is time per call; GFLOP/s = 2 * macs / time
+ * ({@link ConvGeom#macs()}, the same count for all three passes), printed by {@link BenchMain}.
+ *
+ * <p>Layers: {@code conv1} 7x7/2 3->64 @224; {@code layerL} the 3x3 stride-1 convolution of
+ * stage L; {@code layerL.0} its first, stride-2 3x3 convolution; {@code layerL.ds} the 1x1/2
+ * downsample of its shortcut.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Warmup(iterations = 1, time = 1)
+@Measurement(iterations = 3, time = 1)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
+public class ConvBench {
+
+    /** The distinct convolution shapes of ResNet-18 at batch 1, by name. */
+    public static final Map<String, ConvGeom> LAYERS = new LinkedHashMap<>();
+
+    static {
+        //        name          c    hw   k    r  stride pad
+        layer("conv1",          3,  224,  64,  7, 2, 3);
+        layer("layer1",        64,   56,  64,  3, 1, 1);
+        layer("layer2.0",      64,   56, 128,  3, 2, 1);
+        layer("layer2",       128,   28, 128,  3, 1, 1);
+        layer("layer2.ds",     64,   56, 128,  1, 2, 0);
+        layer("layer3.0",     128,   28, 256,  3, 2, 1);
+        layer("layer3",       256,   14, 256,  3, 1, 1);
+        layer("layer3.ds",    128,   28, 256,  1, 2, 0);
+        layer("layer4.0",     256,   14, 512,  3, 2, 1);
+        layer("layer4",       512,    7, 512,  3, 1, 1);
+        layer("layer4.ds",    256,   14, 512,  1, 2, 0);
+    }
+
+    private static void layer(String name, int c, int hw, int k, int r, int stride, int pad) {
+        LAYERS.put(name, ConvGeom.of(name, 1, c, hw, hw, k, c, r, r, stride, stride, pad, pad, pad, pad, 1, 1, 1));
+    }
+
+    @Param({"conv1", "layer1", "layer2.0", "layer2", "layer2.ds", "layer3.0", "layer3", "layer3.ds",
+            "layer4.0", "layer4", "layer4.ds"})
+    public String layer;
+
+    @Param({"forward", "backwardData", "backwardWeights"})
+    public String pass;
+
+    @Param({"simd", "reference"})
+    public String backend;
+
+    @Param({"1", "2"})
+    public int threads;
+
+    private Kernels kernels;
+    private ConvGeom g;
+    private float[] x, w, b, y, dy, dx, dw, db;   // x (1,c,h,w), w (k,c,r,s), b (k), y and dy (1,k,oh,ow)
+
+    @Setup
+    public void setup() {
+        g = LAYERS.get(layer);
+        if (g == null) throw new IllegalArgumentException("ConvBench: unknown layer " + layer + "; choose one of " + LAYERS.keySet());
+        kernels = Backend.select(backend, threads);
+        int xn = g.n() * g.c() * g.h() * g.w(), wn = g.k() * g.cg() * g.r() * g.s(), yn = g.n() * g.k() * g.oh() * g.ow();
+        x = Tensor.uniform(1, -1, 1, xn).data;
+        w = Tensor.uniform(2, -0.1f, 0.1f, wn).data;
+        b = Tensor.uniform(3, -1, 1, g.k()).data;
+        dy = Tensor.uniform(4, -1, 1, yn).data;
+        y = new float[yn];
+        dx = new float[xn];
+        dw = new float[wn];
+        db = new float[g.k()];
+    }
+
+    @Benchmark
+    public float[] conv() {
+        switch (pass) {
+            case "forward":
+                kernels.convForward(g, x, w, b, y);
+                return y;
+            case "backwardData":
+                kernels.convBackwardData(g, dy, w, dx);
+                return dx;
+            case "backwardWeights":
+                kernels.convBackwardWeights(g, x, dy, dw, db);
+                return dw;
+            default:
+                throw new IllegalArgumentException("ConvBench: unknown pass " + pass);
+        }
+    }
+}

@@ -1,0 +1,349 @@
+package dev.convlens.tensor.simd;
+
+import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The GEMM engine every SIMD kernel is built on: the register-tiled micro-kernels, the packing
+ * of B panels, and the write-back of a tile.
+ *
+ * <p>The product {@code C (m, n) = A (m, k) * B (k, n)} is computed tile by tile: a tile is
+ * {@link #MR} rows by {@link #NR} columns (8 x 32 floats with 512-bit vectors), held in
+ * {@code 2*MR} vector accumulators. B is first copied ("packed") one micro-panel at a time so
+ * the kernel reads it with unit stride and it stays in L1 while every row panel of A passes:
+ * <pre>
+ *   packed B panel (kc, NR): element (p, j) at p*NR + j; columns past the matrix are zero
+ * </pre>
+ * A is either packed into panels of MR rows ({@link #packA}: one stream for the kernel, worth
+ * it when a panel meets many B panels) or read in place (its rows, or its columns, are
+ * contiguous in every caller: weights, dy, the transposed weights); then only a last partial
+ * panel of rows is copied, padded with zero rows. Results outside the matrix are never stored.
+ * Goto and van de Geijn, "Anatomy of high-performance matrix multiplication" (2008).
+ */
+final class Gemm {
+    private Gemm() {}
+
+    /** The vector shape: the widest the CPU has (16 floats with AVX-512). */
+    static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    /** Lanes per vector. */
+    static final int VL = S.length();
+    /** Rows of a register tile. */
+    static final int MR = 8;
+    /** A vector of MR floats (256 bits), to move the MR values of one column of A at once. */
+    static final VectorSpecies<Float> SMR = FloatVector.SPECIES_256;
+    /** Columns of a register tile: two vectors. */
+    static final int NR = 2 * VL;
+    /** Depth of a K block: a B micro-panel (KC x NR floats, 32 KiB) stays in L1 while the rows of A stream past. */
+    static final int KC = 256;
+
+    static int ceilDiv(int a, int b) {
+        return (a + b - 1) / b;
+    }
+
+    /** The K blocking: blocks of at most KC, as equal as possible (576 -> 2 x 288, not 256+256+64). */
+    static int blockDepth(int k) {
+        return blockDepth(k, KC);
+    }
+
+    /** Blocks of at most {@code max}, as equal as possible. */
+    static int blockDepth(int k, int max) {
+        return ceilDiv(k, ceilDiv(k, max));
+    }
+
+    // ---------------------------------------------------------------- micro-kernels
+
+    /**
+     * The register tile when the MR values of A for one p are adjacent:
+     * {@code A(i, p) = a[aOff + p*acs + i]} (a packed panel, acs = MR, or a transposed matrix read
+     * in place, acs = its row length). {@code tile (MR, NR) = sum_p A(:, p) B(p, :)}, written
+     * row-major. One step of p loads two vectors of B, broadcasts the MR values of A one at a
+     * time and does 2*MR fused multiply-adds into 2*MR vector accumulators.
+     */
+    static void kernelColumns(int kc, float[] a, int aOff, int acs, float[] b, int bOff, float[] tile) {
+        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
+        FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
+        FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
+        FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
+        FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S);
+        FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
+        FloatVector c60 = FloatVector.zero(S), c61 = FloatVector.zero(S);
+        FloatVector c70 = FloatVector.zero(S), c71 = FloatVector.zero(S);
+        for (int p = 0; p < kc; p++) {
+            int bo = bOff + p * NR;
+            FloatVector b0 = FloatVector.fromArray(S, b, bo);
+            FloatVector b1 = FloatVector.fromArray(S, b, bo + VL);
+            int ao = aOff + p * acs;
+            FloatVector av = FloatVector.broadcast(S, a[ao]);
+            c00 = av.fma(b0, c00);
+            c01 = av.fma(b1, c01);
+            av = FloatVector.broadcast(S, a[ao + 1]);
+            c10 = av.fma(b0, c10);
+            c11 = av.fma(b1, c11);
+            av = FloatVector.broadcast(S, a[ao + 2]);
+            c20 = av.fma(b0, c20);
+            c21 = av.fma(b1, c21);
+            av = FloatVector.broadcast(S, a[ao + 3]);
+            c30 = av.fma(b0, c30);
+            c31 = av.fma(b1, c31);
+            av = FloatVector.broadcast(S, a[ao + 4]);
+            c40 = av.fma(b0, c40);
+            c41 = av.fma(b1, c41);
+            av = FloatVector.broadcast(S, a[ao + 5]);
+            c50 = av.fma(b0, c50);
+            c51 = av.fma(b1, c51);
+            av = FloatVector.broadcast(S, a[ao + 6]);
+            c60 = av.fma(b0, c60);
+            c61 = av.fma(b1, c61);
+            av = FloatVector.broadcast(S, a[ao + 7]);
+            c70 = av.fma(b0, c70);
+            c71 = av.fma(b1, c71);
+        }
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, VL);
+        c10.intoArray(tile, NR);
+        c11.intoArray(tile, NR + VL);
+        c20.intoArray(tile, 2 * NR);
+        c21.intoArray(tile, 2 * NR + VL);
+        c30.intoArray(tile, 3 * NR);
+        c31.intoArray(tile, 3 * NR + VL);
+        c40.intoArray(tile, 4 * NR);
+        c41.intoArray(tile, 4 * NR + VL);
+        c50.intoArray(tile, 5 * NR);
+        c51.intoArray(tile, 5 * NR + VL);
+        c60.intoArray(tile, 6 * NR);
+        c61.intoArray(tile, 6 * NR + VL);
+        c70.intoArray(tile, 7 * NR);
+        c71.intoArray(tile, 7 * NR + VL);
+    }
+
+    /**
+     * The register tile when each row of A is contiguous: {@code A(i, p) = a[aOff + i*lda + p]}
+     * (a row-major matrix read in place: weights, dy). Same tile and steps as
+     * {@link #kernelColumns}; the MR rows are read as MR sequential streams.
+     */
+    static void kernelRows(int kc, float[] a, int aOff, int lda, float[] b, int bOff, float[] tile) {
+        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
+        FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
+        FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
+        FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
+        FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S);
+        FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
+        FloatVector c60 = FloatVector.zero(S), c61 = FloatVector.zero(S);
+        FloatVector c70 = FloatVector.zero(S), c71 = FloatVector.zero(S);
+        int a0 = aOff, a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda;
+        int a4 = a3 + lda, a5 = a4 + lda, a6 = a5 + lda, a7 = a6 + lda;
+        for (int p = 0; p < kc; p++) {
+            int bo = bOff + p * NR;
+            FloatVector b0 = FloatVector.fromArray(S, b, bo);
+            FloatVector b1 = FloatVector.fromArray(S, b, bo + VL);
+            FloatVector av = FloatVector.broadcast(S, a[a0 + p]);
+            c00 = av.fma(b0, c00);
+            c01 = av.fma(b1, c01);
+            av = FloatVector.broadcast(S, a[a1 + p]);
+            c10 = av.fma(b0, c10);
+            c11 = av.fma(b1, c11);
+            av = FloatVector.broadcast(S, a[a2 + p]);
+            c20 = av.fma(b0, c20);
+            c21 = av.fma(b1, c21);
+            av = FloatVector.broadcast(S, a[a3 + p]);
+            c30 = av.fma(b0, c30);
+            c31 = av.fma(b1, c31);
+            av = FloatVector.broadcast(S, a[a4 + p]);
+            c40 = av.fma(b0, c40);
+            c41 = av.fma(b1, c41);
+            av = FloatVector.broadcast(S, a[a5 + p]);
+            c50 = av.fma(b0, c50);
+            c51 = av.fma(b1, c51);
+            av = FloatVector.broadcast(S, a[a6 + p]);
+            c60 = av.fma(b0, c60);
+            c61 = av.fma(b1, c61);
+            av = FloatVector.broadcast(S, a[a7 + p]);
+            c70 = av.fma(b0, c70);
+            c71 = av.fma(b1, c71);
+        }
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, VL);
+        c10.intoArray(tile, NR);
+        c11.intoArray(tile, NR + VL);
+        c20.intoArray(tile, 2 * NR);
+        c21.intoArray(tile, 2 * NR + VL);
+        c30.intoArray(tile, 3 * NR);
+        c31.intoArray(tile, 3 * NR + VL);
+        c40.intoArray(tile, 4 * NR);
+        c41.intoArray(tile, 4 * NR + VL);
+        c50.intoArray(tile, 5 * NR);
+        c51.intoArray(tile, 5 * NR + VL);
+        c60.intoArray(tile, 6 * NR);
+        c61.intoArray(tile, 6 * NR + VL);
+        c70.intoArray(tile, 7 * NR);
+        c71.intoArray(tile, 7 * NR + VL);
+    }
+
+    /**
+     * Writes the top-left {@code mr x nr} of a tile to C:
+     * {@code C[i][j] = alpha*tile[i][j] + bias[biasOff+i] + (beta == 0 ? 0 : beta*C[i][j])}
+     * (bias may be null; C is not read when beta is 0).
+     */
+    static void storeTile(float[] tile, int mr, int nr, float[] c, int cOff, int ldc,
+                          float alpha, float beta, float[] bias, int biasOff) {
+        if (nr == NR) {
+            for (int i = 0; i < mr; i++) {
+                int co = cOff + i * ldc;
+                FloatVector v0 = FloatVector.fromArray(S, tile, i * NR);
+                FloatVector v1 = FloatVector.fromArray(S, tile, i * NR + VL);
+                if (alpha != 1f) {
+                    v0 = v0.mul(alpha);
+                    v1 = v1.mul(alpha);
+                }
+                if (bias != null) {
+                    float bv = bias[biasOff + i];
+                    v0 = v0.add(bv);
+                    v1 = v1.add(bv);
+                }
+                if (beta == 1f) {
+                    v0 = v0.add(FloatVector.fromArray(S, c, co));
+                    v1 = v1.add(FloatVector.fromArray(S, c, co + VL));
+                } else if (beta != 0f) {
+                    v0 = v0.add(FloatVector.fromArray(S, c, co).mul(beta));
+                    v1 = v1.add(FloatVector.fromArray(S, c, co + VL).mul(beta));
+                }
+                v0.intoArray(c, co);
+                v1.intoArray(c, co + VL);
+            }
+            return;
+        }
+        for (int i = 0; i < mr; i++) {
+            int co = cOff + i * ldc;
+            float bv = bias == null ? 0f : bias[biasOff + i];
+            for (int j = 0; j < nr; j++) {
+                float v = alpha * tile[i * NR + j] + bv;
+                c[co + j] = beta == 0f ? v : v + beta * c[co + j];
+            }
+        }
+    }
+
+    /**
+     * One B micro-panel against {@code m} rows of A: all tiles of the column strip
+     * {@code C[0..m)[0..nr)}. Row panel {@code ip} of A starts at {@code aOff + ip*aPanel}, and
+     * within it {@code A(i, p) = a[start + i*ars + p*acs]}: a matrix read in place has
+     * {@code aPanel = MR*ars}; a packed A ({@link #packA}) has {@code ars = 1, acs = MR,
+     * aPanel = k*MR}. A last, partial panel of rows is copied into {@code aTail (kc, MR)}
+     * with zero rows first, so no kernel reads past the matrix.
+     */
+    static void panelColumn(int m, int nr, int kc, float[] a, int aOff, int ars, int acs, int aPanel,
+                            float[] bPanel, float[] c, int cOff, int ldc, float alpha, float beta,
+                            float[] bias, int biasOff, float[] tile, float[] aTail) {
+        panelColumn(m, nr, kc, a, aOff, ars, acs, aPanel, bPanel, 0, c, cOff, ldc, alpha, beta, bias, biasOff, tile, aTail);
+    }
+
+    /** As above, with the B panel at {@code bPanel[bOff..)}. */
+    static void panelColumn(int m, int nr, int kc, float[] a, int aOff, int ars, int acs, int aPanel,
+                            float[] bPanel, int bOff, float[] c, int cOff, int ldc, float alpha, float beta,
+                            float[] bias, int biasOff, float[] tile, float[] aTail) {
+        for (int i = 0, ao = aOff; i < m; i += MR, ao += aPanel) {
+            int mr = Math.min(MR, m - i);
+            if (mr == MR && acs == 1) {
+                kernelRows(kc, a, ao, ars, bPanel, bOff, tile);
+            } else if (mr == MR && ars == 1) {
+                kernelColumns(kc, a, ao, acs, bPanel, bOff, tile);
+            } else {
+                packTail(a, ao, ars, acs, mr, kc, aTail, 0);
+                kernelColumns(kc, aTail, 0, MR, bPanel, bOff, tile);
+            }
+            storeTile(tile, mr, nr, c, cOff + i * ldc, ldc, alpha, beta, bias, biasOff + i);
+        }
+    }
+
+    // ---------------------------------------------------------------- packing
+
+    /**
+     * Packs {@code A (m, k)} with {@code A[i][p] = src[off + i*rs + p*cs]} into panels of MR rows
+     * at {@code dst[dstOff..)}: panel {@code ip} at {@code ip*k*MR}, element (i, p) at
+     * {@code p*MR + i%MR}; rows past m are zero. The kernel reads a packed panel as one stream;
+     * worth it when the panel meets many B panels.
+     */
+    static void packA(float[] src, int off, int rs, int cs, int m, int k, float[] dst, int dstOff) {
+        for (int i0 = 0; i0 < m; i0 += MR) {
+            int mr = Math.min(MR, m - i0), d = dstOff + i0 * k, so = off + i0 * rs;
+            if (mr < MR) {
+                packTail(src, so, rs, cs, mr, k, dst, d);
+            } else if (rs == 1) {                                   // MR adjacent values per p: one short vector
+                for (int p = 0; p < k; p++) FloatVector.fromArray(SMR, src, so + p * cs).intoArray(dst, d + p * MR);
+            } else {                                                // MR rows, read side by side
+                for (int p = 0; p < k; p++) {
+                    int s0 = so + p * cs, dp = d + p * MR;
+                    for (int ii = 0; ii < MR; ii++) dst[dp + ii] = src[s0 + ii * rs];
+                }
+            }
+        }
+    }
+
+    /** Copies {@code A(i, p) = src[off + i*rs + p*cs]}, {@code i < mr <= MR, p < k}, into {@code dst[d..)} as (k, MR); rows past mr are zero. */
+    static void packTail(float[] src, int off, int rs, int cs, int mr, int k, float[] dst, int d) {
+        for (int ii = 0; ii < MR; ii++) {
+            if (ii >= mr) {
+                for (int p = 0; p < k; p++) dst[d + p * MR + ii] = 0f;
+                continue;
+            }
+            int so = off + ii * rs;
+            for (int p = 0; p < k; p++) dst[d + p * MR + ii] = src[so + p * cs];
+        }
+    }
+
+    /**
+     * Packs one B micro-panel: {@code B[p][j] = src[off + p*rs + j*cs]} for {@code p < k, j < nr}
+     * into {@code dst (k, NR)}; columns past nr are zero.
+     */
+    static void packB(float[] src, int off, int rs, int cs, int k, int nr, float[] dst) {
+        if (cs == 1) {
+            for (int p = 0; p < k; p++) {
+                int d = p * NR;
+                copy(src, off + p * rs, dst, d, nr);
+                for (int j = nr; j < NR; j++) dst[d + j] = 0f;
+            }
+            return;
+        }
+        for (int j = 0; j < NR; j++) {
+            if (j >= nr) {
+                for (int p = 0; p < k; p++) dst[p * NR + j] = 0f;
+                continue;
+            }
+            int so = off + j * cs;
+            for (int p = 0; p < k; p++) dst[p * NR + j] = src[so + p * rs];
+        }
+    }
+
+    // ---------------------------------------------------------------- vector helpers
+
+    /** dst[d .. d+len) = src[s .. s+len). */
+    static void copy(float[] src, int s, float[] dst, int d, int len) {
+        int i = 0;
+        for (int bound = S.loopBound(len); i < bound; i += VL) FloatVector.fromArray(S, src, s + i).intoArray(dst, d + i);
+        for (; i < len; i++) dst[d + i] = src[s + i];
+    }
+
+    /** dst[d .. d+len) += src[s .. s+len). */
+    static void addInto(float[] src, int s, float[] dst, int d, int len) {
+        int i = 0;
+        for (int bound = S.loopBound(len); i < bound; i += VL)
+            FloatVector.fromArray(S, dst, d + i).add(FloatVector.fromArray(S, src, s + i)).intoArray(dst, d + i);
+        for (; i < len; i++) dst[d + i] += src[s + i];
+    }
+
+    /** dst[d .. d+len) = 0. */
+    static void zero(float[] dst, int d, int len) {
+        Arrays.fill(dst, d, d + len, 0f);
+    }
+
+    /** sum of src[s .. s+len). */
+    static float sum(float[] src, int s, int len) {
+        FloatVector acc = FloatVector.zero(S);
+        int i = 0;
+        for (int bound = S.loopBound(len); i < bound; i += VL) acc = acc.add(FloatVector.fromArray(S, src, s + i));
+        float t = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < len; i++) t += src[s + i];
+        return t;
+    }
+}

@@ -1,0 +1,231 @@
+package dev.convlens.tensor.simd;
+
+import static dev.convlens.tensor.simd.Gemm.NR;
+import static dev.convlens.tensor.simd.Gemm.S;
+import static dev.convlens.tensor.simd.Gemm.VL;
+
+import dev.convlens.tensor.kernels.ConvGeom;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
+
+/**
+ * The im2col matrix of one image and one group, read and written one GEMM panel at a time,
+ * never stored whole.
+ *
+ * <p>{@code col (cg*r*s, oh*ow)}: row {@code q = (c*r + ry)*s + sx}, column {@code p = oy*ow + ox}
+ * holds {@code x[c, oy*strideH - padTop + ry*dilH, ox*strideW - padLeft + sx*dilW]} (0 outside).
+ * Convolution forward is {@code y_g = w_g * col}, backward-data is {@code dx_g = col2im(w_g^T * dy_g)},
+ * backward-weights is {@code dw_g = dy_g * col^T}. The columns of a panel cover at most a few
+ * output rows; along one output row with stride 1 the input pixels are contiguous, so a panel row
+ * is copied with whole-vector moves, the padding lanes blended to zero (stride 2: the even lanes
+ * of two vectors).
+ */
+final class Im2col {
+    private Im2col() {}
+
+    private static final FloatVector ZERO = FloatVector.zero(S);
+    /** (0, 1, ..., VL-1) as floats. */
+    private static final FloatVector IOTA = FloatVector.zero(S).addIndex(1);
+    /** (0, 2, ..., 2*VL-2) as floats. */
+    private static final FloatVector IOTA2 = FloatVector.zero(S).addIndex(2);
+    /** Lane i takes lane 2i mod VL: the even lanes of a vector, in its lower half and again in its upper half. */
+    private static final VectorShuffle<Float> EVEN = VectorShuffle.fromOp(S, i -> (2 * i) % VL);
+    /** The upper half of the lanes. */
+    private static final VectorMask<Float> UPPER = S.indexInRange(-VL / 2, VL / 2);
+
+    /** 1x1, stride 1, no padding: col is x itself, row q = channel q. */
+    static boolean pointwise(ConvGeom g) {
+        return g.r() == 1 && g.s() == 1 && g.strideH() == 1 && g.strideW() == 1
+                && g.padTop() == 0 && g.padLeft() == 0 && g.padBottom() == 0 && g.padRight() == 0;
+    }
+
+    private static int clamp(int v, int lo, int hi) {
+        return Math.max(lo, Math.min(v, hi));
+    }
+
+    // ---------------------------------------------------------------- forward: B = col
+
+    /**
+     * Packs the B micro-panel {@code col[q0 .. q0+kc)[p0 .. p0+nr)} into {@code dst (kc, NR)}
+     * (columns past nr are zero; dst needs VL floats of slack after the panel). {@code xc} is
+     * the offset of the group's first channel of the image in {@code x}.
+     */
+    static void packPanel(ConvGeom g, float[] x, int xc, int q0, int kc, int p0, int nr, float[] dst) {
+        int h = g.h(), w = g.w(), ow = g.ow(), r = g.r(), s = g.s();
+        int sh = g.strideH(), sw = g.strideW(), pt = g.padTop(), pl = g.padLeft(), dh = g.dilH(), dw = g.dilW();
+        if (pointwise(g)) {
+            for (int q = 0; q < kc; q++) {
+                Gemm.copy(x, xc + (q0 + q) * h * w + p0, dst, q * NR, nr);
+                if (nr < NR) Gemm.zero(dst, q * NR + nr, NR - nr);
+            }
+            return;
+        }
+        int sx = q0 % s, ry = (q0 / s) % r, c = q0 / (r * s);
+        int oyStart = p0 / ow, oxStart = p0 % ow;
+        for (int q = 0; q < kc; q++) {
+            row(g, x, xc + c * h * w, ry, sx, oyStart, oxStart, nr, dst, q * NR);
+            if (nr < NR) Gemm.zero(dst, q * NR + nr, NR - nr);
+            if (++sx == s) {
+                sx = 0;
+                if (++ry == r) {
+                    ry = 0;
+                    c++;
+                }
+            }
+        }
+    }
+
+    /**
+     * One im2col row, {@code len} pixels of it from output pixel (oy0, ox0) on: the kernel tap
+     * (ry, sx) over the input plane at {@code xch}, into {@code dst[d .. d+len)}, which needs VL
+     * floats of slack after it (whole-vector stores run past, and the caller writes those
+     * floats later). The pixels are cut into runs along output rows.
+     */
+    private static void row(ConvGeom g, float[] x, int xch, int ry, int sx, int oy0, int ox0, int len,
+                            float[] dst, int d) {
+        int h = g.h(), w = g.w(), ow = g.ow();
+        int sh = g.strideH(), sw = g.strideW(), pt = g.padTop(), pl = g.padLeft(), dh = g.dilH(), dw = g.dilW();
+        for (int j = 0, oy = oy0, ox = ox0; j < len; oy++, ox = 0) {
+            int run = Math.min(ow - ox, len - j);
+            int iy = oy * sh - pt + ry * dh;
+            if (iy < 0 || iy >= h) {
+                for (int t = 0; t < run; t += VL) ZERO.intoArray(dst, d + j + t);
+            } else {
+                int xrow = xch + iy * w, ix0 = ox * sw - pl + sx * dw;
+                if (sw == 1) {
+                    copyRow(x, xrow, ix0, w, run, dst, d + j);
+                } else if (sw == 2) {
+                    copyRowStride2(x, xrow, ix0, w, run, dst, d + j);
+                } else {
+                    for (int t = 0; t < run; t++) {
+                        int ix = ix0 + t * sw;
+                        dst[d + j + t] = ix >= 0 && ix < w ? x[xrow + ix] : 0f;
+                    }
+                }
+            }
+            j += run;
+        }
+    }
+
+    /**
+     * {@code dst[d+t] = 0 <= ix0+t < w ? x[row+ix0+t] : 0} for {@code t < len}, whole vectors at a
+     * time and without branches on the padding: each vector is loaded unmasked (where it lies
+     * inside x) and its lanes outside the row are blended to zero by comparing their column with
+     * [0, w). The last store may run up to VL-1 floats past {@code d+len} (the caller's buffer
+     * has that slack, and overwrites those floats afterwards).
+     */
+    private static void copyRow(float[] x, int row, int ix0, int w, int len, float[] dst, int d) {
+        for (int t = 0; t < len; t += VL) {
+            int s = row + ix0 + t;
+            FloatVector col = IOTA.add((float) (ix0 + t));               // input column of each lane
+            VectorMask<Float> inside = col.compare(VectorOperators.GE, 0f).and(col.compare(VectorOperators.LT, (float) w));
+            if (s >= 0 && s + VL <= x.length) {
+                ZERO.blend(FloatVector.fromArray(S, x, s), inside).intoArray(dst, d + t);
+            } else {
+                for (int u = 0; u < VL; u++) {
+                    int ix = ix0 + t + u;
+                    dst[d + t + u] = ix >= 0 && ix < w ? x[row + ix] : 0f;
+                }
+            }
+        }
+    }
+
+    /**
+     * {@code dst[d+t] = 0 <= ix0+2t < w ? x[row+ix0+2t] : 0} for {@code t < len}: as
+     * {@link #copyRow}, reading two vectors of x and keeping their even lanes (one permute
+     * each, one blend), with the same slack after {@code d+len}.
+     */
+    private static void copyRowStride2(float[] x, int row, int ix0, int w, int len, float[] dst, int d) {
+        for (int t = 0; t < len; t += VL) {
+            int s = row + ix0 + 2 * t;
+            FloatVector col = IOTA2.add((float) (ix0 + 2 * t));              // input column of each lane
+            VectorMask<Float> inside = col.compare(VectorOperators.GE, 0f).and(col.compare(VectorOperators.LT, (float) w));
+            if (s >= 0 && s + 2 * VL <= x.length) {
+                FloatVector lo = FloatVector.fromArray(S, x, s), hi = FloatVector.fromArray(S, x, s + VL);
+                FloatVector even = lo.rearrange(EVEN).blend(hi.rearrange(EVEN), UPPER);
+                ZERO.blend(even, inside).intoArray(dst, d + t);
+            } else {
+                for (int u = 0; u < VL; u++) {
+                    int ix = ix0 + 2 * (t + u);
+                    dst[d + t + u] = ix >= 0 && ix < w ? x[row + ix] : 0f;
+                }
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- backward-weights: B = col^T
+
+    /**
+     * Packs the B micro-panel {@code col^T[p0 .. p0+kc)[q0 .. q0+nr)} (pixels down, im2col rows
+     * across) into {@code dst[dOff..)} as (kc, NR); columns past nr are zero. The nr im2col rows are first
+     * written with vector moves into {@code rows (NR, kc)} (plus VL floats of slack), then
+     * transposed with gathers: {@code dst[p][jj] = rows[jj][p]}, VL columns at a time.
+     * {@code gather (NR)} is scratch for the lane offsets.
+     */
+    static void packPanelTransposed(ConvGeom g, float[] x, int xc, int p0, int kc, int q0, int nr,
+                                    float[] dst, int dOff, float[] rows, int[] gather) {
+        int h = g.h(), w = g.w(), ow = g.ow(), r = g.r(), s = g.s();
+        int sx = q0 % s, ry = (q0 / s) % r, c = q0 / (r * s);
+        int oyStart = p0 / ow, oxStart = p0 % ow;
+        for (int jj = 0; jj < nr; jj++) {
+            row(g, x, xc + c * h * w, ry, sx, oyStart, oxStart, kc, rows, jj * kc);
+            if (++sx == s) {
+                sx = 0;
+                if (++ry == r) {
+                    ry = 0;
+                    c++;
+                }
+            }
+        }
+        if (nr < NR) Gemm.zero(rows, nr * kc, (NR - nr) * kc);
+        for (int jj = 0; jj < NR; jj++) gather[jj] = jj * kc;
+        for (int p = 0; p < kc; p++) {
+            FloatVector.fromArray(S, rows, p, gather, 0).intoArray(dst, dOff + p * NR);
+            FloatVector.fromArray(S, rows, p, gather, VL).intoArray(dst, dOff + p * NR + VL);
+        }
+    }
+
+    // ---------------------------------------------------------------- backward-data: col2im
+
+    /**
+     * Adds a column panel back into the image: {@code dx[...] += col[q][p0 + j]} for rows
+     * {@code q < rows} (row q of the panel is im2col row q counted from channel {@code dxc}'s plane)
+     * and {@code j < nr}. {@code col (rows, NR)} is row-major with row length NR. Only the
+     * touched floats of dx are read and written (other threads own the neighbouring planes).
+     */
+    static void col2imPanel(ConvGeom g, float[] col, int rows, int p0, int nr, float[] dx, int dxc) {
+        int h = g.h(), w = g.w(), ow = g.ow(), r = g.r(), s = g.s();
+        int sh = g.strideH(), sw = g.strideW(), pt = g.padTop(), pl = g.padLeft(), dh = g.dilH(), dw = g.dilW();
+        int oyStart = p0 / ow, oxStart = p0 % ow;
+        int sx = 0, ry = 0, c = 0;
+        for (int q = 0; q < rows; q++) {
+            int src = q * NR, xch = dxc + c * h * w;
+            for (int j = 0, oy = oyStart, ox = oxStart; j < nr; oy++, ox = 0) {
+                int len = Math.min(ow - ox, nr - j);
+                int iy = oy * sh - pt + ry * dh;
+                if (iy >= 0 && iy < h) {
+                    int xrow = xch + iy * w, ix0 = ox * sw - pl + sx * dw;
+                    if (sw == 1) {
+                        int lo = clamp(-ix0, 0, len), hi = clamp(w - ix0, lo, len);
+                        Gemm.addInto(col, src + j + lo, dx, xrow + ix0 + lo, hi - lo);
+                    } else {
+                        for (int t = 0; t < len; t++) {
+                            int ix = ix0 + t * sw;
+                            if (ix >= 0 && ix < w) dx[xrow + ix] += col[src + j + t];
+                        }
+                    }
+                }
+                j += len;
+            }
+            if (++sx == s) {
+                sx = 0;
+                if (++ry == r) {
+                    ry = 0;
+                    c++;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,165 @@
+package dev.convlens.tensor.simd;
+
+import static dev.convlens.tensor.testing.GradCheck.maxAbsRel;
+import static dev.convlens.tensor.testing.GradCheck.relL2;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.convlens.tensor.Tensor;
+import dev.convlens.tensor.kernels.Backend;
+import dev.convlens.tensor.kernels.ConvGeom;
+import dev.convlens.tensor.kernels.Kernels;
+import dev.convlens.tensor.kernels.ReferenceKernels;
+import java.util.Arrays;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Every SIMD kernel against {@link ReferenceKernels} on awkward shapes: prime channel counts,
+ * spatial sizes that are no multiple of the vector length, stride, dilation, asymmetric pads,
+ * groups, depthwise, 1x1 and 7x7, batch > 1, depths above one K block, with 1 and 2 threads.
+ * Outputs are pre-filled with NaN, so an element the kernel forgets to write fails the test.
+ */
+class SimdKernelsTest {
+    /** Relative L2 error: float32 sums of a few hundred products reorder to ~1e-6; 1e-5 leaves margin. */
+    static final double REL_L2 = 1e-5;
+    /** Worst element error, relative to the largest reference value: a wrong index shows up as O(1). */
+    static final double MAX_ABS_REL = 1e-4;
+
+    final Kernels ref = new ReferenceKernels();
+
+    /** name, n, c, h, w, k, r, s, strideH, strideW, padTop, padLeft, padBottom, padRight, dilH, dilW, groups. */
+    static Stream<Arguments> convs() {
+        int[][] shapes = {
+                {2, 3, 7, 9, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},     // 3x3 pad 1, primes
+                {3, 5, 13, 13, 7, 3, 3, 2, 2, 1, 0, 2, 1, 1, 1, 1},   // stride 2, asymmetric pads
+                {2, 7, 17, 5, 13, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1},   // dilation 2
+                {2, 6, 13, 13, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2},  // groups 2
+                {2, 7, 13, 13, 7, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 7},   // depthwise, stride 2
+                {3, 13, 7, 9, 5, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1},    // 1x1 (no im2col)
+                {2, 5, 13, 13, 7, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1},   // 1x1 stride 2 (downsample)
+                {2, 3, 17, 17, 5, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1},   // 7x7 stride 2 pad 3 (conv1)
+                {1, 37, 13, 13, 41, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, // depth 333: two K blocks
+                {2, 5, 17, 17, 13, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},  // 289 pixels: two pixel blocks
+                {1, 3, 7, 9, 263, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},   // kg 263: two K blocks in backward-data
+                {1, 7, 5, 5, 300, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1},   // 1x1 with kg 300
+                {1, 5, 19, 19, 11, 3, 3, 1, 1, 0, 2, 1, 0, 1, 1, 1},  // 342 pixels: packed weights, asymmetric pads
+                {2, 7, 15, 20, 9, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1},   // 1x1 over 300 pixels: packed weights
+                {1, 117, 5, 5, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},   // depth 1053: 33 dw column panels, two chunks
+        };
+        String[] names = {"3x3 pad 1", "stride 2 asym pads", "dilation 2", "groups 2", "depthwise s2",
+                "1x1", "1x1 stride 2", "7x7 stride 2", "depth 333", "289 pixels", "kg 263", "1x1 kg 300", "342 pixels", "1x1 300 pixels", "depth 1053"};
+        Stream.Builder<Arguments> out = Stream.builder();
+        for (int threads = 1; threads <= 2; threads++)
+            for (int i = 0; i < shapes.length; i++) out.add(Arguments.of(names[i], shapes[i], threads));
+        return out.build();
+    }
+
+    static ConvGeom geom(int[] v) {
+        return ConvGeom.of("test", v[0], v[1], v[2], v[3], v[4], v[1] / v[15], v[5], v[6], v[7], v[8],
+                v[9], v[10], v[11], v[12], v[13], v[14], v[15]);
+    }
+
+    static float[] nans(int n) {
+        float[] a = new float[n];
+        Arrays.fill(a, Float.NaN);
+        return a;
+    }
+
+    static void assertClose(String what, float[] expected, float[] actual) {
+        double rel = relL2(expected, actual), max = maxAbsRel(expected, actual);
+        assertTrue(rel <= REL_L2, what + ": relative L2 error " + rel + " > " + REL_L2);
+        assertTrue(max <= MAX_ABS_REL, what + ": max abs error / max|ref| " + max + " > " + MAX_ABS_REL);
+    }
+
+    @ParameterizedTest(name = "{0}, {2} threads")
+    @MethodSource("convs")
+    void convolutionMatchesReference(String name, int[] shape, int threads) {
+        ConvGeom g = geom(shape);
+        Kernels simd = SimdKernels.create(threads);
+        int xn = g.n() * g.c() * g.h() * g.w(), wn = g.k() * g.cg() * g.r() * g.s(), yn = g.n() * g.k() * g.oh() * g.ow();
+        float[] x = Tensor.uniform(1, -1, 1, xn).data, w = Tensor.uniform(2, -1, 1, wn).data;
+        float[] b = Tensor.uniform(3, -1, 1, g.k()).data, dy = Tensor.uniform(4, -1, 1, yn).data;
+
+        float[] yRef = new float[yn], y = nans(yn);
+        ref.convForward(g, x, w, b, yRef);
+        simd.convForward(g, x, w, b, y);
+        assertClose(name + " forward", yRef, y);
+        ref.convForward(g, x, w, null, yRef);
+        simd.convForward(g, x, w, null, y);
+        assertClose(name + " forward without bias", yRef, y);
+
+        float[] dxRef = new float[xn], dx = nans(xn);
+        ref.convBackwardData(g, dy, w, dxRef);
+        simd.convBackwardData(g, dy, w, dx);
+        assertClose(name + " backward-data", dxRef, dx);
+
+        float[] dwRef = new float[wn], dbRef = new float[g.k()], dw = nans(wn), db = nans(g.k());
+        ref.convBackwardWeights(g, x, dy, dwRef, dbRef);
+        simd.convBackwardWeights(g, x, dy, dw, db);
+        assertClose(name + " backward-weights dw", dwRef, dw);
+        assertClose(name + " backward-weights db", dbRef, db);
+        float[] dwOnly = nans(wn), dbOnly = nans(g.k());
+        simd.convBackwardWeights(g, x, dy, dwOnly, null);
+        assertClose(name + " weights only", dwRef, dwOnly);
+        simd.convBackwardWeights(g, x, dy, null, dbOnly);
+        assertClose(name + " bias only", dbRef, dbOnly);
+    }
+
+    /** transA, transB, m, n, k, threads: small, one K block, several K blocks, enough work to split, enough B panels to pack A. */
+    static Stream<Arguments> gemms() {
+        Stream.Builder<Arguments> out = Stream.builder();
+        int[][] sizes = {{3, 5, 7}, {13, 37, 300}, {70, 101, 263}, {20, 520, 40}};
+        for (int[] s : sizes)
+            for (int threads = 1; threads <= 2; threads++)
+                for (int t = 0; t < 4; t++) out.add(Arguments.of(t / 2 == 1, t % 2 == 1, s[0], s[1], s[2], threads));
+        return out.build();
+    }
+
+    @ParameterizedTest(name = "transA={0} transB={1} m={2} n={3} k={4}, {5} threads")
+    @MethodSource("gemms")
+    void gemmMatchesReference(boolean ta, boolean tb, int m, int n, int k, int threads) {
+        Kernels simd = SimdKernels.create(threads);
+        int aOff = 3, bOff = 5, cOff = 7;
+        int lda = (ta ? m : k) + 2, ldb = (tb ? k : n) + 3, ldc = n + 4;
+        float[] a = Tensor.uniform(11, -1, 1, aOff + (ta ? k : m) * lda).data;
+        float[] b = Tensor.uniform(12, -1, 1, bOff + (tb ? n : k) * ldb).data;
+        float[] c0 = Tensor.uniform(13, -1, 1, cOff + m * ldc).data;
+        String what = "gemm " + (ta ? "T" : "N") + (tb ? "T" : "N") + " " + m + "x" + n + "x" + k;
+
+        float[] cRef = c0.clone(), c = c0.clone();
+        ref.gemm(ta, tb, m, n, k, 0.7f, a, aOff, lda, b, bOff, ldb, -0.3f, cRef, cOff, ldc);
+        simd.gemm(ta, tb, m, n, k, 0.7f, a, aOff, lda, b, bOff, ldb, -0.3f, c, cOff, ldc);
+        assertClose(what + " alpha 0.7 beta -0.3", cRef, c);
+
+        // beta = 0: C is not read, so NaN in C (outside and inside the matrix) must not survive inside it
+        float[] cNan = nans(c0.length);
+        ref.gemm(ta, tb, m, n, k, 1f, a, aOff, lda, b, bOff, ldb, 0f, cRef, cOff, ldc);
+        simd.gemm(ta, tb, m, n, k, 1f, a, aOff, lda, b, bOff, ldb, 0f, cNan, cOff, ldc);
+        float[] inRef = new float[m * n], in = new float[m * n];
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++) {
+                inRef[i * n + j] = cRef[cOff + i * ldc + j];
+                in[i * n + j] = cNan[cOff + i * ldc + j];
+            }
+        assertClose(what + " beta 0 over NaN", inRef, in);
+        // the padding between rows (j >= n) and before cOff is left alone
+        for (int i = 0; i < cOff; i++) assertTrue(Float.isNaN(cNan[i]), what + ": wrote before cOff");
+        for (int i = 0; i < m; i++)
+            for (int j = n; j < ldc && cOff + i * ldc + j < cNan.length; j++)
+                assertTrue(Float.isNaN(cNan[cOff + i * ldc + j]), what + ": wrote past column n");
+    }
+
+    @Test
+    void backendSelectsSimdWhenTheModuleIsPresent() {
+        assertTrue(Backend.vectorApiPresent(), "tests run with --add-modules jdk.incubator.vector");
+        Kernels k = Backend.select("simd", 2);
+        SimdKernels simd = assertInstanceOf(SimdKernels.class, k);
+        assertEquals(2, simd.threads());
+        assertEquals("simd(2 threads)", k.name());
+    }
+}
