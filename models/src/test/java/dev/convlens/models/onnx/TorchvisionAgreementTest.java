@@ -10,6 +10,7 @@ import dev.convlens.tensor.kernels.Backend;
 import dev.convlens.tensor.kernels.Kernels;
 import dev.convlens.tensor.ops.Relu;
 import dev.convlens.tensor.testing.Golden;
+import dev.convlens.tensor.testing.GradCheck;
 import dev.convlens.tensor.testing.Oracle;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -73,6 +74,50 @@ class TorchvisionAgreementTest {
         Map<String, Tensor> grads = run.backward(g.outputs.get(0), gold.tensor("u"), Relu.Rule.GRADIENT, wrt);
         gold.assertGradient("dx", grads.get(g.inputs.get(0)), GRAD);
         for (String p : wrt.subList(1, wrt.size())) gold.assertGradient("grad." + p, grads.get(p), GRAD);
+    }
+
+    /** The two export forms of ResNet-18 (BN folded into the convolutions, and BN kept) give the same logits and input gradient. */
+    @org.junit.jupiter.api.Test
+    void foldedAndUnfoldedResNetAgree() {
+        Golden gold = new Golden(Oracle.get().run("oracle_models.py").resolve("resnet18"));
+        Kernels k = Backend.select("simd", 2);
+        Tensor x = gold.tensor("x"), u = gold.tensor("u");
+        Tensor[] logits = new Tensor[2], dx = new Tensor[2];
+        String[] files = {"model.onnx", "model_bn.onnx"};
+        for (int i = 0; i < 2; i++) {
+            Graph g = OnnxImporter.load(gold.dir().resolve(files[i]));
+            Run run = g.forward(k, Map.of(g.inputs.get(0), x), false);
+            logits[i] = run.output();
+            dx[i] = run.backward(g.outputs.get(0), u, Relu.Rule.GRADIENT, List.of(g.inputs.get(0))).get(g.inputs.get(0));
+        }
+        double fwd = GradCheck.maxAbsRel(logits[1].data, logits[0].data), grad = GradCheck.relL2(dx[1].data, dx[0].data);
+        assertTrue(fwd <= FWD, "folded vs unfolded logits: max abs error " + fwd + " x max|ref| > " + FWD);
+        assertTrue(grad <= GRAD, "folded vs unfolded input gradient: relative L2 " + grad + " > " + GRAD);
+    }
+
+    /** A timing line, printed and not asserted (JMH in bench is for claims): ResNet-18 forward at batch 1, convlens SIMD vs PyTorch, 2 threads each. */
+    @org.junit.jupiter.api.Test
+    void printsAResNetTimingLine() throws Exception {
+        Golden gold = new Golden(Oracle.get().run("oracle_models.py").resolve("resnet18"));
+        Graph g = OnnxImporter.load(gold.dir().resolve("model.onnx"));
+        Kernels k = Backend.select("simd", 2);
+        Map<String, Tensor> feed = Map.of(g.inputs.get(0), gold.tensor("x"));
+        double[] ms = new double[7];
+        for (int i = 0; i < 3; i++) g.forward(k, feed, false);
+        for (int i = 0; i < ms.length; i++) {
+            long t0 = System.nanoTime();
+            g.forward(k, feed, false);
+            ms[i] = (System.nanoTime() - t0) / 1e6;
+        }
+        java.util.Arrays.sort(ms);
+        String py = "import torch,torchvision,time\ntorch.set_num_threads(2)\nm=torchvision.models.resnet18().eval()\n"
+                + "x=torch.randn(1,3,224,224)\nts=[]\nwith torch.no_grad():\n  for i in range(10):\n"
+                + "    t=time.perf_counter(); m(x); ts.append(time.perf_counter()-t)\nprint('%.1f' % (sorted(ts[3:])[3]*1000))\n";
+        Process p = new ProcessBuilder(Oracle.get().python().toString(), "-c", py).redirectErrorStream(true).start();
+        String torch = new String(p.getInputStream().readAllBytes()).strip();
+        p.waitFor();
+        System.out.printf(java.util.Locale.ROOT, "timing: ResNet-18 forward, batch 1, 224x224, 2 threads: convlens %s %.1f ms (median of 7), PyTorch %s ms (median of 7)%n",
+                k.name(), ms[ms.length / 2], torch);
     }
 
     /**
