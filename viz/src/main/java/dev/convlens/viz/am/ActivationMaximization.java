@@ -129,19 +129,27 @@ public final class ActivationMaximization {
         return new Eval(j, penalty, param.backward(dz));
     }
 
+    /**
+     * One ascent step under the given transforms: evaluates J' and updates the parameter by
+     * {@code opt} with {@code -dJ'/dparam}. Returns what was evaluated (before the update).
+     */
+    public Eval step(ImageParam param, Optimizer opt, List<Transform> transforms, double l2, double tv) {
+        Eval e = evaluate(param, transforms, l2, tv);
+        float[] grad = e.dParam().data;
+        for (int i = 0; i < grad.length; i++) grad[i] = -grad[i];
+        opt.step(param.param().data, grad);
+        return e;
+    }
+
     /** Runs {@link Settings#steps} steps of {@code opt} on {@code param}; progress lines go to {@code progress} (may be null). */
     public Result run(ImageParam param, Optimizer opt, Settings s, PrintStream progress) {
         Random rnd = new Random(s.seed());
         double[] history = new double[s.steps()];
         long start = System.nanoTime();
-        float[] p = param.param().data;
         for (int step = 1; step <= s.steps(); step++) {
             List<Transform> ts = s.robustness().sample(rnd, param.height(), param.width());
-            Eval e = evaluate(param, ts, s.l2(), s.tv());
+            Eval e = step(param, opt, ts, s.l2(), s.tv());
             history[step - 1] = e.objective();
-            float[] grad = e.dParam().data;
-            for (int i = 0; i < grad.length; i++) grad[i] = -grad[i];
-            opt.step(p, grad);
             if (s.blurEvery() > 0 && step % s.blurEvery() == 0) param.blur(s.blurSigma());
             if (progress != null && s.progressEvery() > 0 && (step % s.progressEvery() == 0 || step == s.steps())) {
                 double ms = (System.nanoTime() - start) / 1e6 / step;
