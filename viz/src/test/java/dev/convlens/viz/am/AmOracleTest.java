@@ -33,11 +33,19 @@ class AmOracleTest {
     static final double IMAGE0_TOL = 1e-5;
     static final int SIZE = 64, TARGET = 207, STEPS = 5;
 
+    /** The imported network, shared by both cases (47 MB of ONNX read once). */
+    private static Graph graph;
+
+    static synchronized Graph graph(Golden gold) {
+        if (graph == null) graph = OnnxImporter.load(gold.dir().resolve("model_bn.onnx"));
+        return graph;
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"pixel", "fourier"})
     void matchesPyTorch(String kind) {
         Golden gold = new Golden(Oracle.get().run("oracle_am.py").resolve("resnet18"));
-        Graph g = OnnxImporter.load(gold.dir().resolve("model_bn.onnx"));
+        Graph g = graph(gold);
         Tensor p0 = gold.tensor(kind + ".p0");
         ImageParam param = kind.equals("pixel") ? new PixelParam(p0, false, true) : new FourierParam(p0, SIZE, SIZE);
         double e0 = GradCheck.relL2(gold.floats(kind + ".image0"), param.image().data);
