@@ -1,0 +1,106 @@
+package dev.convlens.viz.am;
+
+import dev.convlens.tensor.Shapes;
+import dev.convlens.tensor.Tensor;
+
+/**
+ * The Fourier parameterization of Olah et al. 2017 (Lucid's {@code fft_image} and
+ * {@code to_valid_rgb(decorrelate=True)}): the parameter is a half spectrum per colour channel,
+ * scaled so that white noise in the parameter is 1/f ("natural") noise in the image.
+ *
+ * <h2>Forward</h2>
+ * Parameter {@code s (B, 3, 2, H, W/2+1)} (real plane, imaginary plane). With
+ * {@code f(ky, kx)} the frequency in cycles per pixel (numpy's fftfreq) and decay power 1:
+ * <pre>
+ *   scale(ky, kx) = 1 / max(f(ky, kx), 1 / max(H, W))
+ *   t[b, c]       = irfft2_ortho(scale * s[b, c]) / 4          (4: Lucid's constant)
+ *   image         = sigmoid(M t)                                (see {@link ToRgb})
+ * </pre>
+ * <h2>Backward</h2>
+ * {@code dt = ToRgb.backward(dImage)}, then {@code ds = scale * irfft2_ortho^T(dt) / 4} (the
+ * adjoint of the real-linear inverse DFT, {@link RealDft2#adjoint}, times the same diagonal scale).
+ *
+ * <p>{@link #blur} multiplies the spectrum by the Gaussian's transfer function
+ * {@code exp(-2 pi^2 sigma^2 f^2)}: a circular Gaussian blur of {@code t}, exact and cheap here.
+ */
+public final class FourierParam implements ImageParam {
+    /** Lucid divides the image by this constant. */
+    static final double MAGIC = 4.0;
+
+    private final Tensor s;
+    private final int b, h, w, fw;
+    private final RealDft2 dft;
+    private final float[] scale; // (h, fw)
+    private final ToRgb rgb = new ToRgb(true, true);
+
+    public FourierParam(Tensor s, int h, int w) {
+        Shapes.requireRank("FourierParam", "s", s, 5);
+        Shapes.check(s.dim(1) == 3 && s.dim(2) == 2 && s.dim(3) == h && s.dim(4) == w / 2 + 1, "FourierParam",
+                "expected a spectrum (B,3,2," + h + "," + (w / 2 + 1) + ") for a " + h + "x" + w + " image but got "
+                        + Shapes.str(s.shape()));
+        this.s = s;
+        this.b = s.dim(0);
+        this.h = h;
+        this.w = w;
+        this.dft = new RealDft2(h, w);
+        this.fw = dft.fw;
+        this.scale = new float[h * fw];
+        double floor = 1.0 / Math.max(h, w);
+        for (int ky = 0; ky < h; ky++)
+            for (int kx = 0; kx < fw; kx++) scale[ky * fw + kx] = (float) (1 / Math.max(dft.frequency(ky, kx), floor));
+    }
+
+    /** Lucid's start: {@code s ~ N(0, sd^2)}, sd 0.01. */
+    public static FourierParam random(long seed, int b, int h, int w, double sd) {
+        return new FourierParam(Tensor.normal(seed, (float) sd, b, 3, 2, h, w / 2 + 1), h, w);
+    }
+
+    public Tensor param() { return s; }
+
+    public Tensor image() {
+        Tensor t = Tensor.zeros(b, 3, h, w);
+        float[] scaled = new float[2 * h * fw];
+        for (int bc = 0; bc < b * 3; bc++) {
+            int o = bc * 2 * h * fw;
+            for (int i = 0; i < h * fw; i++) {
+                scaled[i] = s.data[o + i] * scale[i];
+                scaled[h * fw + i] = s.data[o + h * fw + i] * scale[i];
+            }
+            dft.inverse(scaled, 0, h * fw, t.data, bc * h * w, 1 / MAGIC);
+        }
+        return rgb.forward(t);
+    }
+
+    public Tensor backward(Tensor dImage) {
+        Tensor dt = rgb.backward(dImage);
+        Tensor ds = Tensor.zeros(s.shape());
+        for (int bc = 0; bc < b * 3; bc++) {
+            int o = bc * 2 * h * fw;
+            dft.adjoint(dt.data, bc * h * w, ds.data, o, o + h * fw, 1 / MAGIC);
+            for (int i = 0; i < h * fw; i++) {
+                ds.data[o + i] *= scale[i];
+                ds.data[o + h * fw + i] *= scale[i];
+            }
+        }
+        return ds;
+    }
+
+    public void blur(double sigma) {
+        for (int bc = 0; bc < b * 3; bc++) {
+            int o = bc * 2 * h * fw;
+            for (int ky = 0; ky < h; ky++)
+                for (int kx = 0; kx < fw; kx++) {
+                    double f = dft.frequency(ky, kx);
+                    float g = (float) Math.exp(-2 * Math.PI * Math.PI * sigma * sigma * f * f);
+                    s.data[o + ky * fw + kx] *= g;
+                    s.data[o + h * fw + ky * fw + kx] *= g;
+                }
+        }
+    }
+
+    public int batch() { return b; }
+
+    public int height() { return h; }
+
+    public int width() { return w; }
+}

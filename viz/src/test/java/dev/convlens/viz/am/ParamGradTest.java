@@ -1,0 +1,121 @@
+package dev.convlens.viz.am;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.convlens.tensor.Tensor;
+import dev.convlens.tensor.testing.GradCheck;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Finite-difference checks of every hand-written backward of the parameterizations, the
+ * robustness transforms and the regularizers, on tiny images.
+ */
+class ParamGradTest {
+    /** Central differences in float32 with step EPS on smooth maps: truncation ~EPS^2, rounding ~1e-7/EPS. */
+    static final double EPS = 1e-2, TOL = 2e-3;
+    /** Linear maps (the transforms): central differences are exact up to float rounding. */
+    static final double LINEAR_TOL = 1e-4;
+
+    @Test
+    void pixelSigmoid() {
+        PixelParam p = new PixelParam(Tensor.uniform(1, -2, 2, 2, 3, 4, 5), true, true);
+        Tensor u = Tensor.uniform(2, -1, 1, 2, 3, 4, 5);
+        p.image();
+        Tensor ana = p.backward(u);
+        GradCheck.assertGradient("pixel (decorrelated, sigmoid)", p::image, p.param(), ana, u, EPS, TOL);
+    }
+
+    @Test
+    void pixelPlainIsIdentity() {
+        PixelParam p = new PixelParam(Tensor.uniform(1, 0, 1, 1, 3, 2, 2), false, false);
+        assertEquals(p.param().data[5], p.image().data[5]);
+        Tensor u = Tensor.uniform(2, -1, 1, 1, 3, 2, 2);
+        p.image();
+        assertEquals(u.data[7], p.backward(u).data[7]);
+    }
+
+    @Test
+    void fourier() {
+        for (int[] hw : new int[][] {{6, 8}, {5, 7}}) {
+            FourierParam p = FourierParam.random(3, 2, hw[0], hw[1], 0.1);
+            Tensor u = Tensor.uniform(4, -1, 1, 2, 3, hw[0], hw[1]);
+            p.image();
+            Tensor ana = p.backward(u);
+            GradCheck.assertGradient("fourier " + hw[0] + "x" + hw[1], p::image, p.param(), ana, u, EPS, TOL);
+        }
+    }
+
+    @Test
+    void colourMatrixIsLucids() {
+        ToRgb rgb = new ToRgb(true, false);
+        // Lucid: max column norm of color_correlation_svd_sqrt is the first column's, sqrt(.26^2+.27^2+.27^2)
+        double n = Math.sqrt(0.26 * 0.26 + 0.27 * 0.27 + 0.27 * 0.27);
+        assertEquals(0.09 / n, rgb.m.get(1, 0), 1e-6); // column 1, row 0
+        assertEquals(-0.05 / n, rgb.m.get(2, 1), 1e-6);
+    }
+
+    @Test
+    void transforms() {
+        int[] shape = {2, 3, 7, 9};
+        List<Transform> all = List.of(new Transform.Pad(2, 0.5f), new Transform.Crop(1, 2, 4, 5),
+                Transform.Resample.scale(1.1, 7, 9), Transform.Resample.scale(0.9, 7, 9),
+                Transform.Resample.rotate(10, 7, 9), Transform.Resample.rotate(-7, 7, 9));
+        for (Transform t : all) {
+            Tensor x = Tensor.uniform(5, 0, 1, shape);
+            Tensor u = Tensor.uniform(6, -1, 1, t.outShape(shape));
+            Tensor ana = t.backward(u, shape);
+            GradCheck.assertGradient(t.toString(), () -> t.forward(x), x, ana, u, EPS, LINEAR_TOL);
+        }
+    }
+
+    @Test
+    void resampleIdentityAndRotationGeometry() {
+        Tensor x = Tensor.uniform(7, 0, 1, 1, 1, 6, 6);
+        Tensor same = Transform.Resample.scale(1, 6, 6).forward(x);
+        assertTrue(GradCheck.relL2(x.data, same.data) < 1e-7);
+        // 90 degrees about the centre of an even square maps pixel centres onto pixel centres
+        Tensor r = Transform.Resample.rotate(90, 6, 6).forward(x);
+        Tensor back = Transform.Resample.rotate(-90, 6, 6).forward(r);
+        assertTrue(GradCheck.relL2(x.data, back.data) < 1e-6);
+    }
+
+    @Test
+    void sampledChainHasLucidSizes() {
+        List<Transform> ts = Robustness.LUCID.sample(new java.util.Random(1), 32, 32);
+        int[] s = {1, 3, 32, 32};
+        for (Transform t : ts) s = t.outShape(s);
+        assertTrue(s[2] >= Math.round(0.9 * (32 + 24 - 8)) - 4 && s[2] <= Math.round(1.1 * (32 + 24 - 8)) - 4, "size " + s[2]);
+    }
+
+    @Test
+    void totalVariationAndL2() {
+        Tensor x = Tensor.uniform(8, 0, 1, 2, 3, 5, 4);
+        Tensor u = Tensor.of(new float[] {1}, 1);
+        Tensor ana = Tensor.zeros(x.shape());
+        Regularizers.totalVariation(x, 0.3, ana);
+        Regularizers.l2(x, 0.7, ana);
+        for (int i = 0; i < ana.data.length; i++) ana.data[i] = -ana.data[i]; // the functions add -lambda dR/dx
+        GradCheck.assertGradient("0.3 TV + 0.7 L2", () -> {
+            Tensor scratch = Tensor.zeros(x.shape());
+            return Tensor.of(new float[] {(float) (0.3 * Regularizers.totalVariation(x, 0, scratch)
+                    + 0.7 * Regularizers.l2(x, 0, scratch))}, 1);
+        }, x, ana, u, 1e-3, TOL);
+    }
+
+    @Test
+    void blurKeepsMeanAndSmooths() {
+        Tensor x = Tensor.uniform(9, 0, 1, 1, 1, 16, 16);
+        Tensor y = x.copy();
+        Regularizers.gaussianBlur(y, 1.0);
+        double tvX = Regularizers.totalVariation(x, 0, Tensor.zeros(x.shape()));
+        double tvY = Regularizers.totalVariation(y, 0, Tensor.zeros(y.shape()));
+        assertTrue(tvY < 0.5 * tvX, "blur should smooth: TV " + tvX + " -> " + tvY);
+        FourierParam f = FourierParam.random(10, 1, 8, 8, 0.1);
+        f.image();
+        Tensor before = f.param().copy();
+        f.blur(1.0);
+        assertEquals(before.data[0], f.param().data[0], 1e-7); // DC untouched
+    }
+}
