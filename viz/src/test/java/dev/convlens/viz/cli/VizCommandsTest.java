@@ -79,6 +79,22 @@ class VizCommandsTest {
     }
 
     @Test
+    void helpTeaches() {
+        Result s = run("saliency", "--help");
+        assertEquals(0, s.code());
+        for (String f : List.of("--method", "--target", "--layer", "--samples", "--sigma", "--steps", "--seed", "--out", "--save", "Examples:", "Exit codes:")) {
+            assertTrue(s.out().contains(f), "saliency help lacks " + f + ":\n" + s.out());
+        }
+        Result d = run("deconv", "--help");
+        assertEquals(0, d.code());
+        for (String f : List.of("--layer", "--channel", "--unit", "--whole-channel", "--rule", "--out", "--save", "Examples:")) {
+            assertTrue(d.out().contains(f), "deconv help lacks " + f + ":\n" + d.out());
+        }
+        Result top = run("--help");
+        assertTrue(top.out().contains("saliency") && top.out().contains("deconv"), top.out());
+    }
+
+    @Test
     void usageErrorsExitWith2(@TempDir Path tmp) throws Exception {
         Path model = tmp.resolve("m.onnx"), x = tmp.resolve("x.npy");
         Files.writeString(model, "not read: the flags fail first");
