@@ -81,6 +81,11 @@ public final class Deconvnet {
         this.k = k;
     }
 
+    /** Zeiler and Fergus's projection: {@link #project(Tensor, String, Unit, Relu.Rule)} with {@link Relu.Rule#DECONVNET}. */
+    public Projection project(Tensor x, String layer, Unit unit) {
+        return project(x, layer, unit, Relu.Rule.DECONVNET);
+    }
+
     /** Projects {@code unit} of {@code layer} (anything {@link LayerRef} resolves) for image {@code x (1,C,H,W)}. */
     public Projection project(Tensor x, String layer, Unit unit, Relu.Rule rule) {
         Shapes.check(x.rank() == 4 && x.dim(0) == 1, "Deconvnet", "one image (1,C,H,W) at a time, got " + Shapes.str(x.shape()));
