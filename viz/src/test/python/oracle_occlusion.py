@@ -5,10 +5,12 @@ Run: /usr/bin/python3 oracle_occlusion.py OUT_DIR   (the Java tests run it throu
 
 torchvision 0.14 resnet18 with the seeded random weights and randomized BatchNorm of
 models/src/test/python/oracle_models.py (same seed, same procedure), exported the same way
-(default eval export, BN folded), on the same photo (chelsea.png, CC0, ImageNet preprocessing).
+(default eval export, BN folded), on the same photo (chelsea.png, CC0, ImageNet preprocessing but
+resized to 128 and cropped to 112, so that the Java test's forward passes cost a quarter of 224's),
+with a 56-pixel square moved by 28 (3x3 overlapping positions).
 Writes into OUT_DIR/resnet18/:
   model.onnx            the export
-  x.npy                 the input (1,3,224,224)
+  x.npy                 the input (1,3,112,112)
   geom.npy              int32 [size, stride, target, channel]: the square, the true class (the
                         top class of the unoccluded image) and the strongest channel of layer4
   prob.npy              (rows, cols) softmax probability of the target class with the square at each position
@@ -27,7 +29,8 @@ import torchvision
 
 torch.set_num_threads(2)
 OUT = sys.argv[1]
-SIZE, STRIDE, FILL = 56, 56, 0.0
+SIZE, STRIDE, FILL = 56, 28, 0.0
+RESIZE, CROP = 128, 112  # half of torchvision's 256/224: a quarter of the compute, so the Java test stays quick
 PHOTO = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', '..', 'models', 'src', 'test',
                      'resources', 'photos', 'chelsea.png')
 
@@ -51,7 +54,7 @@ def prepare(net):
 def photo():
     from PIL import Image
     import torchvision.transforms as T
-    tf = T.Compose([T.Resize(256), T.CenterCrop(224), T.ToTensor(),
+    tf = T.Compose([T.Resize(RESIZE), T.CenterCrop(CROP), T.ToTensor(),
                     T.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])])
     return tf(Image.open(PHOTO).convert('RGB')).unsqueeze(0)
 
