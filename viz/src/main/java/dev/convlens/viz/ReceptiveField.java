@@ -7,7 +7,6 @@ import dev.convlens.tensor.Tensor;
 import dev.convlens.tensor.ops.Conv2d;
 import dev.convlens.tensor.ops.MaxPool2d;
 import dev.convlens.tensor.ops.AvgPool2d;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
@@ -76,9 +75,18 @@ public final class ReceptiveField {
          * {@code (startH + y jumpH, startW + x jumpW)}, clamped to an {@code imageH x imageW} image.
          */
         public Box box(int y, int x, int imageH, int imageW) {
-            int top = (int) Math.round(startH + (double) y * jumpH - (sizeH - 1) / 2.0);
-            int left = (int) Math.round(startW + (double) x * jumpW - (sizeW - 1) / 2.0);
+            int top = top(y), left = left(x);
             return new Box(clamp(top, imageH), clamp(left, imageW), clamp(top + sizeH, imageH), clamp(left + sizeW, imageW));
+        }
+
+        /** The first input row of unit row {@code y}'s field, before clamping (negative where it starts in the padding). */
+        public int top(int y) {
+            return (int) Math.round(startH + (double) y * jumpH - (sizeH - 1) / 2.0);
+        }
+
+        /** The first input column of unit column {@code x}'s field, before clamping. */
+        public int left(int x) {
+            return (int) Math.round(startW + (double) x * jumpW - (sizeW - 1) / 2.0);
         }
 
         private static int clamp(int v, int n) {
@@ -164,16 +172,7 @@ public final class ReceptiveField {
 
     /** The shape of a convolution's weight: a parameter, possibly behind Identity or Constant nodes. */
     private static int[] weightShape(Graph g, String name) {
-        Map<String, Integer> guard = new HashMap<>();
-        while (guard.put(name, 0) == null) {
-            Tensor t = g.params.get(name);
-            if (t != null) return t.shape();
-            Node p = g.producer(name);
-            if (p == null) return null;
-            if (p.op() instanceof Layers.Constant c) return c.value().shape();
-            if (!(p.op() instanceof Layers.Identity) || p.inputs().isEmpty()) return null;
-            name = p.inputs().get(0);
-        }
-        return null;
+        Tensor t = GraphValues.constant(g, name);
+        return t == null ? null : t.shape();
     }
 }
