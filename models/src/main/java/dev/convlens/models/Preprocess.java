@@ -168,7 +168,6 @@ public final class Preprocess {
                     rgb[o + 2] = v;
                 }
             }
-            note(notes, file + ": grayscale image, channel repeated to RGB");
         } else {
             int[] argb = new int[w];
             for (int y = 0; y < h; y++) {
@@ -181,7 +180,13 @@ public final class Preprocess {
                 }
             }
         }
-        if (cm.hasAlpha()) note(notes, file + ": alpha channel dropped (RGB kept as stored, not composited)");
+        if (gray && cm.hasAlpha()) {
+            note(notes, file + ": grayscale image with alpha: channel repeated to RGB, alpha dropped (not composited)");
+        } else if (gray) {
+            note(notes, file + ": grayscale image, channel repeated to RGB");
+        } else if (cm.hasAlpha()) {
+            note(notes, file + ": alpha channel dropped (RGB kept as stored, not composited)");
+        }
         return new Image(w, h, rgb);
     }
 

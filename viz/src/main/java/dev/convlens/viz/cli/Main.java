@@ -18,6 +18,7 @@ import picocli.CommandLine.Spec;
  * implement). Tests call {@link #run}, which returns the code instead of exiting.
  */
 @Command(name = "convlens",
+        usageHelpWidth = 100,
         mixinStandardHelpOptions = true,
         version = "convlens 0.1.0",
         subcommands = {Predict.class, CommandLine.HelpCommand.class},
@@ -54,6 +55,18 @@ public final class Main implements Runnable {
         throw new ParameterException(spec.commandLine(), "Missing subcommand: try 'convlens predict --help'");
     }
 
+    /** A usage error: the message, the synopsis and where to read more; not the whole help. */
+    private static int usageError(ParameterException e, String[] args) {
+        CommandLine cmd = e.getCommandLine();
+        PrintWriter err = cmd.getErr();
+        err.println(cmd.getCommandSpec().qualifiedName() + ": " + e.getMessage());
+        CommandLine.UnmatchedArgumentException.printSuggestions(e, err);
+        err.print("Usage: " + cmd.getHelp().synopsis("Usage: ".length()));
+        err.println("Try '" + cmd.getCommandSpec().qualifiedName() + " --help' for more information.");
+        err.flush();
+        return USAGE;
+    }
+
     public static void main(String[] args) {
         System.exit(run(args, System.out, System.err));
     }
@@ -63,7 +76,7 @@ public final class Main implements Runnable {
         CommandLine cl = new CommandLine(new Main(out, err));
         cl.setOut(new PrintWriter(new java.io.OutputStreamWriter(out, StandardCharsets.UTF_8), true));
         cl.setErr(new PrintWriter(new java.io.OutputStreamWriter(err, StandardCharsets.UTF_8), true));
-        cl.setExitCodeExceptionMapper(e -> e instanceof ParameterException ? USAGE : INTERNAL);
+        cl.setParameterExceptionHandler(Main::usageError);
         int code = cl.execute(args);
         out.flush();
         err.flush();

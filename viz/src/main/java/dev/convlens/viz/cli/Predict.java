@@ -37,6 +37,7 @@ import picocli.CommandLine.Spec;
  * and print the top-k classes with their softmax probabilities.
  */
 @Command(name = "predict",
+        usageHelpWidth = 100,
         sortOptions = false,
         mixinStandardHelpOptions = true,
         description = {

@@ -217,6 +217,14 @@ class PredictTest {
         Result r = run("predict", "--model", sigmoid.toString(), "--input", input.toString());
         assertEquals(Main.UNSUPPORTED, r.code, r.err);
         assertTrue(r.err.contains("Sigmoid") && r.err.contains(sigmoid.toString()), r.err);
+
+        ModelProto.Builder same = tinyModel("Relu").toBuilder();
+        same.getGraphBuilder().getNodeBuilder(0).addAttribute(AttributeProto.newBuilder().setName("auto_pad")
+                .setType(AttributeProto.AttributeType.STRING).setS(com.google.protobuf.ByteString.copyFromUtf8("SAME_UPPER")));
+        Path autoPad = Files.write(dir.resolve("auto_pad.onnx"), same.build().toByteArray());
+        r = run("predict", "--model", autoPad.toString(), "--input", input.toString());
+        assertEquals(Main.UNSUPPORTED, r.code, r.err);
+        assertTrue(r.err.contains("auto_pad=SAME_UPPER") && r.err.contains(autoPad.toString()), r.err);
     }
 
     // ---------------------------------------------------------------- helpers
