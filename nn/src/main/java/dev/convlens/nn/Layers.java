@@ -334,7 +334,7 @@ public final class Layers {
         }
     }
 
-    /** Local response normalization (AlexNet). Not part of the deconvnet path: see {@link Lrn}. */
+    /** Local response normalization (AlexNet); see {@link Lrn}. */
     public record LrnOp(Lrn lrn) implements Op {
         public String type() { return "LRN"; }
 
@@ -342,7 +342,13 @@ public final class Layers {
             return new Step(one(lrn.forward(in[0])), null);
         }
 
+        /**
+         * The true derivative under {@link Relu.Rule#GRADIENT}. Under {@link Relu.Rule#DECONVNET} and
+         * {@link Relu.Rule#GUIDED} the signal passes straight through ({@code dx = dy}): Zeiler and Fergus's
+         * deconvnet uses no contrast normalization on the way down, so LRN is left out of the projection path.
+         */
         public Tensor[] backward(Kernels k, Tensor[] in, Step s, Tensor[] dOut, boolean[] want, Relu.Rule rule) {
+            if (rule != Relu.Rule.GRADIENT) return one(dOut[0]);
             return one(lrn.backward(in[0], dOut[0]));
         }
     }
