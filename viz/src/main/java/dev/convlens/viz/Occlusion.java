@@ -64,13 +64,14 @@ public final class Occlusion {
      * The three maps, each (rows, cols) row-major.
      *
      * @param target        the true class t
+     * @param classes       the number of classes of the model
      * @param layer         the layer of map (b), or null when none was asked
      * @param channel       k*, the strongest channel of that layer on the clean image (-1 without a layer)
      * @param cleanProb     softmax(f(x))_t on the clean image
      * @param cleanActivation sum of A_{k*}(x) on the clean image
      * @param activation    map (b); null without a layer
      */
-    public record Maps(int rows, int cols, int size, int stride, int target, String layer, int channel,
+    public record Maps(int rows, int cols, int size, int stride, int target, int classes, String layer, int channel,
                        float cleanProb, float cleanActivation, float[] prob, float[] activation, int[] label) {}
 
     /**
@@ -141,7 +142,7 @@ public final class Occlusion {
                 for (int i = 0; i < b; i++) act[first + i] = (float) channelSum(a, i, channel);
             }
         }
-        return new Maps(rows, cols, c.size(), c.stride(), t, layer, channel, (float) softmaxAt(logits.data, classes, t),
+        return new Maps(rows, cols, c.size(), c.stride(), t, classes, layer, channel, (float) softmaxAt(logits.data, classes, t),
                 cleanAct, prob, act, label);
     }
 

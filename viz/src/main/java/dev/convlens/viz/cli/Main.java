@@ -21,7 +21,8 @@ import picocli.CommandLine.Spec;
         usageHelpWidth = 100,
         mixinStandardHelpOptions = true,
         version = "convlens 0.1.0",
-        subcommands = {Predict.class, CommandLine.HelpCommand.class},
+        subcommands = {Predict.class, OcclusionCommand.class, Top9Command.class, FiltersCommand.class,
+            CommandLine.HelpCommand.class},
         description = {
             "Pure-Java CNNs: run and look inside ONNX image classifiers.",
             "",
