@@ -54,6 +54,12 @@ public final class Preprocess {
     /** ImageNet channel means and standard deviations (RGB), as float32 in torchvision. */
     public static final float[] MEAN = {0.485f, 0.456f, 0.406f}, STD = {0.229f, 0.224f, 0.225f};
 
+    /**
+     * Largest image accepted, in pixels: Pillow's decompression-bomb limit (2 x 89,478,485), checked
+     * from the header before any pixel is decoded.
+     */
+    public static final long MAX_PIXELS = 178_956_970L;
+
     /** Fixed-point fraction bits of PIL's 8-bit resampling weights (32 - 8 - 2). */
     private static final int PRECISION_BITS = 22;
 
@@ -114,6 +120,11 @@ public final class Preprocess {
             format = reader.getFormatName().toUpperCase(java.util.Locale.ROOT);
             try {
                 reader.setInput(in, true, true);
+                long pixels = (long) reader.getWidth(0) * reader.getHeight(0);
+                if (pixels > MAX_PIXELS) {
+                    throw new IllegalArgumentException(file + ": the " + format + " image is " + reader.getWidth(0) + "x"
+                            + reader.getHeight(0) + ", more than " + MAX_PIXELS + " pixels (a decompression bomb?)");
+                }
                 img = reader.read(0);
             } finally {
                 reader.dispose();

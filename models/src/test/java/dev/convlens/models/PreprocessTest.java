@@ -162,6 +162,31 @@ class PreprocessTest {
         assertTrue(e.getMessage().contains("not an image"), e.getMessage());
     }
 
+    /** A valid PNG header claiming 100000 x 100000 pixels is refused before any pixel is decoded. */
+    @Test
+    void hugeImageIsRefusedFromItsHeader(@TempDir Path dir) throws Exception {
+        java.io.ByteArrayOutputStream png = new java.io.ByteArrayOutputStream();
+        png.write(new byte[] {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'});
+        java.nio.ByteBuffer ihdr = java.nio.ByteBuffer.allocate(13).putInt(100_000).putInt(100_000)
+                .put((byte) 8).put((byte) 2).put((byte) 0).put((byte) 0).put((byte) 0);
+        chunk(png, "IHDR", ihdr.array());
+        chunk(png, "IEND", new byte[0]);
+        Path f = Files.write(dir.resolve("bomb.png"), png.toByteArray());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Preprocess.read(f, null));
+        assertTrue(e.getMessage().startsWith(f.toString()) && e.getMessage().contains("100000x100000"), e.getMessage());
+    }
+
+    private static void chunk(java.io.ByteArrayOutputStream out, String type, byte[] data) {
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        byte[] t = type.getBytes(StandardCharsets.US_ASCII);
+        crc.update(t);
+        crc.update(data);
+        out.writeBytes(java.nio.ByteBuffer.allocate(4).putInt(data.length).array());
+        out.writeBytes(t);
+        out.writeBytes(data);
+        out.writeBytes(java.nio.ByteBuffer.allocate(4).putInt((int) crc.getValue()).array());
+    }
+
     @Test
     void missingFileIsAClearError(@TempDir Path dir) {
         Path f = dir.resolve("nothing.jpg");

@@ -151,7 +151,14 @@ final class Predict implements Callable<Integer> {
         graph = g;
         long t1 = System.nanoTime();
         Tensor x = prepareInput(err);
-        List<String> names;
+        List<String> names = null;
+        if (labels != null) { // read before the forward pass, so a bad file fails fast
+            try {
+                names = Labels.read(labels);
+            } catch (IllegalArgumentException e) {
+                throw new Failure(Main.INPUT, e.getMessage(), e);
+            }
+        }
         Kernels k = Backend.select(backend.name(), threads != null ? threads : Runtime.getRuntime().availableProcessors());
         if (verbose) {
             err.printf(Locale.ROOT, "convlens: model %s loaded in %.0f ms (%d nodes); input %s; backend %s%n",
@@ -167,15 +174,18 @@ final class Predict implements Callable<Integer> {
         }
         if (verbose) err.printf(Locale.ROOT, "convlens: forward in %.0f ms%n", (System.nanoTime() - t2) / 1e6);
 
-        int classes = y.dim(y.rank() - 1);
-        if (y.size() != classes) {
-            throw new Failure(Main.INPUT, "the model's output " + Shapes.str(y.shape()) + " is not one row of class "
-                    + "scores (predict takes one image, batch 1)", null);
+        // One row of class scores: (1,C), or (1,C,1,1) from a model that ends in a 1x1 pooling.
+        if (y.rank() > 1 && y.dim(0) != 1) {
+            throw new Failure(Main.UNSUPPORTED, model + ": the output " + Shapes.str(y.shape()) + " is not one row of "
+                    + "class scores for one input", null);
         }
-        try {
-            names = Labels.find(labels, classes);
-        } catch (IllegalArgumentException e) {
-            throw new Failure(Main.INPUT, e.getMessage(), e);
+        int classes = y.size();
+        if (names == null) {
+            try {
+                names = Labels.find(null, classes);
+            } catch (IllegalArgumentException e) {
+                throw new Failure(Main.INPUT, e.getMessage(), e);
+            }
         }
         if (names != null && names.size() != classes) {
             err.println("convlens: " + (labels != null ? labels : "the label list") + " has " + names.size()

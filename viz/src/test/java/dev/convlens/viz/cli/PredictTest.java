@@ -177,6 +177,11 @@ class PredictTest {
         assertEquals(Main.INPUT, r.code);
         assertTrue(r.err.contains(noInput.toString()), r.err);
 
+        Path noLabels = dir.resolve("absent.txt");
+        r = run("predict", "--model", model.toString(), "--input", input.toString(), "--labels", noLabels.toString());
+        assertEquals(Main.INPUT, r.code);
+        assertTrue(r.err.contains(noLabels.toString()), r.err);
+
         Path noImage = dir.resolve("absent.png");
         r = run("predict", "--model", model.toString(), "--image", noImage.toString());
         assertEquals(Main.INPUT, r.code);
