@@ -2,7 +2,6 @@ package dev.convlens.viz;
 
 import dev.convlens.models.Preprocess;
 import dev.convlens.nn.Graph;
-import dev.convlens.nn.Run;
 import dev.convlens.tensor.Shapes;
 import dev.convlens.tensor.Tensor;
 import dev.convlens.tensor.kernels.Kernels;
@@ -46,9 +45,9 @@ import java.util.stream.Stream;
  * sorted by name), so the result does not depend on the number of threads.
  *
  * <p>The patch of a hit is the unit's receptive field box ({@link ReceptiveField}) cut from the
- * preprocessed input; its projection is the deconvnet's reconstruction of that one unit: the
- * layer's activations set to zero except {@code A_k[y*][x*]}, passed down with the deconvnet rule
- * (ReLU rectifies the signal, max pooling unpools with the switches, convolutions use the
+ * preprocessed input; its projection is the {@link Deconvnet} reconstruction of that one unit:
+ * the layer's activations set to zero except {@code A_k[y*][x*]}, passed down with the deconvnet
+ * rule (ReLU rectifies the signal, max pooling unpools with the switches, convolutions use the
  * transposed filters) to the input, and cut to the same box.
  */
 public final class TopPatches {
@@ -170,21 +169,6 @@ public final class TopPatches {
     }
 
     /**
-     * The deconvnet projection of one unit down to the input: the layer's activations of that
-     * image zeroed except unit {@code (channel, y, x)}, which keeps its value, passed down with
-     * {@link Relu.Rule#DECONVNET}. Returns a tensor shaped like the input.
-     */
-    public static Tensor projection(Graph g, Kernels k, Tensor x, String layer, int channel, int y, int xx) {
-        String in = g.inputs.get(0);
-        Run run = g.forward(k, Map.of(in, x), false);
-        Tensor a = run.value(layer);
-        Tensor seed = Tensor.zeros(a.shape());
-        int at = (channel * a.dim(2) + y) * a.dim(3) + xx;
-        seed.data[at] = a.data[at];
-        return run.backward(layer, seed, Relu.Rule.DECONVNET, List.of(in)).get(in);
-    }
-
-    /**
      * Draws the paper's figure for each channel into {@code dir}: {@code top_<channel>.png} holds a
      * 3x3 (generally {@code ceil(sqrt(keep))} wide) grid of patches and, beside it, the grid of
      * their deconvnet projections (when {@code projections} is true). Each tile is the full
@@ -195,6 +179,7 @@ public final class TopPatches {
     public static void render(Result r, Graph g, Kernels k, Function<Path, Tensor> load, Path dir, boolean projections,
                               int scale) {
         ReceptiveField.Field f = ReceptiveField.of(g, r.layer());
+        Deconvnet deconv = new Deconvnet(g, k);
         for (int i = 0; i < r.channels().length; i++) {
             List<BufferedImage> patches = new ArrayList<>(), projs = new ArrayList<>();
             List<String> captions = new ArrayList<>();
@@ -203,7 +188,8 @@ public final class TopPatches {
                 ReceptiveField.Box b = f.box(h.y(), h.x(), x.dim(2), x.dim(3));
                 patches.add(Images.enlarge(Images.fromNormalized(field(x, f, h, b), Images.IMAGENET_MEAN, Images.IMAGENET_STD), scale));
                 if (projections) {
-                    Tensor p = projection(g, k, x, r.layer(), r.channels()[i], h.y(), h.x());
+                    Tensor p = deconv.project(x, r.layer(), Deconvnet.Unit.at(r.channels()[i], h.y(), h.x()),
+                            Relu.Rule.DECONVNET).projection();
                     projs.add(Images.enlarge(Images.signal(field(p, f, h, b)), scale));
                 }
                 captions.add(String.format(Locale.ROOT, "%.3g", h.activation()));

@@ -11,6 +11,7 @@ import dev.convlens.tensor.kernels.Backend;
 import dev.convlens.tensor.kernels.Kernels;
 import dev.convlens.tensor.ops.Conv2d;
 import dev.convlens.tensor.ops.MaxPool2d;
+import dev.convlens.tensor.ops.Relu;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -121,12 +122,13 @@ class TopPatchesTest {
         for (int c : channels) assertTrue(Files.size(out.resolve(String.format("top_%04d.png", c))) > 100);
     }
 
+    /** The deconvnet projection of one unit (as TopPatches draws it) is zero outside the unit's receptive field. */
     @Test
     void projectionOfAUnitReachesOnlyItsField() {
         Graph g = smallNet();
         Tensor x = Tensor.uniform(3, -1, 1, 1, 3, 32, 32);
         Kernels k = Backend.select("reference", 1);
-        Tensor p = TopPatches.projection(g, k, x, "feat", 2, 5, 7);
+        Tensor p = new Deconvnet(g, k).project(x, "feat", Deconvnet.Unit.at(2, 5, 7), Relu.Rule.DECONVNET).projection();
         ReceptiveField.Box b = ReceptiveField.of(g, "feat").box(5, 7, 32, 32);
         double inside = 0;
         for (int c = 0; c < 3; c++)
