@@ -28,6 +28,9 @@ import picocli.CommandLine.Spec;
             "",
             "Example:",
             "  convlens predict --model resnet18.onnx --image cat.jpg --top 5",
+            "  convlens occlusion --model resnet18.onnx --image cat.jpg --layer layer4 --out occ/",
+            "  convlens top9 --model resnet18.onnx --images photos/ --layer layer3 --first 8 --out top/",
+            "  convlens filters --model resnet18.onnx --out filters/",
             "  convlens help predict"},
         footerHeading = "%nExit codes:%n",
         footer = Main.EXIT_CODES)
