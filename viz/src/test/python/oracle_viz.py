@@ -15,7 +15,7 @@ here hold the same weights. Into OUT_DIR/<net>/ it writes:
   gradcam.<layer>.npy         Grad-CAM at <layer>, bilinearly upsampled (align_corners=False) (224,224)
   gradcam_low.<layer>.npy     the same before upsampling                             (h,w)
   guided_gradcam.<layer>.npy  guided * Grad-CAM (broadcast over colour channels)     (1,3,224,224)
-  ig.npy                      integrated gradients, zero baseline, 8 midpoint steps  (1,3,224,224)
+  ig.npy                      integrated gradients, zero baseline, 2 midpoint steps  (1,3,224,224)
   sel.<layer>.<pick>.npy      the unit projected: [channel, y, x] (int); pick = "strongest" (the
                               largest activation of the layer) or "channel" (strongest unit of the
                               channel whose largest activation ranks third)
@@ -156,7 +156,7 @@ def run(name, ctor, mid, late):
     save(d, 'guided_gradcam.' + late, guided * up)
 
     # Integrated gradients (Sundararajan et al.): zero baseline, midpoint Riemann sum.
-    steps = 8
+    steps = 2  # alpha = 1/4, 3/4: checks the formula; completeness is tested on a small net in Java
     total = torch.zeros_like(x)
     for k in range(steps):
         total += input_grad(net, (k + 0.5) / steps * x, 'gradient', target)

@@ -46,7 +46,7 @@ public final class Saliency {
     /**
      * What a method computed.
      *
-     * @param method   "vanilla", "guided", "smoothgrad", "ig", "gradcam" or "guided-gradcam"
+     * @param method   "vanilla", "guided", "deconvnet", "smoothgrad", "ig", "gradcam" or "guided-gradcam"
      * @param target   the class c
      * @param score    S_c(x), the class's logit at the (clean) input
      * @param gradient the method's signal in input space (1,C,H,W): the gradient (vanilla; also for
@@ -112,15 +112,24 @@ public final class Saliency {
 
     /** Simonyan et al.: the gradient of the class score (negative {@code target}: the top-1 class). */
     public Result vanilla(Tensor x, int target) {
-        return oneRule(x, target, Relu.Rule.GRADIENT, "vanilla");
+        return backprop(x, target, Relu.Rule.GRADIENT);
     }
 
     /** Springenberg et al.'s guided backpropagation of the class score. */
     public Result guided(Tensor x, int target) {
-        return oneRule(x, target, Relu.Rule.GUIDED, "guided");
+        return backprop(x, target, Relu.Rule.GUIDED);
     }
 
-    private Result oneRule(Tensor x, int target, Relu.Rule rule, String method) {
+    /**
+     * The class score sent down to the input with {@code rule}: the gradient ("vanilla"), guided
+     * backpropagation ("guided") or Zeiler and Fergus's deconvnet ("deconvnet").
+     */
+    public Result backprop(Tensor x, int target, Relu.Rule rule) {
+        String method = switch (rule) {
+            case GRADIENT -> "vanilla";
+            case GUIDED -> "guided";
+            case DECONVNET -> "deconvnet";
+        };
         Run run = forward(x);
         int t = target(run, target);
         Tensor dx = down(run, t, rule, List.of(input())).get(input());

@@ -1,77 +1,30 @@
 package dev.convlens.viz.cli;
 
 import dev.convlens.models.Preprocess;
-import dev.convlens.models.onnx.OnnxException;
-import dev.convlens.models.onnx.OnnxImporter;
-import dev.convlens.models.onnx.OnnxModel;
-import dev.convlens.models.onnx.proto.Onnx.NodeProto;
 import dev.convlens.nn.Graph;
-import dev.convlens.tensor.Shapes;
 import dev.convlens.tensor.Tensor;
-import dev.convlens.tensor.io.Npy;
 import dev.convlens.viz.LayerRef;
-import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.TreeSet;
 import picocli.CommandLine;
 import picocli.CommandLine.ParameterException;
 
 /**
- * What the visualization subcommands share: loading a model and an input with the exit codes of
- * {@link Main} (3 input, 4 unsupported model, 2 for a layer name that does not resolve), and the
- * common error report. Failures are {@link Predict.Failure}s, as in {@code predict}.
+ * What {@code occlusion}, {@code top9} and {@code filters} add to {@link VizSupport}: images at a
+ * chosen resize and crop, {@code --layer} names that do not resolve as usage errors (2), and
+ * invalid arguments found by the library (a square larger than the image, a channel the layer
+ * lacks) as input errors (3).
  */
 final class CliInputs {
     private CliInputs() {}
 
-    /** The ONNX model as a graph; operators convlens lacks are listed by name (exit 4). */
-    static Graph model(Path model) {
-        if (!Files.isRegularFile(model)) throw new Predict.Failure(Main.INPUT, model + ": no such model file", null);
+    /** As {@link VizSupport#input}, with the image resized to {@code resize} and center-cropped to {@code crop}. */
+    static Tensor input(VizSupport.Source source, int resize, int crop, PrintStream err) {
+        if (source.image == null) return VizSupport.input(source, err);
         try {
-            OnnxModel m = OnnxModel.read(model);
-            TreeSet<String> unknown = new TreeSet<>();
-            for (NodeProto n : m.proto().getGraph().getNodeList()) {
-                if (!OnnxImporter.SUPPORTED.contains(n.getOpType())) unknown.add(n.getOpType());
-            }
-            if (!unknown.isEmpty()) {
-                throw new Predict.Failure(Main.UNSUPPORTED, model + ": unsupported operator(s) " + String.join(", ", unknown)
-                        + "; convlens supports: " + String.join(", ", OnnxImporter.SUPPORTED), null);
-            }
-            Graph g = OnnxImporter.toGraph(m);
-            if (g.inputs.size() != 1) {
-                throw new Predict.Failure(Main.UNSUPPORTED, model + ": needs a model with one input; this one has "
-                        + g.inputs.size() + ": " + g.inputs, null);
-            }
-            return g;
-        } catch (OnnxException e) {
-            throw new Predict.Failure(e.getMessage().contains(" is not supported") ? Main.UNSUPPORTED : Main.INPUT,
-                    e.getMessage(), e);
+            return Preprocess.imagenet(source.image, resize, crop, err);
+        } catch (IllegalArgumentException e) {
+            throw new Predict.Failure(Main.INPUT, e.getMessage(), e);
         }
-    }
-
-    /** An image through the ImageNet preprocessing, or a prepared .npy input (1,C,H,W) or (C,H,W). */
-    static Tensor input(Path image, Path npy, int resize, int crop, PrintStream err) {
-        if (image != null) {
-            try {
-                return Preprocess.imagenet(image, resize, crop, err);
-            } catch (IllegalArgumentException e) {
-                throw new Predict.Failure(Main.INPUT, e.getMessage(), e);
-            }
-        }
-        if (!Files.isRegularFile(npy)) throw new Predict.Failure(Main.INPUT, npy + ": no such input file", null);
-        Tensor x;
-        try {
-            x = Npy.read(npy);
-        } catch (IOException | IllegalArgumentException e) {
-            throw new Predict.Failure(Main.INPUT, npy + ": " + e.getMessage(), e);
-        }
-        if (x.rank() == 3) x = x.reshape(1, x.dim(0), x.dim(1), x.dim(2));
-        if (x.rank() != 4 || x.dim(0) != 1) {
-            throw new Predict.Failure(Main.INPUT, npy + ": shape " + Shapes.str(x.shape()) + "; expected one input (1,C,H,W) or (C,H,W)", null);
-        }
-        return x;
     }
 
     /** The graph value a {@code --layer} names (value, node or module path); a usage error when none. */
@@ -91,7 +44,7 @@ final class CliInputs {
             if (verbose && f.getCause() != null) f.getCause().printStackTrace(err);
             return f.code;
         }
-        if (e instanceof IllegalArgumentException) { // shapes that do not fit the model, bad channels
+        if (e instanceof IllegalArgumentException) { // shapes that do not fit the model, bad channels, a square too large
             err.println("convlens " + cmd + ": " + e.getMessage());
             if (verbose) e.printStackTrace(err);
             return Main.INPUT;

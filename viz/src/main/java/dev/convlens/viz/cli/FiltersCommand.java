@@ -1,6 +1,5 @@
 package dev.convlens.viz.cli;
 
-import dev.convlens.models.Preprocess;
 import dev.convlens.nn.Graph;
 import dev.convlens.nn.Layers;
 import dev.convlens.nn.Node;
@@ -63,7 +62,7 @@ final class FiltersCommand implements Callable<Integer> {
     public Integer call() {
         if (max < 1 || scale < 1) throw new ParameterException(spec.commandLine(), "--max and --scale must be at least 1");
         try {
-            Graph g = CliInputs.model(model);
+            Graph g = VizSupport.load(model);
             String weight = FeatureGrids.firstConvWeight(g);
             String output = null;
             if (layer != null) {
@@ -82,7 +81,9 @@ final class FiltersCommand implements Callable<Integer> {
             int cols = (int) Math.ceil(Math.sqrt(max));
             Images.writePng(FeatureGrids.filters(g, weight, max, scale, cols), out.resolve("filters.png"));
             if (image != null) {
-                Tensor x = CliInputs.input(image, null, Preprocess.RESIZE, Preprocess.CROP, main.err);
+                VizSupport.Source src = new VizSupport.Source();
+                src.image = image;
+                Tensor x = VizSupport.input(src, main.err);
                 Images.writePng(FeatureGrids.activations(g, Backend.auto(), x, output, max, 1, cols), out.resolve("activations.png"));
             }
             main.out.println("filters: " + weight + " -> " + out.resolve("filters.png"));

@@ -10,7 +10,7 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
- * The {@code convlens} command: one subcommand per thing convlens does ({@code predict} so far).
+ * The {@code convlens} command: one subcommand per thing convlens does ({@code predict}, {@code saliency}, {@code deconv}).
  *
  * <p>Exit codes, the same for every subcommand: 0 success, 1 internal error, 2 usage error (bad
  * flag or value), 3 input error (a file that is missing, unreadable or malformed, or an input that
@@ -21,8 +21,8 @@ import picocli.CommandLine.Spec;
         usageHelpWidth = 100,
         mixinStandardHelpOptions = true,
         version = "convlens 0.1.0",
-        subcommands = {Predict.class, OcclusionCommand.class, Top9Command.class, FiltersCommand.class,
-            CommandLine.HelpCommand.class},
+        subcommands = {Predict.class, SaliencyCommand.class, DeconvCommand.class, OcclusionCommand.class, Top9Command.class,
+            FiltersCommand.class, CommandLine.HelpCommand.class},
         description = {
             "Pure-Java CNNs: run and look inside ONNX image classifiers.",
             "",

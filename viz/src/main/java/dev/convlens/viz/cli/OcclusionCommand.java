@@ -42,13 +42,6 @@ import picocli.CommandLine.Spec;
         footerHeading = "%nExit codes:%n",
         footer = Main.EXIT_CODES)
 final class OcclusionCommand implements Callable<Integer> {
-    static final class Source {
-        @Option(names = "--image", paramLabel = "FILE", description = "Image (PNG or JPEG), ImageNet-preprocessed.")
-        Path image;
-        @Option(names = "--input", paramLabel = "FILE.npy", description = "Prepared input: float32 (1,C,H,W), normalized.")
-        Path input;
-    }
-
     @ParentCommand Main main;
     @Spec CommandSpec spec;
 
@@ -56,7 +49,7 @@ final class OcclusionCommand implements Callable<Integer> {
     Path model;
 
     @ArgGroup(exclusive = true, multiplicity = "1")
-    Source source;
+    VizSupport.Source source;
 
     @Option(names = "--target", paramLabel = "CLASS", defaultValue = "-1",
             description = "The true class whose probability is mapped (default: the top class of the clean image).")
@@ -108,8 +101,8 @@ final class OcclusionCommand implements Callable<Integer> {
         if (size < 1 || stride < 1 || batch < 1) throw new ParameterException(spec.commandLine(), "--size, --stride and --batch must be at least 1");
         if (threads != null && threads < 1) throw new ParameterException(spec.commandLine(), "--threads must be at least 1");
         try {
-            Graph g = CliInputs.model(model);
-            Tensor x = CliInputs.input(source.image, source.input, resize, crop, main.err);
+            Graph g = VizSupport.load(model);
+            Tensor x = CliInputs.input(source, resize, crop, main.err);
             String value = layer != null ? CliInputs.layer(spec.commandLine(), g, layer) : lastSpatial(g);
             Kernels k = Backend.select(backend.name(), threads != null ? threads : Runtime.getRuntime().availableProcessors());
             long t0 = System.nanoTime();

@@ -104,7 +104,7 @@ final class Top9Command implements Callable<Integer> {
             if (!Files.isDirectory(images)) throw new Predict.Failure(Main.INPUT, images + ": no such folder", null);
             List<Path> files = TopPatches.images(images);
             if (files.isEmpty()) throw new Predict.Failure(Main.INPUT, images + ": no PNG or JPEG files", null);
-            Graph g = CliInputs.model(model);
+            Graph g = VizSupport.load(model);
             String value = CliInputs.layer(spec.commandLine(), g, layer);
             Kernels k = Backend.select(backend.name(), kernelThreads != null ? kernelThreads : Runtime.getRuntime().availableProcessors());
             Function<Path, Tensor> load = TopPatches.imagenet(resize, crop);

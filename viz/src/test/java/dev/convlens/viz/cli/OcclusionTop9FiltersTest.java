@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** {@code occlusion}, {@code top9} and {@code filters} run in-process on PredictTest's tiny classifier. */
-class VizCommandsTest {
+class OcclusionTop9FiltersTest {
     @TempDir static Path dir;
     static Path model, input;
 
