@@ -11,7 +11,7 @@ import picocli.CommandLine.Spec;
 
 /**
  * The {@code convlens} command: one subcommand per thing convlens does ({@code predict}, {@code saliency},
- * {@code deconv}, {@code visualize}).
+ * {@code deconv}, {@code occlusion}, {@code top9}, {@code filters}, {@code visualize}).
  *
  * <p>Exit codes, the same for every subcommand: 0 success, 1 internal error, 2 usage error (bad
  * flag or value), 3 input error (a file that is missing, unreadable or malformed, or an input that
@@ -22,13 +22,16 @@ import picocli.CommandLine.Spec;
         usageHelpWidth = 100,
         mixinStandardHelpOptions = true,
         version = "convlens 0.1.0",
-        subcommands = {Predict.class, SaliencyCommand.class, DeconvCommand.class, VisualizeCommand.class,
-                CommandLine.HelpCommand.class},
+        subcommands = {Predict.class, SaliencyCommand.class, DeconvCommand.class, OcclusionCommand.class,
+                Top9Command.class, FiltersCommand.class, VisualizeCommand.class, CommandLine.HelpCommand.class},
         description = {
             "Pure-Java CNNs: run and look inside ONNX image classifiers.",
             "",
             "Example:",
             "  convlens predict --model resnet18.onnx --image cat.jpg --top 5",
+            "  convlens occlusion --model resnet18.onnx --image cat.jpg --layer layer4 --out occ/",
+            "  convlens top9 --model resnet18.onnx --images photos/ --layer layer3 --first 8 --out top/",
+            "  convlens filters --model resnet18.onnx --out filters/",
             "  convlens visualize --model resnet18.onnx --objective class --target 281 --out am/",
             "  convlens help predict"},
         footerHeading = "%nExit codes:%n",

@@ -150,6 +150,61 @@ public final class Images {
         return s;
     }
 
+    /** Tableau's ten categorical colours (matplotlib's tab10), for label maps. */
+    private static final int[] TAB10 = {0x1f77b4, 0xff7f0e, 0x2ca02c, 0xd62728, 0x9467bd, 0x8c564b, 0xe377c2,
+        0x7f7f7f, 0xbcbd22, 0x17becf};
+    /** The colour of labels beyond the legend. */
+    private static final int OTHER = 0xd0d0d0;
+
+    /**
+     * A categorical map {@code labels (h*w)} (class indices) as a picture: the {@code legend} most
+     * frequent labels (at most 10) each get a colour, the rest light grey, and a legend on the right
+     * lists them, most frequent first, as "index name (share %)".
+     *
+     * @param names class names by index, or null to print indices only
+     */
+    public static BufferedImage categorical(int[] labels, int h, int w, List<String> names, int legend) {
+        Shapes.check(labels.length == h * w, "Images", "label map has " + labels.length + " values, not " + h + "x" + w);
+        java.util.Map<Integer, Integer> count = new java.util.HashMap<>();
+        for (int l : labels) count.merge(l, 1, Integer::sum);
+        List<Integer> order = new java.util.ArrayList<>(count.keySet());
+        order.sort((a, b) -> count.get(b).equals(count.get(a)) ? Integer.compare(a, b) : Integer.compare(count.get(b), count.get(a)));
+        int shown = Math.min(Math.min(legend, TAB10.length), order.size());
+        java.util.Map<Integer, Integer> colour = new java.util.HashMap<>();
+        for (int i = 0; i < shown; i++) colour.put(order.get(i), TAB10[i]);
+        int lineH = 16, legendW = 180;
+        int outH = Math.max(h, (shown + 2) * lineH);
+        BufferedImage out = new BufferedImage(w + legendW, outH, BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = out.createGraphics();
+        g.setColor(Color.WHITE);
+        g.fillRect(0, 0, out.getWidth(), outH);
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) out.setRGB(x, y, colour.getOrDefault(labels[y * w + x], OTHER));
+        g.setRenderingHint(RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
+        g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
+        for (int i = 0; i <= shown && i <= order.size(); i++) {
+            boolean rest = i == shown;
+            if (rest && shown == order.size()) break;
+            int y = 4 + i * lineH;
+            g.setColor(new Color(rest ? OTHER : TAB10[i]));
+            g.fillRect(w + 6, y, 12, 12);
+            g.setColor(Color.BLACK);
+            String text;
+            if (rest) {
+                int n = 0;
+                for (int j = shown; j < order.size(); j++) n += count.get(order.get(j));
+                text = String.format(java.util.Locale.ROOT, "other (%.0f%%)", 100.0 * n / labels.length);
+            } else {
+                int l = order.get(i);
+                String name = names != null && l >= 0 && l < names.size() ? " " + names.get(l) : "";
+                text = String.format(java.util.Locale.ROOT, "%d%s (%.0f%%)", l, name, 100.0 * count.get(l) / labels.length);
+            }
+            g.drawString(fit(g, text, legendW - 26), w + 22, y + 10);
+        }
+        g.dispose();
+        return out;
+    }
+
     /** Writes a PNG atomically: to a temporary file in the same folder, then renamed over {@code file}. */
     public static void writePng(BufferedImage img, Path file) {
         try {
