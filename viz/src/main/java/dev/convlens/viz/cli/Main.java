@@ -23,7 +23,8 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         version = "convlens 0.1.0",
         subcommands = {Predict.class, SaliencyCommand.class, DeconvCommand.class, OcclusionCommand.class,
-                Top9Command.class, FiltersCommand.class, VisualizeCommand.class, CommandLine.HelpCommand.class},
+                Top9Command.class, FiltersCommand.class, VisualizeCommand.class, ReportCommand.class,
+                CommandLine.HelpCommand.class},
         description = {
             "Pure-Java CNNs: run and look inside ONNX image classifiers.",
             "",
