@@ -1,10 +1,13 @@
 package dev.convlens.models.zoo;
 
 import dev.convlens.nn.Graph;
+import dev.convlens.nn.Layers;
+import dev.convlens.nn.Node;
 import dev.convlens.tensor.Shapes;
 import dev.convlens.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -19,12 +22,20 @@ public final class Zoo {
     /**
      * Copies every parameter of {@code g} from the parameter of the same name in {@code source}
      * (e.g. a torchvision export imported with the BN-preserving options, whose initializers carry
-     * the state_dict names). Nothing is copied unless every parameter of {@code g} is found with
+     * the state_dict names). A value that {@code source} computes as the Identity of a parameter
+     * counts as a parameter of that name: torch.onnx's eval exports merge initializers with equal
+     * values (vgg16's zero biases) and keep the other names as Identity nodes. Nothing is copied unless every parameter of {@code g} is found with
      * the same shape; otherwise the message names each missing or mismatched parameter and both
      * shapes. Parameters of {@code source} that {@code g} does not have are ignored.
      */
     public static void loadWeights(Graph g, Graph source) {
-        loadWeights(g, source.params);
+        Map<String, Tensor> named = new HashMap<>(source.params);
+        for (Node n : source.nodes) {
+            if (n.op() instanceof Layers.Identity && named.containsKey(n.inputs().get(0))) {
+                named.putIfAbsent(n.outputs().get(0), named.get(n.inputs().get(0)));
+            }
+        }
+        loadWeights(g, named);
     }
 
     /** As {@link #loadWeights(Graph, Graph)}, from a map of tensors by name. */
