@@ -3,8 +3,8 @@
 
 Run: /usr/bin/python3 oracle_models.py OUT_DIR   (the Java tests run it through dev.convlens.tensor.testing.Oracle)
 
-For each network (torchvision 0.14 resnet18 and alexnet, seeded random weights: no pretrained
-weights can be downloaded here) it writes into OUT_DIR/<net>/:
+For each network (torchvision 0.14 resnet18, alexnet and vgg16, seeded random weights: no
+pretrained weights can be downloaded here) it writes into OUT_DIR/<net>/:
   model.onnx      the default eval export (BatchNorm folded into Conv, anonymous initializers,
                   Identity nodes for merged initializers)
   model_bn.onnx   the BN-preserving export (TrainingMode.PRESERVE, do_constant_folding=False:
@@ -15,6 +15,13 @@ weights can be downloaded here) it writes into OUT_DIR/<net>/:
   u.npy           the upstream gradient on the logits: one-hot at the top class (a class score)
   dx.npy          d(top logit)/dx
   grad.<param>.npy  d(top logit)/d<param> for every parameter (state_dict names)
+vgg16 (138 M parameters, a 553 MB model) gets only model.onnx (it has no BatchNorm, so the default
+export keeps the state_dict names; equal initializers, the zero biases, are merged into Identity
+nodes), no grad.<param> files, and also
+  dx64.npy        d(top logit)/dx computed in float64 (the same weights and photo). On this photo
+                  PyTorch's float32 pass takes the other side of one near-tie in max pool
+                  features.9 (channel 30, window (42,41): two candidates 2.8e-8 apart at 0.148), which
+                  moves its dx by 1.6e-3 relative L2 from the float64 one.
 BatchNorm statistics and affine parameters are randomized, so folding is really exercised and
 no two initializers coincide.
 """
@@ -60,7 +67,7 @@ def photo():
     return tf(Image.open(PHOTO).convert('RGB')).unsqueeze(0)
 
 
-def run(name, ctor):
+def run(name, ctor, bn_export=True, param_grads=True, float64_dx=False):
     d = os.path.join(OUT, name)
     os.makedirs(d, exist_ok=True)
     torch.manual_seed(0)
@@ -69,9 +76,10 @@ def run(name, ctor):
     with torch.no_grad():
         torch.onnx.export(net, x, os.path.join(d, 'model.onnx'), opset_version=14,
                           input_names=['input'], output_names=['logits'])
-        torch.onnx.export(net, x, os.path.join(d, 'model_bn.onnx'), opset_version=14,
-                          training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=False,
-                          input_names=['input'], output_names=['logits'])
+        if bn_export:
+            torch.onnx.export(net, x, os.path.join(d, 'model_bn.onnx'), opset_version=14,
+                              training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=False,
+                              input_names=['input'], output_names=['logits'])
     acts = {}
     for mname, m in net.named_modules():
         if isinstance(m, (torch.nn.Conv2d, torch.nn.BatchNorm2d, torch.nn.Linear)):
@@ -86,12 +94,23 @@ def run(name, ctor):
     save(d, 'logits', logits)
     save(d, 'u', u)
     save(d, 'dx', xg.grad)
-    for pname, p in net.named_parameters():
-        save(d, 'grad.' + pname, p.grad)
+    if param_grads:
+        for pname, p in net.named_parameters():
+            save(d, 'grad.' + pname, p.grad)
     for mname, a in acts.items():
         save(d, 'act.' + mname, a)
+    if float64_dx:
+        for m in net.modules():
+            m._forward_hooks.clear()
+        net64 = net.double()
+        x64 = x.double().requires_grad_(True)
+        (net64(x64) * u.double()).sum().backward()
+        save(d, 'dx64', x64.grad)
+        print(name, 'dx float32 vs float64 relative L2',
+              float((xg.grad.double() - x64.grad).norm() / x64.grad.norm()))
     print(name, 'logits', tuple(logits.shape), 'max', float(logits.abs().max()), 'top class', top)
 
 
 run('resnet18', torchvision.models.resnet18)
 run('alexnet', torchvision.models.alexnet)
+run('vgg16', torchvision.models.vgg16, bn_export=False, param_grads=False, float64_dx=True)

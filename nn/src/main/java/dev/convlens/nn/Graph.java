@@ -59,10 +59,12 @@ public final class Graph {
      */
     public int freezePrefix(String prefix) {
         int n = 0;
-        for (String p : params.keySet()) {
-            if (p.startsWith(prefix)) {
-                frozen.add(p);
-                n++;
+        synchronized (params) {
+            for (String p : params.keySet()) {
+                if (p.startsWith(prefix)) {
+                    frozen.add(p);
+                    n++;
+                }
             }
         }
         return n;
@@ -71,7 +73,9 @@ public final class Graph {
     /** The parameter names that are not frozen, in parameter order. */
     public List<String> trainable() {
         List<String> names = new ArrayList<>();
-        for (String p : params.keySet()) if (!frozen.contains(p)) names.add(p);
+        synchronized (params) {
+            for (String p : params.keySet()) if (!frozen.contains(p)) names.add(p);
+        }
         return names;
     }
 

@@ -32,10 +32,12 @@ import java.util.Map;
  * checker requires at least the rank) is given by the caller, -1 for a dim left open (a named
  * {@code dim_param}), or else read off the neighbouring layer: an input read by a Conv is
  * (N, C, H, W) with C from the weight, one read by a Linear (Gemm) is (N, in), an output of a
- * Linear is (N, out), through shape-keeping ops (Relu, Softmax, Identity, Dropout...). Integer operands that ONNX passes as inputs (Reshape's shape, Pad's pads) and
- * Dropout's ratio and training_mode (only where they differ from ONNX's defaults) become extra
- * initializers named after the node ("{node}.shape", ...); a training-mode BatchNormalization gets
- * the running-statistics outputs ONNX requires ("{node}.running_mean_out", ...). Ops with no opset-14 form are refused by
+ * Linear is (N, out), also through shape-keeping ops (Relu, Softmax, Identity, Dropout, LRN).
+ *
+ * <p>Integer operands that ONNX passes as inputs (Reshape's shape, Pad's pads) and Dropout's ratio
+ * and training_mode (only where they differ from ONNX's defaults) become extra initializers named
+ * after the node ("{node}.shape", ...); a training-mode BatchNormalization gets the running-statistics
+ * outputs ONNX requires ("{node}.running_mean_out", ...). Ops with no opset-14 form are refused by
  * name: Softmax/LogSoftmax with the pre-13 2-D coercion.
  *
  * <p>Files must stay below protobuf's 2 GiB (a VGG-16 is 0.55 GB); the file is written to a
