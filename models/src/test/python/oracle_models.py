@@ -3,8 +3,8 @@
 
 Run: /usr/bin/python3 oracle_models.py OUT_DIR   (the Java tests run it through dev.convlens.tensor.testing.Oracle)
 
-For each network (torchvision 0.14 resnet18, alexnet and vgg16, seeded random weights: no
-pretrained weights can be downloaded here) it writes into OUT_DIR/<net>/:
+For each network (torchvision 0.14 resnet18 and alexnet, seeded random weights: no pretrained
+weights can be downloaded here) it writes into OUT_DIR/<net>/:
   model.onnx      the default eval export (BatchNorm folded into Conv, anonymous initializers,
                   Identity nodes for merged initializers)
   model_bn.onnx   the BN-preserving export (TrainingMode.PRESERVE, do_constant_folding=False:
@@ -15,13 +15,7 @@ pretrained weights can be downloaded here) it writes into OUT_DIR/<net>/:
   u.npy           the upstream gradient on the logits: one-hot at the top class (a class score)
   dx.npy          d(top logit)/dx
   grad.<param>.npy  d(top logit)/d<param> for every parameter (state_dict names)
-vgg16 (138 M parameters, a 553 MB model) gets only model.onnx (it has no BatchNorm, so the default
-export keeps the state_dict names; equal initializers, the zero biases, are merged into Identity
-nodes), no grad.<param> files, and also
-  dx64.npy        d(top logit)/dx computed in float64 (the same weights and photo). On this photo
-                  PyTorch's float32 pass takes the other side of one near-tie in max pool
-                  features.9 (channel 30, window (42,41): two candidates 2.8e-8 apart at 0.148), which
-                  moves its dx by 1.6e-3 relative L2 from the float64 one.
+oracle_vgg16.py runs vgg16 through the same run() (see there).
 BatchNorm statistics and affine parameters are randomized, so folding is really exercised and
 no two initializers coincide.
 """
@@ -33,7 +27,7 @@ import torch
 import torchvision
 
 torch.set_num_threads(2)
-OUT = sys.argv[1]
+OUT = None  # the output folder, set by main (or by oracle_vgg16.py)
 
 
 def save(d, name, t):
@@ -68,6 +62,8 @@ def photo():
 
 
 def run(name, ctor, bn_export=True, param_grads=True, float64_dx=False):
+    """Writes OUT/<name>/. bn_export: also model_bn.onnx; param_grads: grad.<param>.npy; float64_dx:
+    dx64.npy, the input gradient computed again in float64."""
     d = os.path.join(OUT, name)
     os.makedirs(d, exist_ok=True)
     torch.manual_seed(0)
@@ -111,6 +107,8 @@ def run(name, ctor, bn_export=True, param_grads=True, float64_dx=False):
     print(name, 'logits', tuple(logits.shape), 'max', float(logits.abs().max()), 'top class', top)
 
 
-run('resnet18', torchvision.models.resnet18)
-run('alexnet', torchvision.models.alexnet)
-run('vgg16', torchvision.models.vgg16, bn_export=False, param_grads=False, float64_dx=True)
+
+if __name__ == '__main__':
+    OUT = sys.argv[1]
+    run('resnet18', torchvision.models.resnet18)
+    run('alexnet', torchvision.models.alexnet)

@@ -29,8 +29,8 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
  * gradient on this photo differs from it by 1.6e-3 relative L2: one window of max pool features.9
  * (channel 30, output (42,41)) has two candidates 2.8e-8 apart at 0.148, below float32's
  * accumulated rounding, and PyTorch's float32 pass routes the signal to the other one (see
- * oracle_models.py). convlens' float32 pass picks the float64 winner there, and agrees with the
- * float64 gradient to the tolerance below; the distance to PyTorch's float32 gradient is printed.
+ * oracle_vgg16.py). convlens' float32 pass picks the float64 winner there and agrees with the
+ * float64 gradient to 1.0e-7 relative L2; both distances are printed.
  *
  * <p>Cost: 31 GFLOP (forward, and backward to the input) plus a 553 MB model and 580 MB of golden
  * files; minutes on two cores while the SIMD backend still delegates convolutions to the reference
@@ -46,7 +46,7 @@ class Vgg16AgreementTest {
     @Test
     @EnabledIfSystemProperty(named = "convlens.heavy", matches = "true")
     void codeBuiltVgg16MatchesTorchvision() {
-        Golden gold = new Golden(Oracle.get().run("oracle_models.py").resolve("vgg16"));
+        Golden gold = new Golden(Oracle.get().run("oracle_vgg16.py").resolve("vgg16"));
         long t0 = System.nanoTime();
         Graph g = Vgg16.build(1000, 0);
         long t1 = System.nanoTime();
