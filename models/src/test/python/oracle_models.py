@@ -15,6 +15,7 @@ weights can be downloaded here) it writes into OUT_DIR/<net>/:
   u.npy           the upstream gradient on the logits: one-hot at the top class (a class score)
   dx.npy          d(top logit)/dx
   grad.<param>.npy  d(top logit)/d<param> for every parameter (state_dict names)
+oracle_vgg16.py runs vgg16 through the same run() (see there).
 BatchNorm statistics and affine parameters are randomized, so folding is really exercised and
 no two initializers coincide.
 """
@@ -26,7 +27,7 @@ import torch
 import torchvision
 
 torch.set_num_threads(2)
-OUT = sys.argv[1]
+OUT = None  # the output folder, set by main (or by oracle_vgg16.py)
 
 
 def save(d, name, t):
@@ -60,7 +61,9 @@ def photo():
     return tf(Image.open(PHOTO).convert('RGB')).unsqueeze(0)
 
 
-def run(name, ctor):
+def run(name, ctor, bn_export=True, param_grads=True, float64_dx=False):
+    """Writes OUT/<name>/. bn_export: also model_bn.onnx; param_grads: grad.<param>.npy; float64_dx:
+    dx64.npy, the input gradient computed again in float64."""
     d = os.path.join(OUT, name)
     os.makedirs(d, exist_ok=True)
     torch.manual_seed(0)
@@ -69,9 +72,10 @@ def run(name, ctor):
     with torch.no_grad():
         torch.onnx.export(net, x, os.path.join(d, 'model.onnx'), opset_version=14,
                           input_names=['input'], output_names=['logits'])
-        torch.onnx.export(net, x, os.path.join(d, 'model_bn.onnx'), opset_version=14,
-                          training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=False,
-                          input_names=['input'], output_names=['logits'])
+        if bn_export:
+            torch.onnx.export(net, x, os.path.join(d, 'model_bn.onnx'), opset_version=14,
+                              training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=False,
+                              input_names=['input'], output_names=['logits'])
     acts = {}
     for mname, m in net.named_modules():
         if isinstance(m, (torch.nn.Conv2d, torch.nn.BatchNorm2d, torch.nn.Linear)):
@@ -86,12 +90,25 @@ def run(name, ctor):
     save(d, 'logits', logits)
     save(d, 'u', u)
     save(d, 'dx', xg.grad)
-    for pname, p in net.named_parameters():
-        save(d, 'grad.' + pname, p.grad)
+    if param_grads:
+        for pname, p in net.named_parameters():
+            save(d, 'grad.' + pname, p.grad)
     for mname, a in acts.items():
         save(d, 'act.' + mname, a)
+    if float64_dx:
+        for m in net.modules():
+            m._forward_hooks.clear()
+        net64 = net.double()
+        x64 = x.double().requires_grad_(True)
+        (net64(x64) * u.double()).sum().backward()
+        save(d, 'dx64', x64.grad)
+        print(name, 'dx float32 vs float64 relative L2',
+              float((xg.grad.double() - x64.grad).norm() / x64.grad.norm()))
     print(name, 'logits', tuple(logits.shape), 'max', float(logits.abs().max()), 'top class', top)
 
 
-run('resnet18', torchvision.models.resnet18)
-run('alexnet', torchvision.models.alexnet)
+
+if __name__ == '__main__':
+    OUT = sys.argv[1]
+    run('resnet18', torchvision.models.resnet18)
+    run('alexnet', torchvision.models.alexnet)
