@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""PyTorch oracle for VGG-16 (Vgg16AgreementTest, which runs only with -Dconvlens.heavy=true).
+"""PyTorch oracle for VGG-16 (Vgg16AgreementTest).
 
 Run: /usr/bin/python3 oracle_vgg16.py OUT_DIR
 
@@ -13,7 +13,7 @@ OUT_DIR/vgg16/: the files listed in oracle_models.py, except that
     photo PyTorch's float32 pass takes the other side of one near-tie in max pool features.9
     (channel 30, output (42,41): two candidates 2.8e-8 apart at 0.148), which moves its dx by
     1.6e-3 relative L2 from the float64 one.
-A separate script so that the default test run does not pay for VGG-16 (about a minute and 580 MB).
+A separate script, so that the other oracle tests do not wait for VGG-16 (about a minute and 580 MB).
 Note: the oracle's cache hashes this file only; after changing oracle_models.run, delete
 target/oracle/oracle_vgg16.
 """

@@ -16,7 +16,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 
 /**
  * VGG-16 built in code, with the weights of torchvision's vgg16 (seeded random, torchvision's init)
@@ -25,16 +24,17 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
  * logits, the output of each of the 13 convs and 3 Linears, and the gradient of the top class score
  * with respect to the input.
  *
- * <p>The input gradient is compared with PyTorch's float64 one ({@code dx64}). PyTorch's own float32
- * gradient on this photo differs from it by 1.6e-3 relative L2: one window of max pool features.9
- * (channel 30, output (42,41)) has two candidates 2.8e-8 apart at 0.148, below float32's
- * accumulated rounding, and PyTorch's float32 pass routes the signal to the other one (see
- * oracle_vgg16.py). convlens' float32 pass picks the float64 winner there and agrees with the
- * float64 gradient to 1.0e-7 relative L2; both distances are printed.
+ * <p>The input gradient has two PyTorch references, and they disagree: PyTorch's float32 gradient
+ * on this photo differs from its float64 one ({@code dx64}) by 1.6e-3 relative L2, because one
+ * window of max pool features.9 (channel 30, output (42,41)) has two candidates 2.8e-8 apart at
+ * 0.148, below float32's accumulated rounding, and the two passes route the signal to different
+ * candidates (see oracle_vgg16.py). A float32 implementation takes one side or the other depending
+ * on its summation order: convlens's reference-kernel order picked the float64 side (1.0e-7 from
+ * it), its SIMD kernels pick the float32 side (8.8e-7 from it). The test therefore requires the
+ * issue's 1e-4 against the nearer of PyTorch's two gradients, and prints both distances.
  *
- * <p>Cost: 31 GFLOP (forward, and backward to the input) plus a 553 MB model and 580 MB of golden
- * files; minutes on two cores while the SIMD backend still delegates convolutions to the reference
- * kernels. So it runs only when asked: {@code -Dconvlens.heavy=true} (and the oracle is available).
+ * <p>Cost: 31 GFLOP (forward, and backward to the input; about 1.5 s on the SIMD backend) plus a
+ * 553 MB model and 580 MB of golden files written by the oracle script (about a minute).
  *
  * <p>Memory: the code-built graph (553 MB of floats) plus the import (file bytes, parsed protobuf
  * and tensors, about 1.7 GB at the peak) fit the default Surefire heap (a quarter of RAM).
@@ -44,7 +44,6 @@ class Vgg16AgreementTest {
     static final double FWD = 1e-4, GRAD = 1e-4;
 
     @Test
-    @EnabledIfSystemProperty(named = "convlens.heavy", matches = "true")
     void codeBuiltVgg16MatchesTorchvision() {
         Golden gold = new Golden(Oracle.get().run("oracle_vgg16.py").resolve("vgg16"));
         long t0 = System.nanoTime();
@@ -73,7 +72,8 @@ class Vgg16AgreementTest {
         }
         assertEquals(16, layers, "13 convs and 3 Linears");
         gold.assertForward("logits", run.output(), FWD);
-        gold.assertGradient("dx64", dx, GRAD);
+        double d32 = relL2(dx, gold.tensor("dx")), d64 = relL2(dx, gold.tensor("dx64"));
+        gold.assertGradient(d32 <= d64 ? "dx" : "dx64", dx, GRAD);
     }
 
     static double relL2(Tensor a, Tensor ref) {
