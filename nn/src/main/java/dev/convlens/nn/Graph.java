@@ -9,6 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * A network as a DAG of {@link Node}s in the shape of an ONNX graph: nodes in topological
@@ -27,6 +28,8 @@ public final class Graph {
     public final List<String> inputs;
     /** Names of the graph's results. */
     public final List<String> outputs;
+    /** Names of parameters that training leaves unchanged (transfer learning); see {@link #freezePrefix}. */
+    public final Set<String> frozen = ConcurrentHashMap.newKeySet();
 
     /** Checks that every node reads only values defined before it (graph inputs, params or earlier outputs). */
     public Graph(List<Node> nodes, Map<String, Tensor> params, List<String> inputs, List<String> outputs) {
@@ -48,6 +51,28 @@ public final class Graph {
         for (String out : outputs) {
             if (!defined.contains(out)) throw new IllegalArgumentException("Graph: output '" + out + "' is never computed");
         }
+    }
+
+    /**
+     * Freezes every parameter whose name starts with {@code prefix} (e.g. "layer1." or "features.")
+     * and returns how many it froze; "" freezes all.
+     */
+    public int freezePrefix(String prefix) {
+        int n = 0;
+        for (String p : params.keySet()) {
+            if (p.startsWith(prefix)) {
+                frozen.add(p);
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** The parameter names that are not frozen, in parameter order. */
+    public List<String> trainable() {
+        List<String> names = new ArrayList<>();
+        for (String p : params.keySet()) if (!frozen.contains(p)) names.add(p);
+        return names;
     }
 
     /** The node that computes {@code value}, or null for inputs and parameters. */
