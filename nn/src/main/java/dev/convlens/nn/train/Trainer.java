@@ -146,6 +146,13 @@ public final class Trainer {
         List<Epoch> history = new ArrayList<>();
         int start = 0;
         Path ckpt = cfg.out() == null ? null : cfg.out().resolve(CHECKPOINT);
+        if (cfg.out() != null) {
+            try {
+                Files.createDirectories(cfg.out());
+            } catch (IOException e) {
+                throw new UncheckedIOException(cfg.out() + ": cannot create the output folder: " + e.getMessage(), e);
+            }
+        }
         if (cfg.resume() && ckpt != null && Files.isRegularFile(ckpt)) {
             start = restore(Checkpoint.read(ckpt), ckpt, history);
             note("resuming from " + ckpt + " after epoch " + start);
