@@ -10,7 +10,7 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
- * The {@code convlens} command: one subcommand per thing convlens does ({@code predict} so far).
+ * The {@code convlens} command: one subcommand per thing convlens does ({@code predict}, {@code train}, {@code finetune}).
  *
  * <p>Exit codes, the same for every subcommand: 0 success, 1 internal error, 2 usage error (bad
  * flag or value), 3 input error (a file that is missing, unreadable or malformed, or an input that
@@ -21,12 +21,13 @@ import picocli.CommandLine.Spec;
         usageHelpWidth = 100,
         mixinStandardHelpOptions = true,
         version = "convlens 0.1.0",
-        subcommands = {Predict.class, CommandLine.HelpCommand.class},
+        subcommands = {Predict.class, Train.class, Finetune.class, CommandLine.HelpCommand.class},
         description = {
-            "Pure-Java CNNs: run and look inside ONNX image classifiers.",
+            "Pure-Java CNNs: run, train and look inside ONNX image classifiers.",
             "",
             "Example:",
             "  convlens predict --model resnet18.onnx --image cat.jpg --top 5",
+            "  convlens train --arch alexnet-small --data fashion-mnist --epochs 2 --out runs/a",
             "  convlens help predict"},
         footerHeading = "%nExit codes:%n",
         footer = Main.EXIT_CODES)
