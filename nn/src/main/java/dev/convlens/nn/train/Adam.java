@@ -21,8 +21,6 @@ import java.util.Map;
  * corrections are computed in double (Python floats), the tensor arithmetic in float32 in
  * PyTorch's order ({@code add_(t, alpha=a)} as the fused {@code fma(a, t, x)} of ATen's vectorized
  * kernels; {@code addcmul_}/{@code addcdiv_} as {@code x + (a * t1) * t2} and {@code x + (a * t1) / t2}).
- *
- * @param decoupled true for AdamW (PyTorch default weight decay 1e-2), false for Adam (default 0)
  */
 public final class Adam implements Optimizer {
     private final float beta1, beta2, eps, weightDecay, oneMinusBeta1, oneMinusBeta2;
@@ -31,6 +29,13 @@ public final class Adam implements Optimizer {
     private final Map<String, float[]> m = new LinkedHashMap<>(), v = new LinkedHashMap<>();
     private long steps;
 
+    /**
+     * @param beta1       b1, in [0, 1)
+     * @param beta2       b2, in [0, 1)
+     * @param eps         added to the bias-corrected sqrt(v)
+     * @param weightDecay lambda
+     * @param decoupled   true for AdamW (PyTorch's default lambda 1e-2), false for Adam (default 0)
+     */
     public Adam(double beta1, double beta2, double eps, double weightDecay, boolean decoupled) {
         if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1)) {
             throw new IllegalArgumentException("Adam: betas must be in [0,1) but are " + beta1 + ", " + beta2);

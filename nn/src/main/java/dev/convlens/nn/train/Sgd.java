@@ -20,11 +20,6 @@ import java.util.Map;
  * the fused multiply-add {@code fma(a, t, x)} of ATen's vectorized CPU kernels; scalars are
  * Python doubles rounded once to float), so a few steps agree with it to float rounding (see
  * OptimizerOracleTest).
- *
- * @param momentum    mu, in [0, 1)
- * @param dampening   tau
- * @param weightDecay lambda (L2 penalty, coupled to the gradient)
- * @param nesterov    Nesterov momentum (needs mu &gt; 0 and tau = 0, as PyTorch requires)
  */
 public final class Sgd implements Optimizer {
     private final float momentum, dampening, weightDecay, keep;
@@ -32,6 +27,12 @@ public final class Sgd implements Optimizer {
     private final Map<String, float[]> buf = new LinkedHashMap<>();
     private long steps;
 
+    /**
+     * @param momentum    mu, in [0, 1)
+     * @param dampening   tau
+     * @param weightDecay lambda (L2 penalty, coupled to the gradient)
+     * @param nesterov    Nesterov momentum (needs mu &gt; 0 and tau = 0, as PyTorch requires)
+     */
     public Sgd(double momentum, double dampening, double weightDecay, boolean nesterov) {
         if (!(momentum >= 0 && momentum < 1)) throw new IllegalArgumentException("SGD: momentum must be in [0,1) but is " + momentum);
         if (!(weightDecay >= 0)) throw new IllegalArgumentException("SGD: weight decay must be >= 0 but is " + weightDecay);
