@@ -12,6 +12,8 @@ weights can be downloaded here) it writes into OUT_DIR/<net>/:
   x.npy           the input: a real photo (chelsea.png, CC0) preprocessed as torchvision does, (1,3,224,224)
   logits.npy      the eval-mode output (1,1000)
   act.<module>.npy  the output of every Conv2d, BatchNorm2d and Linear module (golden per layer)
+  act.block.<name>.npy  the output of every top-level block (conv1 ... layer1 ... layer4, avgpool, fc;
+                  features, avgpool, classifier)
   u.npy           the upstream gradient on the logits: one-hot at the top class (a class score)
   dx.npy          d(top logit)/dx
   grad.<param>.npy  d(top logit)/d<param> for every parameter (state_dict names)
@@ -80,6 +82,8 @@ def run(name, ctor, bn_export=True, param_grads=True, float64_dx=False):
     for mname, m in net.named_modules():
         if isinstance(m, (torch.nn.Conv2d, torch.nn.BatchNorm2d, torch.nn.Linear)):
             m.register_forward_hook(lambda mod, inp, out, mname=mname: acts.__setitem__(mname, out.detach().clone()))
+    for bname, m in net.named_children():  # the activation after each top-level block
+        m.register_forward_hook(lambda mod, inp, out, bname=bname: acts.__setitem__('block.' + bname, out.detach().clone()))
     xg = x.clone().requires_grad_(True)
     logits = net(xg)
     top = int(logits.argmax())
