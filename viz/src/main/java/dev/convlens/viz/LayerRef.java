@@ -52,16 +52,7 @@ public final class LayerRef {
      * is in module {@code "layer2.0.downsample.0"}; a node outside any module (no scope) gives "".
      */
     public static String moduleOf(String nodeName) {
-        String[] c = nodeName.split("/");
-        StringBuilder path = new StringBuilder();
-        String last = null;
-        for (int i = 1; i < c.length - 1; i++) {
-            if (last == null) path.append(c[i]);
-            else if (c[i].startsWith(last + ".")) path.append(c[i].substring(last.length()));
-            else path.append('.').append(c[i]);
-            last = c[i];
-        }
-        return path.toString();
+        return dev.convlens.models.onnx.OnnxImporter.moduleOf(nodeName);
     }
 
     /** Every module path that names a scope in {@code g} (each prefix of each node's module), in graph order. */

@@ -185,6 +185,25 @@ public final class OnnxImporter {
         };
     }
 
+    /**
+     * The PyTorch module path of a node that torch.onnx exported: each scope component repeats its
+     * parent's name as a prefix, so {@code "/layer2/layer2.0/downsample/downsample.0/Conv"} is in
+     * module {@code "layer2.0.downsample.0"} and {@code "/features/features.8/Conv"} in
+     * {@code "features.8"}; a node outside any module ({@code "/Flatten"}, {@code "Flatten_3"}) gives "".
+     */
+    public static String moduleOf(String nodeName) {
+        String[] c = nodeName.split("/");
+        StringBuilder path = new StringBuilder();
+        String last = null;
+        for (int i = 1; i < c.length - 1; i++) {
+            if (last == null) path.append(c[i]);
+            else if (c[i].startsWith(last + ".")) path.append(c[i].substring(last.length()));
+            else path.append('.').append(c[i]);
+            last = c[i];
+        }
+        return path.toString();
+    }
+
     // ---- errors ----
 
     private OnnxException unsupported(NodeProto n, String name, String what) {

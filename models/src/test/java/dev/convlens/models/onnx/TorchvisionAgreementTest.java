@@ -55,7 +55,7 @@ class TorchvisionAgreementTest {
         boolean preserved = file.equals("model_bn.onnx");
         if (preserved) { // golden per layer: node "/layer1/layer1.0/conv1/Conv" is module "layer1.0.conv1"
             for (Node n : g.nodes) {
-                String module = moduleOf(n.name());
+                String module = OnnxImporter.moduleOf(n.name());
                 if (gold.has("act." + module) && List.of("Conv2d", "BatchNorm2d", "Gemm").contains(n.op().type())) {
                     gold.assertForward("act." + module, run.value(n.outputs().get(0)), FWD);
                     layers++;
@@ -69,7 +69,7 @@ class TorchvisionAgreementTest {
         // it has no PyTorch counterpart there and is skipped; the blocks after it are compared.)
         java.util.Map<String, String> lastOfBlock = new java.util.LinkedHashMap<>();
         for (Node n : g.nodes) {
-            String module = moduleOf(n.name());
+            String module = OnnxImporter.moduleOf(n.name());
             String block = module.contains(".") ? module.substring(0, module.indexOf('.')) : module;
             if (block.isEmpty()) continue;
             if (!preserved && module.equals(block) && n.op().type().equals("Conv2d")) lastOfBlock.remove(block);
@@ -141,20 +141,4 @@ class TorchvisionAgreementTest {
                 k.name(), ms[ms.length / 2], torch);
     }
 
-    /**
-     * The PyTorch module path of an exported node: "/layer2/layer2.0/downsample/downsample.0/Conv"
-     * is module "layer2.0.downsample.0" (each scope repeats its parent's name as a prefix).
-     */
-    static String moduleOf(String nodeName) {
-        String[] c = nodeName.split("/");
-        StringBuilder path = new StringBuilder();
-        String last = null;
-        for (int i = 1; i < c.length - 1; i++) {
-            if (last == null) path.append(c[i]);
-            else if (c[i].startsWith(last + ".")) path.append(c[i].substring(last.length()));
-            else path.append('.').append(c[i]);
-            last = c[i];
-        }
-        return path.toString();
-    }
 }

@@ -21,8 +21,8 @@ import javax.imageio.ImageIO;
  * through here.
  */
 public final class Images {
-    /** ImageNet normalization, as torchvision uses it. */
-    public static final float[] IMAGENET_MEAN = {0.485f, 0.456f, 0.406f}, IMAGENET_STD = {0.229f, 0.224f, 0.225f};
+    /** ImageNet normalization, as torchvision uses it (the same arrays as {@link dev.convlens.models.Preprocess}). */
+    public static final float[] IMAGENET_MEAN = dev.convlens.models.Preprocess.MEAN, IMAGENET_STD = dev.convlens.models.Preprocess.STD;
 
     /** Viridis (matplotlib's perceptually uniform map), 9 control points from dark to light. */
     private static final float[][] VIRIDIS = {
