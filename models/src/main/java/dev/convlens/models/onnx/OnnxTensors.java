@@ -21,7 +21,9 @@ import java.nio.file.StandardOpenOption;
  * and must stay inside it.
  *
  * <p>The element limit is {@code convlens.maxTensorElements} (default 2^28 = 256 Mi floats,
- * 1 GiB), and never above what a Java array can hold.
+ * 1 GiB), or the value given to {@link #withMaxElements} (the CLI's {@code --max-tensor-mb}), and
+ * never above what a Java array can hold. It is checked from the dims, before the payload is read
+ * or anything allocated.
  */
 public final class OnnxTensors {
     /** Default largest element count accepted from a file. */
@@ -29,8 +31,29 @@ public final class OnnxTensors {
 
     private OnnxTensors() {}
 
-    static long maxElements() {
-        return Math.min(Long.getLong("convlens.maxTensorElements", DEFAULT_MAX_ELEMENTS), Integer.MAX_VALUE - 8);
+    private static final ThreadLocal<Long> LIMIT = new ThreadLocal<>();
+
+    /**
+     * The largest element count accepted from a file on this thread: the value given to
+     * {@link #withMaxElements}, else {@code -Dconvlens.maxTensorElements}, else {@link #DEFAULT_MAX_ELEMENTS};
+     * never above what a Java array holds.
+     */
+    public static long maxElements() {
+        Long l = LIMIT.get();
+        return Math.min(l != null ? l : Long.getLong("convlens.maxTensorElements", DEFAULT_MAX_ELEMENTS), Integer.MAX_VALUE - 8);
+    }
+
+    /** Runs {@code body} (e.g. {@code () -> OnnxImporter.load(f)}) with the element limit {@code max} on this thread. */
+    public static <T> T withMaxElements(long max, java.util.function.Supplier<T> body) {
+        if (max < 1) throw new IllegalArgumentException("OnnxTensors: the element limit must be positive, got " + max);
+        Long old = LIMIT.get();
+        LIMIT.set(max);
+        try {
+            return body.get();
+        } finally {
+            if (old == null) LIMIT.remove();
+            else LIMIT.set(old);
+        }
     }
 
     /** The dims as ints, refusing negative dims, products that overflow and tensors above the limit. */
@@ -46,7 +69,7 @@ public final class OnnxTensors {
             n *= d;
             if (n > maxElements()) {
                 throw new OnnxException(file, where + ": dims " + t.getDimsList() + " give more than " + maxElements()
-                        + " elements (the limit, set by -Dconvlens.maxTensorElements)");
+                        + " elements (" + (4 * maxElements() >> 20) + " MiB of floats: the limit, set by --max-tensor-mb or -Dconvlens.maxTensorElements)");
             }
             shape[i] = (int) d;
         }
