@@ -55,8 +55,20 @@ public final class Graph {
         for (Node n : nodes) {
             for (String in : n.inputs()) {
                 if (!in.isEmpty() && !defined.contains(in)) {
+                    String why = "which no earlier node, input or initializer defines";
+                    if (n.outputs().contains(in)) {
+                        why = "its own output (a cycle)";
+                    } else {
+                        for (Node later : nodes) {
+                            if (later.outputs().contains(in)) {
+                                why = "which node '" + later.name() + "' (" + later.op().type() + ") computes later "
+                                        + "(a cycle, or nodes out of topological order)";
+                                break;
+                            }
+                        }
+                    }
                     throw new IllegalArgumentException("Graph: node '" + n.name() + "' (" + n.op().type()
-                            + ") reads '" + in + "', which no earlier node, input or initializer defines");
+                            + ") reads '" + in + "', " + why);
                 }
             }
             defined.addAll(n.outputs());

@@ -127,6 +127,27 @@ class OnnxMutationTest {
         tally.assertClean();
     }
 
+    /** The structural mutants, one by one: each message names the file, the node and what is wrong. */
+    @Test
+    void cyclesAndDanglingInputsNameTheNodeAndTheFile() {
+        String[][] cases = {
+            {"1", "r", "node 'relu'", "reads 'r', its own output (a cycle)"},
+            {"0", "y", "node 'conv'", "reads 'y', which node 'fc'", "computes later"},
+            {"2", "ghost", "node 'pool'", "reads 'ghost', which no earlier node, input or initializer defines"},
+            {"4", "", "node 'fc' (Gemm): input 0 is required but empty"},
+        };
+        for (String[] c : cases) {
+            GraphProto.Builder g = model().getGraph().toBuilder();
+            int k = Integer.parseInt(c[0]);
+            g.setNode(k, g.getNode(k).toBuilder().setInput(0, c[1]));
+            Path file = Path.of("structure-" + k + ".onnx");
+            OnnxException e = org.junit.jupiter.api.Assertions.assertThrows(OnnxException.class,
+                    () -> OnnxImporter.toGraph(OnnxModel.parse(file, model().toBuilder().setGraph(g).build().toByteArray())));
+            assertTrue(e.getMessage().startsWith(file.toString()), e.getMessage());
+            for (int j = 2; j < c.length; j++) assertTrue(e.getMessage().contains(c[j]), e.getMessage());
+        }
+    }
+
     // ---- running one mutant ----
 
     /** Counts per mutation kind and ending, and the first few failures. */
