@@ -125,7 +125,15 @@ public final class Preprocess {
                     throw new IllegalArgumentException(file + ": the " + format + " image is " + reader.getWidth(0) + "x"
                             + reader.getHeight(0) + ", more than " + MAX_PIXELS + " pixels (a decompression bomb?)");
                 }
+                // ImageIO decodes a truncated JPEG with a warning ("Premature end of JPEG file") and grey
+                // pixels; PIL refuses it ("image file is truncated"), and so do we.
+                java.util.List<String> warnings = new java.util.ArrayList<>();
+                reader.addIIOReadWarningListener((source, warning) -> warnings.add(warning));
                 img = reader.read(0);
+                if (!warnings.isEmpty()) {
+                    throw new IllegalArgumentException(file + ": cannot decode the " + format + " image (truncated or corrupt): "
+                            + String.join("; ", warnings));
+                }
             } finally {
                 reader.dispose();
             }

@@ -16,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.Arrays;
+import java.util.List;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -185,6 +186,56 @@ class PreprocessTest {
         out.writeBytes(t);
         out.writeBytes(data);
         out.writeBytes(java.nio.ByteBuffer.allocate(4).putInt((int) crc.getValue()).array());
+    }
+
+    /** chelsea.png re-encoded as a baseline JPEG, for the corrupt-JPEG cases. */
+    private static byte[] jpeg() throws Exception {
+        java.awt.image.BufferedImage img = javax.imageio.ImageIO.read(PHOTO.toFile());
+        java.awt.image.BufferedImage rgb = new java.awt.image.BufferedImage(img.getWidth(), img.getHeight(),
+                java.awt.image.BufferedImage.TYPE_INT_RGB);
+        rgb.getGraphics().drawImage(img, 0, 0, null);
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        assertTrue(javax.imageio.ImageIO.write(rgb, "jpeg", out));
+        return out.toByteArray();
+    }
+
+    @Test
+    void truncatedJpegIsAClearError(@TempDir Path dir) throws Exception {
+        byte[] jpg = jpeg();
+        Path f = Files.write(dir.resolve("cut.jpg"), Arrays.copyOf(jpg, jpg.length / 2));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Preprocess.read(f, null));
+        assertTrue(e.getMessage().startsWith(f.toString()) && e.getMessage().contains("JPEG")
+                && e.getMessage().contains("truncated"), e.getMessage());
+    }
+
+    @Test
+    void zeroByteFilesAreClearErrors(@TempDir Path dir) throws Exception {
+        for (String name : List.of("empty.png", "empty.jpg")) {
+            Path f = Files.write(dir.resolve(name), new byte[0]);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Preprocess.read(f, null));
+            assertTrue(e.getMessage().startsWith(f.toString()), e.getMessage());
+        }
+    }
+
+    /** A JPEG whose SOF0 header claims 60000 x 60000 pixels is refused from the header, before decoding. */
+    @Test
+    void hugeJpegIsRefusedFromItsHeader(@TempDir Path dir) throws Exception {
+        byte[] jpg = jpeg();
+        int sof = -1;
+        for (int i = 2; i + 9 < jpg.length; i++) {
+            if ((jpg[i] & 0xff) == 0xFF && (jpg[i + 1] & 0xff) == 0xC0) {
+                sof = i;
+                break;
+            }
+        }
+        assertTrue(sof > 0, "no SOF0 marker");
+        for (int k = 5; k < 9; k += 2) { // height and width: 60000 (0xEA60) each
+            jpg[sof + k] = (byte) 0xEA;
+            jpg[sof + k + 1] = (byte) 0x60;
+        }
+        Path f = Files.write(dir.resolve("bomb.jpg"), jpg);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Preprocess.read(f, null));
+        assertTrue(e.getMessage().startsWith(f.toString()) && e.getMessage().contains("60000x60000"), e.getMessage());
     }
 
     @Test

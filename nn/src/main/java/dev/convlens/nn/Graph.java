@@ -17,8 +17,21 @@ import java.util.concurrent.ConcurrentHashMap;
  *
  * <p>{@link #forward} runs the nodes in order and returns a {@link Run}, which holds every value
  * and what each node saved, so that {@link Run#backward} can start at any value with any upstream
- * signal. A loaded graph may be shared for inference across threads: {@code forward} in inference
- * mode only reads the graph (training mode updates batch-norm running statistics in place).
+ * signal.
+ *
+ * <p><b>Thread safety.</b> A loaded graph may be shared across threads for inference:
+ * {@code forward(k, feeds, false)} only reads the nodes and the parameters, and each call keeps its
+ * values in its own {@link Run}, so concurrent calls on different inputs give, bit for bit, the results
+ * of running them one after another ({@code GraphConcurrencyTest}, 4 threads). The {@link Kernels}
+ * may be one per thread ({@code Backend.select(...)} each) or shared: {@code ReferenceKernels} is
+ * stateless and a {@code SimdKernels} instance serializes its calls (so sharing one costs
+ * parallelism, not correctness). {@link Run#backward} also only reads the graph and writes into
+ * its own maps (the concurrency test covers {@code forward}). Not thread-safe: training-mode {@code forward} (batch-norm running statistics are
+ * updated in place), optimizer steps and anything else that writes {@link #params} or
+ * {@link #frozen}, while another thread uses the graph.
+ *
+ * <p>The constructor checks the structure: every node reads only values defined before it, so a
+ * cycle, a node reading its own output, or a value no one produces is refused with the node's name.
  */
 public final class Graph {
     public final List<Node> nodes;
@@ -42,8 +55,20 @@ public final class Graph {
         for (Node n : nodes) {
             for (String in : n.inputs()) {
                 if (!in.isEmpty() && !defined.contains(in)) {
+                    String why = "which no earlier node, input or initializer defines";
+                    if (n.outputs().contains(in)) {
+                        why = "its own output (a cycle)";
+                    } else {
+                        for (Node later : nodes) {
+                            if (later.outputs().contains(in)) {
+                                why = "which node '" + later.name() + "' (" + later.op().type() + ") computes later "
+                                        + "(a cycle, or nodes out of topological order)";
+                                break;
+                            }
+                        }
+                    }
                     throw new IllegalArgumentException("Graph: node '" + n.name() + "' (" + n.op().type()
-                            + ") reads '" + in + "', which no earlier node, input or initializer defines");
+                            + ") reads '" + in + "', " + why);
                 }
             }
             defined.addAll(n.outputs());

@@ -86,7 +86,14 @@ public final class OnnxImporter {
                 throw unsupported(n, name, "domain '" + n.getDomain() + "'");
             }
             if (n.getOpType().equals("Constant") && constant(n, name)) continue; // an integer constant, resolved here
-            Op op = op(n, name);
+            requireInputs(n, name);
+            Op op;
+            try {
+                op = op(n, name);
+            } catch (IllegalArgumentException | ArithmeticException e) {
+                // an op's own check of its hyperparameters (size 0, stride 0, ...), or an attribute beyond int
+                throw new OnnxException(file, "node '" + name + "' (" + n.getOpType() + "): bad attribute: " + e.getMessage(), e);
+            }
             List<String> inputs = new ArrayList<>(n.getInputList());
             // Integer inputs were resolved into the op; the graph sees only the tensor inputs.
             switch (n.getOpType()) {
@@ -127,6 +134,9 @@ public final class OnnxImporter {
                 requireNotSet(n, name, "auto_pad");
                 int[] st = ints(n, "strides", 1, 1), p = ints(n, "pads", 0, 0, 0, 0), d = ints(n, "dilations", 1, 1);
                 require2d(n, name, st, p, d);
+                window(n, name, "strides", st, true);
+                window(n, name, "pads", p, false);
+                window(n, name, "dilations", d, true);
                 yield new Layers.Conv(new Conv2d(st[0], st[1], p[0], p[1], p[2], p[3], d[0], d[1], (int) i(n, "group", 1)));
             }
             case "Relu" -> new Layers.ReluOp();
@@ -136,6 +146,10 @@ public final class OnnxImporter {
                 int[] k = ints(n, "kernel_shape"), st = ints(n, "strides", 1, 1), p = ints(n, "pads", 0, 0, 0, 0),
                         d = ints(n, "dilations", 1, 1);
                 require2d(n, name, k, st, p, d);
+                window(n, name, "kernel_shape", k, true);
+                window(n, name, "strides", st, true);
+                window(n, name, "pads", p, false);
+                window(n, name, "dilations", d, true);
                 yield new Layers.MaxPool(new MaxPool2d(k[0], k[1], st[0], st[1], p[0], p[1], p[2], p[3], d[0], d[1],
                         i(n, "ceil_mode", 0) != 0));
             }
@@ -143,6 +157,9 @@ public final class OnnxImporter {
                 requireNotSet(n, name, "auto_pad");
                 int[] k = ints(n, "kernel_shape"), st = ints(n, "strides", 1, 1), p = ints(n, "pads", 0, 0, 0, 0);
                 require2d(n, name, k, st, p);
+                window(n, name, "kernel_shape", k, true);
+                window(n, name, "strides", st, true);
+                window(n, name, "pads", p, false);
                 yield new Layers.AvgPool(new AvgPool2d(k[0], k[1], st[0], st[1], p[0], p[1], p[2], p[3],
                         i(n, "ceil_mode", 0) != 0, i(n, "count_include_pad", 0) != 0));
             }
@@ -179,7 +196,7 @@ public final class OnnxImporter {
                 if (!mode.equals("constant")) throw unsupported(n, name, "mode '" + mode + "'");
                 int[] pads = opset < 11 ? ints(n, "pads") : toInts(constInput(n, name, 1));
                 float value = opset < 11 ? f(n, "value", 0) : n.getInputCount() > 2 && !n.getInput(2).isEmpty() ? constFloat(n, name, 2) : 0;
-                yield new Layers.Pad(pads, value);
+                yield new Layers.Pad(window(n, name, "pads", pads, false), value);
             }
             default -> throw unsupported(n, name, null);
         };
@@ -202,6 +219,45 @@ public final class OnnxImporter {
             last = c[i];
         }
         return path.toString();
+    }
+
+    /** How many leading inputs each op needs as tensors (non-empty names); Concat needs all of its inputs. */
+    private static int requiredInputs(String opType) {
+        return switch (opType) {
+            case "Add", "MatMul", "Gemm", "Conv" -> 2;
+            case "BatchNormalization" -> 5;
+            case "Constant" -> 0;
+            default -> 1;
+        };
+    }
+
+    private void requireInputs(NodeProto n, String name) {
+        int need = n.getOpType().equals("Concat") ? Math.max(1, n.getInputCount()) : requiredInputs(n.getOpType());
+        if (n.getInputCount() < need) {
+            throw new OnnxException(file, "node '" + name + "' (" + n.getOpType() + "): has " + n.getInputCount()
+                    + " inputs but needs " + need);
+        }
+        for (int j = 0; j < need; j++) {
+            if (n.getInput(j).isEmpty()) {
+                throw new OnnxException(file, "node '" + name + "' (" + n.getOpType() + "): input " + j + " is required but empty");
+            }
+        }
+        if (n.getOutputCount() == 0 || n.getOutput(0).isEmpty()) {
+            throw new OnnxException(file, "node '" + name + "' (" + n.getOpType() + "): has no output");
+        }
+    }
+
+    /** Largest kernel, stride, dilation or pad accepted from a file: real models stay far below; more only allocates. */
+    public static final int MAX_WINDOW = 1024;
+
+    private int[] window(NodeProto n, String name, String attr, int[] v, boolean positive) {
+        for (int x : v) {
+            if (x > MAX_WINDOW || x < (positive ? 1 : 0)) {
+                throw new OnnxException(file, "node '" + name + "' (" + n.getOpType() + "): attribute " + attr + " "
+                        + java.util.Arrays.toString(v) + " is out of range (" + (positive ? 1 : 0) + " to " + MAX_WINDOW + ")");
+            }
+        }
+        return v;
     }
 
     // ---- errors ----
@@ -271,7 +327,7 @@ public final class OnnxImporter {
         Tensor t = floats.get(n.getInput(idx));
         if (t != null) return t.data[0];
         for (NodeProto c : model.proto().getGraph().getNodeList()) {
-            if (c.getOpType().equals("Constant") && c.getOutputList().contains(n.getInput(idx))) {
+            if (c.getOpType().equals("Constant") && c.getOutputList().contains(n.getInput(idx)) && attr(c, "value") != null) {
                 return OnnxTensors.toTensor(attr(c, "value").getT(), file, "Constant '" + c.getName() + "'").data[0];
             }
         }

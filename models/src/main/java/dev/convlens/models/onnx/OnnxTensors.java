@@ -21,7 +21,9 @@ import java.nio.file.StandardOpenOption;
  * and must stay inside it.
  *
  * <p>The element limit is {@code convlens.maxTensorElements} (default 2^28 = 256 Mi floats,
- * 1 GiB), and never above what a Java array can hold.
+ * 1 GiB), or the value given to {@link #withMaxElements} (the CLI's {@code --max-tensor-mb}), and
+ * never above what a Java array can hold. It is checked from the dims, before the payload is read
+ * or anything allocated.
  */
 public final class OnnxTensors {
     /** Default largest element count accepted from a file. */
@@ -29,8 +31,29 @@ public final class OnnxTensors {
 
     private OnnxTensors() {}
 
-    static long maxElements() {
-        return Math.min(Long.getLong("convlens.maxTensorElements", DEFAULT_MAX_ELEMENTS), Integer.MAX_VALUE - 8);
+    private static final ThreadLocal<Long> LIMIT = new ThreadLocal<>();
+
+    /**
+     * The largest element count accepted from a file on this thread: the value given to
+     * {@link #withMaxElements}, else {@code -Dconvlens.maxTensorElements}, else {@link #DEFAULT_MAX_ELEMENTS};
+     * never above what a Java array holds.
+     */
+    public static long maxElements() {
+        Long l = LIMIT.get();
+        return Math.min(l != null ? l : Long.getLong("convlens.maxTensorElements", DEFAULT_MAX_ELEMENTS), Integer.MAX_VALUE - 8);
+    }
+
+    /** Runs {@code body} (e.g. {@code () -> OnnxImporter.load(f)}) with the element limit {@code max} on this thread. */
+    public static <T> T withMaxElements(long max, java.util.function.Supplier<T> body) {
+        if (max < 1) throw new IllegalArgumentException("OnnxTensors: the element limit must be positive, got " + max);
+        Long old = LIMIT.get();
+        LIMIT.set(max);
+        try {
+            return body.get();
+        } finally {
+            if (old == null) LIMIT.remove();
+            else LIMIT.set(old);
+        }
     }
 
     /** The dims as ints, refusing negative dims, products that overflow and tensors above the limit. */
@@ -46,7 +69,7 @@ public final class OnnxTensors {
             n *= d;
             if (n > maxElements()) {
                 throw new OnnxException(file, where + ": dims " + t.getDimsList() + " give more than " + maxElements()
-                        + " elements (the limit, set by -Dconvlens.maxTensorElements)");
+                        + " elements (" + (4 * maxElements() >> 20) + " MiB of floats: the limit, set by --max-tensor-mb or -Dconvlens.maxTensorElements)");
             }
             shape[i] = (int) d;
         }
@@ -64,23 +87,22 @@ public final class OnnxTensors {
         int[] shape = shape(t, file, where);
         int n = count(shape);
         if (n == 0) throw new OnnxException(file, where + ": empty tensor (dims " + t.getDimsList() + "); convlens tensors have no zero dims");
-        float[] v = new float[n];
+        // The payload's length is checked (bytes/requireCount) before the array is allocated.
+        float[] v;
         switch (t.getDataType()) {
             case TensorProto.DataType.FLOAT_VALUE -> {
                 ByteBuffer raw = bytes(t, file, where, 4L * n);
+                if (raw == null) requireCount(t.getFloatDataCount(), n, file, where, "float_data");
+                v = new float[n];
                 if (raw != null) raw.asFloatBuffer().get(v);
-                else {
-                    requireCount(t.getFloatDataCount(), n, file, where, "float_data");
-                    for (int i = 0; i < n; i++) v[i] = t.getFloatData(i);
-                }
+                else for (int i = 0; i < n; i++) v[i] = t.getFloatData(i);
             }
             case TensorProto.DataType.DOUBLE_VALUE -> {
                 ByteBuffer raw = bytes(t, file, where, 8L * n);
+                if (raw == null) requireCount(t.getDoubleDataCount(), n, file, where, "double_data");
+                v = new float[n];
                 if (raw != null) for (int i = 0; i < n; i++) v[i] = (float) raw.getDouble(8 * i);
-                else {
-                    requireCount(t.getDoubleDataCount(), n, file, where, "double_data");
-                    for (int i = 0; i < n; i++) v[i] = (float) t.getDoubleData(i);
-                }
+                else for (int i = 0; i < n; i++) v[i] = (float) t.getDoubleData(i);
             }
             default -> throw new OnnxException(file, where + ": data type " + typeName(t.getDataType())
                     + " where a float tensor was expected");
@@ -91,32 +113,30 @@ public final class OnnxTensors {
     /** An INT64, INT32, INT8, UINT8 or BOOL tensor (shapes, axes, flags) as longs. */
     public static long[] toLongs(TensorProto t, Path file, String where) {
         int n = count(shape(t, file, where));
-        long[] v = new long[n];
+        // The payload's length is checked (bytes/requireCount) before the array is allocated.
+        long[] v;
         switch (t.getDataType()) {
             case TensorProto.DataType.INT64_VALUE -> {
                 ByteBuffer raw = bytes(t, file, where, 8L * n);
+                if (raw == null) requireCount(t.getInt64DataCount(), n, file, where, "int64_data");
+                v = new long[n];
                 if (raw != null) raw.asLongBuffer().get(v);
-                else {
-                    requireCount(t.getInt64DataCount(), n, file, where, "int64_data");
-                    for (int i = 0; i < n; i++) v[i] = t.getInt64Data(i);
-                }
+                else for (int i = 0; i < n; i++) v[i] = t.getInt64Data(i);
             }
             case TensorProto.DataType.INT32_VALUE -> {
                 ByteBuffer raw = bytes(t, file, where, 4L * n);
+                if (raw == null) requireCount(t.getInt32DataCount(), n, file, where, "int32_data");
+                v = new long[n];
                 if (raw != null) for (int i = 0; i < n; i++) v[i] = raw.getInt(4 * i);
-                else {
-                    requireCount(t.getInt32DataCount(), n, file, where, "int32_data");
-                    for (int i = 0; i < n; i++) v[i] = t.getInt32Data(i);
-                }
+                else for (int i = 0; i < n; i++) v[i] = t.getInt32Data(i);
             }
             case TensorProto.DataType.BOOL_VALUE, TensorProto.DataType.UINT8_VALUE, TensorProto.DataType.INT8_VALUE -> {
                 ByteBuffer raw = bytes(t, file, where, n);
                 boolean signed = t.getDataType() == TensorProto.DataType.INT8_VALUE;
+                if (raw == null) requireCount(t.getInt32DataCount(), n, file, where, "int32_data");
+                v = new long[n];
                 if (raw != null) for (int i = 0; i < n; i++) v[i] = signed ? raw.get(i) : raw.get(i) & 0xff;
-                else {
-                    requireCount(t.getInt32DataCount(), n, file, where, "int32_data");
-                    for (int i = 0; i < n; i++) v[i] = t.getInt32Data(i);
-                }
+                else for (int i = 0; i < n; i++) v[i] = t.getInt32Data(i);
             }
             default -> throw new OnnxException(file, where + ": data type " + typeName(t.getDataType())
                     + " where an integer tensor was expected");
@@ -166,11 +186,31 @@ public final class OnnxTensors {
         if (location == null) throw new OnnxException(file, where + ": external data without a 'location'");
         if (file == null) throw new OnnxException(null, where + ": external data needs the model's folder, but the model came from memory");
         Path dir = file.toAbsolutePath().normalize().getParent();
-        Path data = dir.resolve(location).normalize();
-        if (Path.of(location).isAbsolute() || !data.startsWith(dir)) {
+        Path data;
+        boolean absolute;
+        try {
+            absolute = Path.of(location).isAbsolute();
+            data = dir.resolve(location).normalize();
+        } catch (java.nio.file.InvalidPathException e) {
+            throw new OnnxException(file, where + ": external data location '" + location + "' is not a valid path");
+        }
+        if (absolute || !data.startsWith(dir)) {
             throw new OnnxException(file, where + ": external data location '" + location
                     + "' points outside the model's folder " + dir + "; refused");
         }
+        // Symbolic links: compare real paths, so that a link inside the folder cannot lead outside it.
+        Path realDir, realData;
+        try {
+            realDir = dir.toRealPath();
+            realData = data.toRealPath();
+        } catch (IOException e) {
+            throw new OnnxException(file, where + ": cannot read external data " + data + ": " + e, e);
+        }
+        if (!realData.startsWith(realDir)) {
+            throw new OnnxException(file, where + ": external data location '" + location + "' resolves to " + realData
+                    + ", outside the model's folder " + realDir + " (a symbolic link?); refused");
+        }
+        data = realData;
         if (length >= 0 && length != want) {
             throw new OnnxException(file, where + ": external data length " + length + " but dims " + t.getDimsList()
                     + " need " + want + " bytes");

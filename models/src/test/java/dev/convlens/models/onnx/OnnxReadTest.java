@@ -138,6 +138,28 @@ class OnnxReadTest {
         assertTrue(e.getMessage().contains("does not fit"), e.getMessage());
     }
 
+    /** A symbolic link inside the folder that leads outside it is refused by its real path; one that stays inside is followed. */
+    @Test
+    void symlinksAreJudgedByTheirRealPath(@TempDir Path tmp) throws IOException {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(16).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (float f : new float[] {0f, 1f, 2f, 3f}) b.putFloat(f);
+        Path secret = Files.write(tmp.resolve("secret.bin"), b.array());
+        Path folder = Files.createDirectories(tmp.resolve("model"));
+        Path model = folder.resolve("model.onnx");
+        Path inside = Files.write(folder.resolve("w.bin"), b.array());
+        try {
+            Files.createSymbolicLink(folder.resolve("out.bin"), secret);
+            Files.createSymbolicLink(folder.resolve("in.bin"), inside);
+        } catch (UnsupportedOperationException | IOException e) {
+            org.junit.jupiter.api.Assumptions.abort("no symbolic links here: " + e);
+        }
+        OnnxException e = assertThrows(OnnxException.class,
+                () -> OnnxTensors.toTensor(external("out.bin", 4), model, "initializer w"));
+        assertTrue(e.getMessage().contains("outside the model's folder") && e.getMessage().contains("out.bin")
+                && e.getMessage().contains(model.toString()), e.getMessage());
+        assertArrayEquals(new float[] {1f, 2f, 3f}, OnnxTensors.toTensor(external("in.bin", 4), model, "initializer w").data);
+    }
+
     private static TensorProto external(String location, long offset) {
         return TensorProto.newBuilder().setDataType(TensorProto.DataType.FLOAT_VALUE).addDims(3)
                 .setDataLocation(TensorProto.DataLocation.EXTERNAL)

@@ -75,6 +75,8 @@ final class DeconvCommand implements Callable<Integer> {
     @Option(names = "--verbose", description = "Print stack traces on errors.")
     boolean verbose;
 
+    @picocli.CommandLine.Mixin ModelChecks checks;
+
     @Override
     public Integer call() {
         Relu.Rule r = SaliencyCommand.rule(spec, rule);
@@ -98,8 +100,8 @@ final class DeconvCommand implements Callable<Integer> {
         }
         Deconvnet.Unit ask = u;
         return VizSupport.guard("deconv", main.err, verbose, () -> {
-            Graph g = VizSupport.load(model);
-            Tensor x = VizSupport.input(source, main.err);
+            Graph g = VizSupport.load(model, checks);
+            Tensor x = checks.input(VizSupport.input(source, main.err), source);
             Kernels k = Backend.select("simd", threads != null ? threads : Runtime.getRuntime().availableProcessors());
             Deconvnet.Projection p;
             try {

@@ -58,11 +58,13 @@ final class FiltersCommand implements Callable<Integer> {
     @Option(names = "--verbose", description = "Print stack traces on errors.")
     boolean verbose;
 
+    @picocli.CommandLine.Mixin ModelChecks checks;
+
     @Override
     public Integer call() {
         if (max < 1 || scale < 1) throw new ParameterException(spec.commandLine(), "--max and --scale must be at least 1");
         try {
-            Graph g = VizSupport.load(model);
+            Graph g = VizSupport.load(model, checks);
             String weight = FeatureGrids.firstConvWeight(g);
             String output = null;
             if (layer != null) {
@@ -83,7 +85,7 @@ final class FiltersCommand implements Callable<Integer> {
             if (image != null) {
                 VizSupport.Source src = new VizSupport.Source();
                 src.image = image;
-                Tensor x = VizSupport.input(src, main.err);
+                Tensor x = checks.input(VizSupport.input(src, main.err), src);
                 Images.writePng(FeatureGrids.activations(g, Backend.auto(), x, output, max, 1, cols), out.resolve("activations.png"));
             }
             main.out.println("filters: " + weight + " -> " + out.resolve("filters.png"));

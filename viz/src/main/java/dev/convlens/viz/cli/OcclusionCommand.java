@@ -96,13 +96,15 @@ final class OcclusionCommand implements Callable<Integer> {
     @Option(names = "--verbose", description = "Print stack traces on errors.")
     boolean verbose;
 
+    @picocli.CommandLine.Mixin ModelChecks checks;
+
     @Override
     public Integer call() {
         if (size < 1 || stride < 1 || batch < 1) throw new ParameterException(spec.commandLine(), "--size, --stride and --batch must be at least 1");
         if (threads != null && threads < 1) throw new ParameterException(spec.commandLine(), "--threads must be at least 1");
         try {
-            Graph g = VizSupport.load(model);
-            Tensor x = CliInputs.input(source, resize, crop, main.err);
+            Graph g = VizSupport.load(model, checks);
+            Tensor x = checks.input(CliInputs.input(source, resize, crop, main.err), source);
             String value = layer != null ? CliInputs.layer(spec.commandLine(), g, layer) : lastSpatial(g);
             Kernels k = Backend.select(backend.name(), threads != null ? threads : Runtime.getRuntime().availableProcessors());
             long t0 = System.nanoTime();

@@ -109,6 +109,8 @@ final class Predict implements Callable<Integer> {
     @Option(names = "--verbose", description = "Report the backend and timings; print stack traces on errors.")
     boolean verbose;
 
+    @picocli.CommandLine.Mixin ModelChecks checks;
+
     /** The parsed model and its graph, set by {@link #loadModel}. */
     private OnnxModel onnx;
     private Graph graph;
@@ -231,7 +233,7 @@ final class Predict implements Callable<Integer> {
         }
         Graph g;
         try {
-            g = OnnxImporter.toGraph(m);
+            g = checks.graph(model, () -> OnnxImporter.toGraph(m));
         } catch (OnnxException e) {
             // Unsupported attribute values and opsets say "is not supported"; everything else is a broken file.
             throw new Failure(e.getMessage().contains(" is not supported") ? Main.UNSUPPORTED : Main.INPUT, e.getMessage(), e);
@@ -267,7 +269,7 @@ final class Predict implements Callable<Integer> {
             }
         }
         checkDeclaredShape(x);
-        return x;
+        return checks.input(x, source.image != null ? source.image : source.input);
     }
 
     /** Compares the input with the model's declared input shape where its dims are numbers (the batch dim aside). */

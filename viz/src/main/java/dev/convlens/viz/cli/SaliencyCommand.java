@@ -87,6 +87,8 @@ final class SaliencyCommand implements Callable<Integer> {
     @Option(names = "--verbose", description = "Print stack traces on errors.")
     boolean verbose;
 
+    @picocli.CommandLine.Mixin ModelChecks checks;
+
     static Relu.Rule rule(CommandSpec spec, String name) {
         try {
             return Relu.Rule.valueOf(name.toUpperCase(Locale.ROOT));
@@ -107,8 +109,8 @@ final class SaliencyCommand implements Callable<Integer> {
         if (target != null && target < 0) throw new ParameterException(spec.commandLine(), "--target must be >= 0");
         if (threads != null && threads < 1) throw new ParameterException(spec.commandLine(), "--threads must be at least 1");
         return VizSupport.guard("saliency", main.err, verbose, () -> {
-            Graph g = VizSupport.load(model);
-            Tensor x = VizSupport.input(source, main.err);
+            Graph g = VizSupport.load(model, checks);
+            Tensor x = checks.input(VizSupport.input(source, main.err), source);
             Kernels k = Backend.select("simd", threads != null ? threads : Runtime.getRuntime().availableProcessors());
             Saliency s = new Saliency(g, k);
             int t = target == null ? -1 : target;

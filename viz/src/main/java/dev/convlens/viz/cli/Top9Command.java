@@ -94,6 +94,8 @@ final class Top9Command implements Callable<Integer> {
     @Option(names = "--verbose", description = "Print stack traces on errors.")
     boolean verbose;
 
+    @picocli.CommandLine.Mixin ModelChecks checks;
+
     @Override
     public Integer call() {
         if (keep < 1 || threads < 1 || scale < 1 || resize < 1 || crop < 1 || (kernelThreads != null && kernelThreads < 1)) {
@@ -104,7 +106,7 @@ final class Top9Command implements Callable<Integer> {
             if (!Files.isDirectory(images)) throw new Predict.Failure(Main.INPUT, images + ": no such folder", null);
             List<Path> files = TopPatches.images(images);
             if (files.isEmpty()) throw new Predict.Failure(Main.INPUT, images + ": no PNG or JPEG files", null);
-            Graph g = VizSupport.load(model);
+            Graph g = VizSupport.load(model, checks);
             String value = CliInputs.layer(spec.commandLine(), g, layer);
             Kernels k = Backend.select(backend.name(), kernelThreads != null ? kernelThreads : Runtime.getRuntime().availableProcessors());
             Function<Path, Tensor> load = TopPatches.imagenet(resize, crop);

@@ -116,6 +116,8 @@ final class VisualizeCommand implements Callable<Integer> {
     @Option(names = "--verbose", description = "Print stack traces on errors.")
     boolean verbose;
 
+    @picocli.CommandLine.Mixin ModelChecks checks;
+
     @Override
     public Integer call() {
         List<Objective> terms = objectives();
@@ -194,7 +196,7 @@ final class VisualizeCommand implements Callable<Integer> {
     private Graph load() {
         if (!Files.isRegularFile(model)) throw new Predict.Failure(Main.INPUT, model + ": no such model file", null);
         try {
-            return OnnxImporter.load(model);
+            return checks.graph(model, () -> OnnxImporter.load(model));
         } catch (OnnxException e) {
             throw new Predict.Failure(e.getMessage().contains("not supported") ? Main.UNSUPPORTED : Main.INPUT, e.getMessage(), e);
         }

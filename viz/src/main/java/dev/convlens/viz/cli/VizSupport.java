@@ -27,10 +27,15 @@ final class VizSupport {
 
     /** The ONNX model; missing or malformed files are input errors (3), unsupported operators exit 4. */
     static Graph load(Path model) {
+        return load(model, null);
+    }
+
+    /** As {@link #load(Path)}, under {@code --max-tensor-mb} and with {@code --check-finite} when {@code checks} says so. */
+    static Graph load(Path model, ModelChecks checks) {
         if (!Files.isRegularFile(model)) throw new Predict.Failure(Main.INPUT, model + ": no such model file", null);
         Graph g;
         try {
-            g = OnnxImporter.load(model);
+            g = checks == null ? OnnxImporter.load(model) : checks.graph(model, () -> OnnxImporter.load(model));
         } catch (OnnxException e) {
             throw new Predict.Failure(e.getMessage().contains(" is not supported") || e.getMessage().contains("unsupported")
                     ? Main.UNSUPPORTED : Main.INPUT, e.getMessage(), e);
