@@ -30,6 +30,7 @@ class DemoCommandTest {
     /** The demo must finish in under 2 minutes on the 2-core machine; the test allows some slack for a loaded machine. */
     private static final long DEMO_LIMIT_S = 240;
     private static final Pattern IMG = Pattern.compile("<img [^>]*src=\"([^\"]*)\"");
+    private static final String ALL_LOADED = "Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)";
     private static final byte[] PNG_SIGNATURE = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
 
     @TempDir static Path dir;
@@ -74,6 +75,39 @@ class DemoCommandTest {
 
     @Test
     void chromiumLoadsEveryImageWithoutConsoleErrors() throws Exception {
+        requireChromium();
+        try (HeadlessChromium browser = new HeadlessChromium()) {
+            browser.navigate(page.toUri().toString());
+            int images = (int) Double.parseDouble(browser.evaluate("document.images.length"));
+            int expected = IMG.matcher(html).results().mapToInt(r -> 1).sum();
+            assertEquals(expected, images, "images the browser sees");
+            assertEquals("true", browser.evaluate(ALL_LOADED), "an image did not load");
+            byte[] shot = browser.screenshot();
+            Path target = Path.of("target");
+            Files.createDirectories(target);
+            Files.write(target.resolve("demo-screenshot.png"), shot);
+            var img = ImageIO.read(new ByteArrayInputStream(shot));
+            assertTrue(img != null && img.getHeight() > 1000, "screenshot of the whole page");
+            assertEquals(List.of(), browser.consoleErrors(), "console errors");
+        }
+    }
+
+    /** The browser check can fail: a broken image and a console error on a page are both seen. */
+    @Test
+    void chromiumCheckSeesBrokenImagesAndConsoleErrors() throws Exception {
+        requireChromium();
+        Path bad = dir.resolve("bad.html");
+        Files.writeString(bad, "<!doctype html><html><head><link rel=\"icon\" href=\"data:,\"></head><body>"
+                + "<img src=\"data:image/png;base64,AAAA\"><script>console.error('boom')</script></body></html>");
+        try (HeadlessChromium browser = new HeadlessChromium()) {
+            browser.navigate(bad.toUri().toString());
+            assertEquals("false", browser.evaluate(ALL_LOADED), "the broken image must count as not loaded");
+            List<String> errors = browser.consoleErrors();
+            assertTrue(errors.stream().anyMatch(e -> e.contains("boom")), "console.error not seen: " + errors);
+        }
+    }
+
+    private static void requireChromium() {
         if (!Files.isExecutable(HeadlessChromium.BINARY)) {
             String env = System.getenv("CONVLENS_ORACLE"), prop = System.getProperty("convlens.oracle");
             if ("required".equals(env) || "required".equals(prop)) {
@@ -82,21 +116,6 @@ class DemoCommandTest {
             }
             System.err.println("convlens: " + HeadlessChromium.BINARY + " not found; skipping the browser test of the demo page");
             Assumptions.abort("chromium missing");
-        }
-        try (HeadlessChromium browser = new HeadlessChromium()) {
-            browser.navigate(page.toUri().toString());
-            int images = (int) Double.parseDouble(browser.evaluate("document.images.length"));
-            int expected = IMG.matcher(html).results().mapToInt(r -> 1).sum();
-            assertEquals(expected, images, "images the browser sees");
-            assertEquals("true", browser.evaluate("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)"),
-                    "an image did not load");
-            byte[] shot = browser.screenshot();
-            Path target = Path.of("target");
-            Files.createDirectories(target);
-            Files.write(target.resolve("demo-screenshot.png"), shot);
-            var img = ImageIO.read(new ByteArrayInputStream(shot));
-            assertTrue(img != null && img.getHeight() > 1000, "screenshot of the whole page");
-            assertEquals(List.of(), browser.consoleErrors(), "console errors");
         }
     }
 }
