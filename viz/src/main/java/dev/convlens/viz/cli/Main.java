@@ -12,7 +12,7 @@ import picocli.CommandLine.Spec;
 /**
  * The {@code convlens} command: one subcommand per thing convlens does ({@code predict}, {@code train},
  * {@code finetune}, {@code saliency}, {@code deconv}, {@code occlusion}, {@code top9}, {@code filters},
- * {@code visualize}, {@code report}).
+ * {@code visualize}, {@code report}, {@code demo}).
  *
  * <p>Exit codes, the same for every subcommand: 0 success, 1 internal error, 2 usage error (bad
  * flag or value), 3 input error (a file that is missing, unreadable or malformed, or an input that
@@ -25,11 +25,12 @@ import picocli.CommandLine.Spec;
         version = "convlens 0.1.0",
         subcommands = {Predict.class, Train.class, Finetune.class, SaliencyCommand.class, DeconvCommand.class,
                 OcclusionCommand.class, Top9Command.class, FiltersCommand.class, VisualizeCommand.class,
-                ReportCommand.class, CommandLine.HelpCommand.class},
+                ReportCommand.class, DemoCommand.class, CommandLine.HelpCommand.class},
         description = {
             "Pure-Java CNNs: run, train and look inside ONNX image classifiers.",
             "",
             "Example:",
+            "  convlens demo                    (every visualization on the shipped models, one HTML page)",
             "  convlens predict --model resnet18.onnx --image cat.jpg --top 5",
             "  convlens train --arch alexnet-small --data fashion-mnist --epochs 2 --out runs/a",
             "  convlens occlusion --model resnet18.onnx --image cat.jpg --layer layer4 --out occ/",

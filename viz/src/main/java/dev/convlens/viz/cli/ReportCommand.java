@@ -1,12 +1,9 @@
 package dev.convlens.viz.cli;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
@@ -60,37 +57,24 @@ final class ReportCommand implements Callable<Integer> {
             return Main.INPUT;
         }
         Path page = out != null ? out : in.resolve("report.html");
-        StringBuilder h = new StringBuilder();
-        h.append("<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>").append(esc(title)).append("</title>\n")
-                .append("<style>body{font-family:sans-serif;margin:2em;background:#fafafa}figure{display:inline-block;"
-                        + "margin:0 1em 1em 0;vertical-align:top}img{max-width:480px;image-rendering:pixelated;"
-                        + "border:1px solid #ddd;background:#fff}figcaption{font-size:12px;color:#444}</style>\n")
-                .append("</head><body>\n<h1>").append(esc(title)).append("</h1>\n");
+        List<ReportPage.Section> sections = new ArrayList<>();
         String section = null;
+        List<ReportPage.Figure> figures = null;
         for (Path p : pngs) {
             Path rel = in.relativize(p);
             String folder = rel.getParent() == null ? "." : rel.getParent().toString();
             if (!folder.equals(section)) {
                 section = folder;
-                h.append("<h2>").append(esc(folder)).append("</h2>\n");
+                figures = new ArrayList<>();
+                sections.add(new ReportPage.Section(folder, null, figures));
             }
-            String data = Base64.getEncoder().encodeToString(Files.readAllBytes(p));
-            h.append("<figure><img alt=\"").append(esc(rel.toString())).append("\" src=\"data:image/png;base64,")
-                    .append(data).append("\"><figcaption>").append(esc(rel.getFileName().toString())).append("</figcaption></figure>\n");
+            figures.add(new ReportPage.Figure(rel.toString(), rel.getFileName().toString(), Files.readAllBytes(p)));
         }
-        h.append("</body></html>\n");
-        Path dir = page.toAbsolutePath().getParent();
-        Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, ".convlens-", ".html.tmp");
-        Files.writeString(tmp, h, StandardCharsets.UTF_8);
-        Files.move(tmp, page, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        ReportPage.write(page, title, null, sections);
         main.out.println(page);
         main.err.println("convlens report: " + pngs.size() + " figures in " + page);
         return Main.OK;
     }
 
-    private static String esc(String s) {
-        return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");
-    }
 
 }

@@ -34,17 +34,21 @@ public final class Images {
 
     /**
      * The picture behind a normalized image tensor {@code x (1,3,H,W)} or {@code (3,H,W)}:
-     * {@code pixel = clamp(x * std + mean, 0, 1)}.
+     * {@code pixel = clamp(x * std + mean, 0, 1)}. A grayscale image {@code (1,1,H,W)} or
+     * {@code (1,H,W)} (with one mean and std) becomes a grey picture.
      */
     public static BufferedImage fromNormalized(Tensor x, float[] mean, float[] std) {
         int h = x.dim(-2), w = x.dim(-1);
-        Shapes.check(x.size() == 3 * h * w, "Images", "expected one RGB image (1,3,H,W) but got " + Shapes.str(x.shape()));
+        Shapes.check(x.size() == 3 * h * w || x.size() == h * w, "Images",
+                "expected one RGB image (1,3,H,W) or grey image (1,1,H,W) but got " + Shapes.str(x.shape()));
+        int channels = x.size() / (h * w);
         BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
         for (int y = 0; y < h; y++)
             for (int xx = 0; xx < w; xx++) {
                 int rgb = 0;
                 for (int c = 0; c < 3; c++) {
-                    float v = x.data[(c * h + y) * w + xx] * std[c] + mean[c];
+                    int ch = channels == 1 ? 0 : c;
+                    float v = x.data[(ch * h + y) * w + xx] * std[ch] + mean[ch];
                     rgb = (rgb << 8) | to8(v);
                 }
                 img.setRGB(xx, y, rgb);
@@ -55,17 +59,20 @@ public final class Images {
     /**
      * An RGB picture of a signal in input space (a deconvnet projection, a gradient) {@code (1,3,H,W)}:
      * each image is centred at 0 and scaled so its largest |value| maps to the range edge, as Zeiler
-     * and Fergus display their projections: {@code pixel = 0.5 + 0.5 * v / max|v|}.
+     * and Fergus display their projections: {@code pixel = 0.5 + 0.5 * v / max|v|}. A grayscale
+     * signal {@code (1,1,H,W)} becomes a grey picture.
      */
     public static BufferedImage signal(Tensor v) {
         int h = v.dim(-2), w = v.dim(-1);
-        Shapes.check(v.size() == 3 * h * w, "Images", "expected one RGB signal (1,3,H,W) but got " + Shapes.str(v.shape()));
+        Shapes.check(v.size() == 3 * h * w || v.size() == h * w, "Images",
+                "expected one RGB signal (1,3,H,W) or grey signal (1,1,H,W) but got " + Shapes.str(v.shape()));
+        int channels = v.size() / (h * w);
         float m = Math.max(v.maxAbs(), 1e-30f);
         BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
         for (int y = 0; y < h; y++)
             for (int x = 0; x < w; x++) {
                 int rgb = 0;
-                for (int c = 0; c < 3; c++) rgb = (rgb << 8) | to8(0.5f + 0.5f * v.data[(c * h + y) * w + x] / m);
+                for (int c = 0; c < 3; c++) rgb = (rgb << 8) | to8(0.5f + 0.5f * v.data[((channels == 1 ? 0 : c) * h + y) * w + x] / m);
                 img.setRGB(x, y, rgb);
             }
         return img;

@@ -24,6 +24,20 @@ class ImagesTest {
     }
 
     @Test
+    void greyImagesAndSignalsBecomeGreyPictures() {
+        // one channel normalized with Fashion-MNIST's mean and std: pixels 0.5 and 1
+        float[] mean = {0.2860f}, std = {0.3530f};
+        Tensor x = Tensor.of(new float[] {(0.5f - mean[0]) / std[0], (1f - mean[0]) / std[0]}, 1, 1, 1, 2);
+        BufferedImage img = Images.fromNormalized(x, mean, std);
+        assertEquals(0x808080, img.getRGB(0, 0) & 0xffffff);
+        assertEquals(0xffffff, img.getRGB(1, 0) & 0xffffff);
+        BufferedImage sig = Images.signal(Tensor.of(new float[] {0, 2, -2}, 1, 1, 1, 3));
+        assertEquals(0x808080, sig.getRGB(0, 0) & 0xffffff);
+        assertEquals(0xffffff, sig.getRGB(1, 0) & 0xffffff);
+        assertEquals(0x000000, sig.getRGB(2, 0) & 0xffffff);
+    }
+
+    @Test
     void heatmapRunsFromDarkToLight() {
         BufferedImage h = Images.heatmap(new float[] {0, 1, 2, 3}, 2, 2);
         int lo = h.getRGB(0, 0), hi = h.getRGB(1, 1);
