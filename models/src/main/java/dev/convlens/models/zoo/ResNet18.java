@@ -44,7 +44,7 @@ public final class ResNet18 {
     }
 
     /** relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)), shortcut = downsample when the shape changes. */
-    private static String basicBlock(Net n, String p, String x, int cin, int cout, int stride) {
+    static String basicBlock(Net n, String p, String x, int cin, int cout, int stride) {
         String y = n.conv(p + ".conv1", x, cin, cout, 3, stride, 1, false, Init.Conv.KAIMING_FAN_OUT);
         y = n.bn(p + ".bn1", y, cout);
         y = n.relu(p + ".relu", y);

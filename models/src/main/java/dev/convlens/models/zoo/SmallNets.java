@@ -69,28 +69,12 @@ public final class SmallNets {
         int cin = 16;
         int[] widths = {16, 32, 64};
         for (int l = 0; l < 3; l++) {
-            x = basicBlock(n, "layer" + (l + 1) + ".0", x, cin, widths[l], l == 0 ? 1 : 2);
+            x = ResNet18.basicBlock(n, "layer" + (l + 1) + ".0", x, cin, widths[l], l == 0 ? 1 : 2);
             cin = widths[l];
         }
         x = n.globalAvgPool("avgpool", x);
         x = n.flatten("flatten", x);
         n.linear("fc", x, 64, numClasses, Init.Linear.PYTORCH_DEFAULT, "logits");
         return n.graph("input", "logits");
-    }
-
-    /** relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)), as in {@link ResNet18}. */
-    private static String basicBlock(Net n, String p, String x, int cin, int cout, int stride) {
-        String y = n.conv(p + ".conv1", x, cin, cout, 3, stride, 1, false, Init.Conv.KAIMING_FAN_OUT);
-        y = n.bn(p + ".bn1", y, cout);
-        y = n.relu(p + ".relu", y);
-        y = n.conv(p + ".conv2", y, cout, cout, 3, 1, 1, false, Init.Conv.KAIMING_FAN_OUT);
-        y = n.bn(p + ".bn2", y, cout);
-        String shortcut = x;
-        if (stride != 1 || cin != cout) {
-            shortcut = n.conv(p + ".downsample.0", x, cin, cout, 1, stride, 0, false, Init.Conv.KAIMING_FAN_OUT);
-            shortcut = n.bn(p + ".downsample.1", shortcut, cout);
-        }
-        y = n.addValues(p + ".add", y, shortcut);
-        return n.relu(p, y);
     }
 }
