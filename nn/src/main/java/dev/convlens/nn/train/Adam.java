@@ -67,7 +67,7 @@ public final class Adam implements Optimizer {
 
     public void step(Map<String, Tensor> params, Map<String, Tensor> grads, double lr) {
         steps++;
-        double bc1 = 1 - Math.pow(b1, steps), bc2 = 1 - Math.pow(b2, steps);
+        double bc1 = 1 - StrictMath.pow(b1, steps), bc2 = 1 - StrictMath.pow(b2, steps);
         float stepSize = (float) -(lr / bc1), bc2Sqrt = (float) Math.sqrt(bc2);
         float decay = decoupled ? (float) (1 - lr * weightDecay) : 1;
         for (Map.Entry<String, Tensor> e : grads.entrySet()) {

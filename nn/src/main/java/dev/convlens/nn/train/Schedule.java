@@ -23,7 +23,7 @@ public sealed interface Schedule {
         }
 
         public double lr(int epoch) {
-            return lr0 * Math.pow(gamma, epoch / stepSize);
+            return lr0 * StrictMath.pow(gamma, epoch / stepSize);
         }
     }
 
@@ -37,7 +37,7 @@ public sealed interface Schedule {
         }
 
         public double lr(int epoch) {
-            return lrMin + (lr0 - lrMin) * (1 + Math.cos(Math.PI * epoch / tMax)) / 2;
+            return lrMin + (lr0 - lrMin) * (1 + StrictMath.cos(Math.PI * epoch / tMax)) / 2;
         }
     }
 }

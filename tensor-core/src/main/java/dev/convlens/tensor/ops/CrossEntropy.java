@@ -59,9 +59,9 @@ public final class CrossEntropy {
             float m = Float.NEGATIVE_INFINITY;
             for (int c = 0; c < k; c++) m = Math.max(m, z[off + c]);
             double sum = 0;
-            for (int c = 0; c < k; c++) sum += Math.exp((double) z[off + c] - m);
-            double lse = m + Math.log(sum);
-            for (int c = 0; c < k; c++) p[off + c] = (float) Math.exp(z[off + c] - lse);
+            for (int c = 0; c < k; c++) sum += StrictMath.exp((double) z[off + c] - m);
+            double lse = m + StrictMath.log(sum);
+            for (int c = 0; c < k; c++) p[off + c] = (float) StrictMath.exp(z[off + c] - lse);
             total += lse - z[off + labels[r]];
         }
         return new Result((float) (total / n), probs);

@@ -40,8 +40,8 @@ public record LogSoftmax(int axis) {
                 float m = Float.NEGATIVE_INFINITY;
                 for (int l = 0; l < len; l++) m = Math.max(m, xd[base + l * inner]);
                 double sum = 0;
-                for (int l = 0; l < len; l++) sum += Math.exp((double) xd[base + l * inner] - m);
-                double shift = m + Math.log(sum); // log sum_k exp(x_k)
+                for (int l = 0; l < len; l++) sum += StrictMath.exp((double) xd[base + l * inner] - m);
+                double shift = m + StrictMath.log(sum); // log sum_k exp(x_k)
                 for (int l = 0; l < len; l++) yd[base + l * inner] = (float) (xd[base + l * inner] - shift);
             }
         return y;
@@ -63,7 +63,7 @@ public record LogSoftmax(int axis) {
                 for (int l = 0; l < len; l++) s += g[base + l * inner];
                 for (int l = 0; l < len; l++) {
                     int at = base + l * inner;
-                    d[at] = (float) (g[at] - Math.exp(yd[at]) * s);
+                    d[at] = (float) (g[at] - StrictMath.exp(yd[at]) * s);
                 }
             }
         return dx;

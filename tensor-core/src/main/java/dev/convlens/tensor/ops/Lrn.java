@@ -61,7 +61,7 @@ public record Lrn(int size, float alpha, float beta, float bias) {
                     for (int p = 0; p < inner; p++) sq[p] += (double) xd[off + p] * xd[off + p];
                 }
                 int off = (b * c + ch) * inner;
-                for (int p = 0; p < inner; p++) yd[off + p] = (float) (xd[off + p] * Math.pow(bias + scale * sq[p], -beta));
+                for (int p = 0; p < inner; p++) yd[off + p] = (float) (xd[off + p] * StrictMath.pow(bias + scale * sq[p], -beta));
             }
         return y;
     }
@@ -85,7 +85,7 @@ public record Lrn(int size, float alpha, float beta, float bias) {
                 }
                 for (int p = 0; p < inner; p++) {
                     s[off + p] = bias + scale * s[off + p];
-                    t[off + p] = dyd[off + p] * xd[off + p] * Math.pow(s[off + p], -beta - 1);
+                    t[off + p] = dyd[off + p] * xd[off + p] * StrictMath.pow(s[off + p], -beta - 1);
                 }
             }
         Tensor dx = Tensor.zeros(x.shape());
@@ -100,7 +100,7 @@ public record Lrn(int size, float alpha, float beta, float bias) {
                 }
                 int off = (b * c + ch) * inner;
                 for (int p = 0; p < inner; p++) {
-                    dx.data[off + p] = (float) (dyd[off + p] * Math.pow(s[off + p], -beta) - k * xd[off + p] * acc[p]);
+                    dx.data[off + p] = (float) (dyd[off + p] * StrictMath.pow(s[off + p], -beta) - k * xd[off + p] * acc[p]);
                 }
             }
         return dx;

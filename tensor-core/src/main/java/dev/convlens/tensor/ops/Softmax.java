@@ -59,7 +59,7 @@ public record Softmax(int axis) {
                 double sum = 0;
                 for (int l = 0; l < len; l++) {
                     int at = base + l * inner;
-                    yd[at] = (float) Math.exp((double) xd[at] - m);
+                    yd[at] = (float) StrictMath.exp((double) xd[at] - m);
                     sum += yd[at];
                 }
                 for (int l = 0; l < len; l++) yd[base + l * inner] = (float) (yd[base + l * inner] / sum);
