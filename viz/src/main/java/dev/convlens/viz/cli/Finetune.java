@@ -62,7 +62,7 @@ final class Finetune implements Callable<Integer> {
         if (size < 4) throw new ParameterException(spec.commandLine(), "--size must be at least 4");
         return opts.guarded("finetune", main.err, () -> {
             Graph pre = TrainingOptions.loadOnnx(model);
-            Dataset.Split data = opts.loadData(opts.fashionMnist() ? 28 : size, main.err);
+            Dataset.Split data = opts.loadData(opts.fashionMnist() || opts.digits() ? 28 : size, main.err);
             int classes = data.train().classes().size();
             Graph g;
             try {

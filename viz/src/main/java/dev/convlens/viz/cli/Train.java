@@ -60,7 +60,7 @@ final class Train implements Callable<Integer> {
         }
         if (size < 4) throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--size must be at least 4");
         return opts.guarded("train", main.err, () -> {
-            Dataset.Split data = opts.loadData(opts.fashionMnist() ? 28 : size, main.err);
+            Dataset.Split data = opts.loadData(opts.fashionMnist() || opts.digits() ? 28 : size, main.err);
             Graph g = source.arch != null
                     ? SmallNets.build(source.arch, data.train().c(), data.train().h(), data.train().classes().size(), opts.seed)
                     : TrainingOptions.loadOnnx(source.model);

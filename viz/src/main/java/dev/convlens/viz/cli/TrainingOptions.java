@@ -7,6 +7,7 @@ import dev.convlens.nn.Graph;
 import dev.convlens.nn.train.Adam;
 import dev.convlens.nn.train.Augment;
 import dev.convlens.nn.train.Dataset;
+import dev.convlens.nn.train.DigitsSheet;
 import dev.convlens.nn.train.Idx;
 import dev.convlens.nn.train.ImageFolder;
 import dev.convlens.nn.train.Loader;
@@ -38,9 +39,11 @@ final class TrainingOptions {
 
     enum ScheduleName { constant, step, cosine }
 
-    @Option(names = "--data", required = true, paramLabel = "fashion-mnist|DIR",
-            description = "fashion-mnist (Debian's dataset-fashion-mnist: its 60,000 train and 10,000 test images) or a folder "
-                    + "with one subfolder per class (torchvision's ImageFolder), split into train and test by --seed.")
+    @Option(names = "--data", required = true, paramLabel = "fashion-mnist|digits|DIR",
+            description = "fashion-mnist (Debian's dataset-fashion-mnist: its 60,000 train and 10,000 test images), digits "
+                    + "(OpenCV's 5,000 handwritten digits from Debian's opencv-doc, 20x20 centred in 28x28, split into train and "
+                    + "test by --seed and --test-fraction) or a folder with one subfolder per class (torchvision's ImageFolder), "
+                    + "split the same way.")
     String data;
 
     @Option(names = "--epochs", defaultValue = "10", paramLabel = "N", description = "Epochs in all (default: ${DEFAULT-VALUE}).")
@@ -140,9 +143,13 @@ final class TrainingOptions {
         return data.equals("fashion-mnist");
     }
 
-    /** Images' channels: 1 for Fashion-MNIST, else --channels (default 3). */
+    boolean digits() {
+        return data.equals("digits");
+    }
+
+    /** Images' channels: 1 for Fashion-MNIST and the digits sheet, else --channels (default 3). */
     int imageChannels() {
-        return fashionMnist() ? 1 : channels != null ? channels : 3;
+        return fashionMnist() || digits() ? 1 : channels != null ? channels : 3;
     }
 
     /** Train and test sets; an input error (exit 3) when the data cannot be read. */
@@ -152,6 +159,9 @@ final class TrainingOptions {
             if (fashionMnist()) {
                 if (size != 28) err.println("convlens: note: Fashion-MNIST images are 28x28; --size is ignored");
                 s = new Dataset.Split(Idx.fashionMnist(Idx.FASHION_MNIST_DIR, true), Idx.fashionMnist(Idx.FASHION_MNIST_DIR, false));
+            } else if (digits()) {
+                if (size != 28) err.println("convlens: note: the digits sheet gives 28x28 images; --size is ignored");
+                s = DigitsSheet.load(DigitsSheet.DEFAULT, 28).split(testFraction, seed);
             } else {
                 Path dir = Path.of(data);
                 if (!Files.isDirectory(dir)) throw new Failure(Main.INPUT, dir + ": no such folder (--data takes fashion-mnist or a folder)", null);
