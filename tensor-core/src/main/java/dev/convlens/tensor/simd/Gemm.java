@@ -2,7 +2,6 @@ package dev.convlens.tensor.simd;
 
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -337,12 +336,20 @@ final class Gemm {
         Arrays.fill(dst, d, d + len, 0f);
     }
 
-    /** sum of src[s .. s+len). */
+    /**
+     * sum of src[s .. s+len): VL lane sums over the whole vectors, then the lanes added in order
+     * 0..VL-1 starting from 0, then the tail. Not {@code reduceLanes(ADD)}: the Vector API leaves
+     * the order of a float reduction open, and from JDK 24 on, C2 on x86 adds the lanes as a tree
+     * (JDK-8337062) while the interpreter and C1 add them in lane order, so the result would
+     * change once the method is compiled (training not reproducible run to run, nor a resumed run
+     * equal to an uninterrupted one). Lane order is what every JDK did up to 23, so results match them.
+     */
     static float sum(float[] src, int s, int len) {
         FloatVector acc = FloatVector.zero(S);
         int i = 0;
         for (int bound = S.loopBound(len); i < bound; i += VL) acc = acc.add(FloatVector.fromArray(S, src, s + i));
-        float t = acc.reduceLanes(VectorOperators.ADD);
+        float t = 0f;
+        for (int l = 0; l < VL; l++) t += acc.lane(l);
         for (; i < len; i++) t += src[s + i];
         return t;
     }
