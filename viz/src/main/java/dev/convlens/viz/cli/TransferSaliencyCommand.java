@@ -180,7 +180,7 @@ final class TransferSaliencyCommand implements Callable<Integer> {
         }
         saliencyFigure(tiles, data.test().classes(), best.id(), out.resolve("saliency.png"));
 
-        writeResults(variants, best, chosen, data, epochs, nThreads, k.name());
+        writeResults(variants, best, tiles, data, epochs, nThreads, k.name());
         double total = (System.nanoTime() - t0) / 1e9;
         note(err, String.format(Locale.ROOT, "done in %.1f s", total));
         for (String f : new String[] {"results.md", "results.json", "compare.png", "saliency.png"}) parent.main.out.println(out.resolve(f));
@@ -310,7 +310,34 @@ final class TransferSaliencyCommand implements Callable<Integer> {
     }
 
     /** One example on the figure: the image, the map for the predicted class, and (when wrong) the map for the true class. */
-    record Tile(Example e, Tensor x, Tensor predMap, Tensor trueMap) {}
+    record Tile(Example e, Tensor x, Tensor predMap, Tensor trueMap) {
+        /** The share of the predicted class's saliency mass that lies on the digit's ink (pixels >= {@link #INK}). */
+        double onInk() {
+            return inkShare(x, predMap);
+        }
+
+        /** The share of the image's pixels that are ink. */
+        double inkArea() {
+            float threshold = (INK / 255f - Loader.Normalize.FASHION_MNIST.mean()[0]) / Loader.Normalize.FASHION_MNIST.std()[0];
+            int n = 0;
+            for (float v : x.data) if (v >= threshold) n++;
+            return n / (double) x.size();
+        }
+    }
+
+    /** A pixel counts as ink from this grey level on (of 255). */
+    static final int INK = 64;
+
+    /** {@code sum(M on ink) / sum(M)} for a normalized grey image {@code x (1,1,H,W)} and its map {@code m (H,W)}. */
+    static double inkShare(Tensor x, Tensor m) {
+        float threshold = (INK / 255f - Loader.Normalize.FASHION_MNIST.mean()[0]) / Loader.Normalize.FASHION_MNIST.std()[0];
+        double on = 0, all = 0;
+        for (int i = 0; i < m.size(); i++) {
+            all += m.data[i];
+            if (x.data[i] >= threshold) on += m.data[i];
+        }
+        return all > 0 ? on / all : 0;
+    }
 
     /**
      * The saliency grid: correctly classified digits (image, map of the predicted = true class), then
@@ -474,7 +501,7 @@ final class TransferSaliencyCommand implements Callable<Integer> {
 
     // ---------------------------------------------------------------- results
 
-    private void writeResults(List<Variant> vs, Variant best, List<Example> chosen, Dataset.Split data, int epochs, int nThreads,
+    private void writeResults(List<Variant> vs, Variant best, List<Tile> tiles, Dataset.Split data, int epochs, int nThreads,
                               String kernels) {
         StringBuilder md = new StringBuilder();
         md.append("# Transfer learning and saliency: results\n\n");
@@ -503,10 +530,19 @@ final class TransferSaliencyCommand implements Callable<Integer> {
         }
         md.append(String.format(Locale.ROOT, "%nSaliency maps (saliency.png) from the best variant, **%s** (test accuracy %.4f):%n%n", best.id(),
                 best.test().accuracy()));
-        md.append("| test image | true | predicted | probability | correct |\n| ---: | ---: | ---: | ---: | --- |\n");
-        for (Example e : chosen) {
-            md.append(String.format(Locale.ROOT, "| %d | %d | %d | %.3f | %s |%n", e.index(), e.label(), e.pred(), e.prob(), e.correct() ? "yes" : "no"));
+        md.append("| test image | true | predicted | probability | correct | saliency mass on ink | ink share of the image |\n"
+                + "| ---: | ---: | ---: | ---: | --- | ---: | ---: |\n");
+        double[] sum = new double[2], count = new double[2];
+        for (Tile t : tiles) {
+            Example e = t.e();
+            md.append(String.format(Locale.ROOT, "| %d | %d | %d | %.3f | %s | %.3f | %.3f |%n", e.index(), e.label(), e.pred(), e.prob(),
+                    e.correct() ? "yes" : "no", t.onInk(), t.inkArea()));
+            sum[e.correct() ? 0 : 1] += t.onInk() / t.inkArea();
+            count[e.correct() ? 0 : 1]++;
         }
+        md.append(String.format(Locale.ROOT, "%nMean ratio (saliency mass on ink) / (ink share of the image): %.2f for the correct, %.2f for the "
+                + "misclassified examples (1 = saliency spread evenly; ink = grey level >= %d).%n", sum[0] / Math.max(1, count[0]),
+                sum[1] / Math.max(1, count[1]), INK));
         md.append("\nTimes are wall-clock seconds of training plus the per-epoch test evaluation, on a shared machine: noisy.\n");
         write(out.resolve("results.md"), md.toString());
 
@@ -532,11 +568,11 @@ final class TransferSaliencyCommand implements Callable<Integer> {
             js.append("]}").append(i < vs.size() - 1 ? "," : "").append('\n');
         }
         js.append("  ],\n  \"best\": \"").append(best.id()).append("\",\n  \"saliency\": [");
-        for (int i = 0; i < chosen.size(); i++) {
-            Example e = chosen.get(i);
+        for (int i = 0; i < tiles.size(); i++) {
+            Example e = tiles.get(i).e();
             js.append(i == 0 ? "\n" : ",\n").append(String.format(Locale.ROOT,
-                    "    {\"index\": %d, \"true\": %d, \"pred\": %d, \"prob\": %.6f, \"correct\": %b}", e.index(), e.label(), e.pred(),
-                    e.prob(), e.correct()));
+                    "    {\"index\": %d, \"true\": %d, \"pred\": %d, \"prob\": %.6f, \"correct\": %b, \"saliency_on_ink\": %.6f, "
+                    + "\"ink_area\": %.6f}", e.index(), e.label(), e.pred(), e.prob(), e.correct(), tiles.get(i).onInk(), tiles.get(i).inkArea()));
         }
         js.append("\n  ]\n}\n");
         write(out.resolve("results.json"), js.toString());

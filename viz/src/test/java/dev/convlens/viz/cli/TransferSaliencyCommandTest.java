@@ -92,6 +92,12 @@ class TransferSaliencyCommandTest {
             assertTrue(p > 0 && p <= 1, ex.group());
         }
         assertTrue(shown >= 2 && shown <= 2 * TransferSaliencyCommand.QUICK_EACH, "saliency examples: " + shown);
+        List<Double> ink = numbers(json, "saliency_on_ink"), area = numbers(json, "ink_area");
+        assertEquals(shown, ink.size());
+        for (int i = 0; i < shown; i++) {
+            assertTrue(ink.get(i) > 0 && ink.get(i) < 1, "saliency on ink " + ink.get(i));
+            assertTrue(area.get(i) > 0 && area.get(i) < 0.5, "a digit covers part of its 28x28 image: " + area.get(i));
+        }
         String md = Files.readString(out.resolve("results.md"));
         assertTrue(md.contains("| last1 |") && md.contains("| last2 |") && md.contains("| scratch |"), md);
     }
@@ -138,6 +144,19 @@ class TransferSaliencyCommandTest {
         assertEquals(List.of(2, 0, 3, 4), c.stream().map(TransferSaliencyCommand.Example::index).toList());
         assertEquals(List.of(3, 4), TransferSaliencyCommand.choose(all, 10, true).stream().skip(2)
                 .map(TransferSaliencyCommand.Example::index).toList());
+    }
+
+    @Test
+    void inkShareIsTheSaliencyMassOnBrightPixels() {
+        float mean = dev.convlens.nn.train.Loader.Normalize.FASHION_MNIST.mean()[0], std = dev.convlens.nn.train.Loader.Normalize.FASHION_MNIST.std()[0];
+        dev.convlens.tensor.Tensor x = dev.convlens.tensor.Tensor.zeros(1, 1, 2, 2), m = dev.convlens.tensor.Tensor.zeros(2, 2);
+        float[] grey = {0, 255, 63, 64};
+        for (int i = 0; i < 4; i++) x.data[i] = (grey[i] / 255f - mean) / std;
+        m.data[0] = 1;
+        m.data[1] = 2;
+        m.data[2] = 3;
+        m.data[3] = 4;
+        assertEquals((2 + 4) / 10.0, TransferSaliencyCommand.inkShare(x, m), 1e-12);
     }
 
     private static List<Double> numbers(String json, String key) {
