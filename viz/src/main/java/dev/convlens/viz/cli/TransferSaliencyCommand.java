@@ -104,7 +104,7 @@ final class TransferSaliencyCommand implements Callable<Integer> {
 
     /** A trained variant and its numbers. */
     record Variant(String id, String title, String frozen, Graph g, long trainable, List<Trainer.Epoch> history,
-                   Trainer.Evaluation test, double seconds) {}
+                   Trainer.Evaluation test, Trainer.Evaluation trainEval, double seconds) {}
 
     /** One test image, its label, the prediction and its softmax probability. */
     record Example(int index, int label, int pred, double prob) {
@@ -156,12 +156,18 @@ final class TransferSaliencyCommand implements Callable<Integer> {
             Trainer.Config cfg = new Trainer.Config(epochs, BATCH, seed, new Schedule.Cosine(LR, epochs, 0), Augment.NONE,
                     Loader.Normalize.FASHION_MNIST, null, false, err);
             long s0 = System.nanoTime();
-            Trainer.Result r = new Trainer(g, k, new Sgd(MOMENTUM, WEIGHT_DECAY, false), cfg).fit(data.train(), data.test());
+            Trainer trainer = new Trainer(g, k, new Sgd(MOMENTUM, WEIGHT_DECAY, false), cfg);
+            Trainer.Result r = trainer.fit(data.train(), data.test());
             double seconds = (System.nanoTime() - s0) / 1e9;
-            Variant done = new Variant(ids[v], title, frozen, g, trainable, r.history(), r.test(), seconds);
+            // The running train numbers are taken with dropout on and while the weights move; this is the
+            // training set seen as the test set is (inference mode, final weights), to tell under- from overfitting.
+            Trainer.Evaluation trainEval = trainer.evaluate(data.train(), BATCH, Loader.Normalize.FASHION_MNIST);
+            Variant done = new Variant(ids[v], title, frozen, g, trainable, r.history(), r.test(), trainEval, seconds);
             variants.add(done);
             Trainer.writeCurves(out.resolve("curves-" + done.id() + ".csv"), done.history());
-            Charts.curves(done.history(), out.resolve("curves-" + done.id() + ".png"));
+            Path png = out.resolve("curves-" + done.id() + ".png");
+            Charts.curves(done.history(), png);
+            titled(png, done.id() + ": " + done.title());
         }
         compare(variants, out.resolve("compare.png"));
 
@@ -234,13 +240,13 @@ final class TransferSaliencyCommand implements Callable<Integer> {
 
     /**
      * A rough estimate of what is left, from the variant just done: measured here, last2 takes about
-     * twice as long as last1 (it backpropagates into the 3136x128 layer) and scratch about three times
-     * last2 (it backpropagates through both convolutions).
+     * as long as last1 (the forward pass through the frozen convolutions dominates both) and scratch
+     * about three times as long (it backpropagates through both convolutions).
      */
     private static String eta(List<Variant> done, int v) {
         if (done.isEmpty()) return "unknown until the first variant ends";
         double last = done.get(done.size() - 1).seconds();
-        double left = v == 1 ? last * (2 + 6) : last * 3;
+        double left = v == 1 ? last * (1 + 3) : last * 3;
         return String.format(Locale.ROOT, "~%d:%02d", (long) left / 60, (long) left % 60);
     }
 
@@ -363,7 +369,7 @@ final class TransferSaliencyCommand implements Callable<Integer> {
         g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 15));
         g.drawString("Vanilla-gradient saliency M = max_ch |dS_c/dx| of the " + variant + " variant on test digits", margin, 22);
         g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
-        g.drawString("each map scaled from its min (dark) to its max (yellow); S_c is the logit of class c", margin, 40);
+        g.drawString("each map scaled from 0 (dark) to its 99th percentile (yellow; the few larger values saturate); S_c is the logit of class c", margin, 40);
         int y = head + 24;
         g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 13));
         g.drawString("Correctly classified (" + right.size() + "): image | saliency of the predicted (= true) class", margin, y);
@@ -413,9 +419,48 @@ final class TransferSaliencyCommand implements Callable<Integer> {
         return Images.enlarge(Images.fromNormalized(x, Loader.Normalize.FASHION_MNIST.mean(), Loader.Normalize.FASHION_MNIST.std()), SCALE);
     }
 
+    /** Saliency maps are shown from 0 to this quantile of their values; the few larger values saturate. */
+    static final double CLIP = 0.99;
+
+    /**
+     * A map (H,W) (values >= 0, a max of absolute values) as a viridis picture from 0 to its
+     * {@link #CLIP} quantile: vanilla gradients have a few isolated peaks that would otherwise turn
+     * the rest of the map dark.
+     */
     private static BufferedImage map(Tensor m) {
-        return Images.enlarge(Images.heatmap(m.data, m.dim(-2), m.dim(-1)), SCALE);
+        float[] sorted = m.data.clone();
+        java.util.Arrays.sort(sorted);
+        float hi = sorted[(int) Math.floor(CLIP * (sorted.length - 1))];
+        int h = m.dim(-2), w = m.dim(-1);
+        BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) img.setRGB(x, y, Images.viridis(hi > 0 ? m.data[y * w + x] / hi : 0));
+        return Images.enlarge(img, SCALE);
     }
+
+    /** Rewrites {@code png} with {@code title} in a strip above it. */
+    private static void titled(Path png, String title) {
+        BufferedImage chart;
+        try {
+            chart = javax.imageio.ImageIO.read(png.toFile());
+        } catch (IOException e) {
+            throw new UncheckedIOException(png + ": " + e.getMessage(), e);
+        }
+        BufferedImage img = new BufferedImage(chart.getWidth(), chart.getHeight() + TITLE_H, BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = img.createGraphics();
+        g.setRenderingHint(RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
+        g.setColor(Color.WHITE);
+        g.fillRect(0, 0, img.getWidth(), TITLE_H);
+        g.setColor(Color.BLACK);
+        g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 14));
+        g.drawString(title, 10, 18);
+        g.drawImage(chart, 0, TITLE_H, null);
+        g.dispose();
+        Images.writePng(img, png);
+    }
+
+    /** Height of the title strip above each curves figure. */
+    static final int TITLE_H = 26;
 
     // ---------------------------------------------------------------- comparison chart
 
@@ -511,12 +556,14 @@ final class TransferSaliencyCommand implements Callable<Integer> {
                 + "Pretrained network: the shipped %s (Fashion-MNIST). Budget for every variant: %d epochs, batch %d, SGD momentum %.1f, "
                 + "weight decay %.0e, lr %.2f with cosine annealing to 0, no augmentation, Fashion-MNIST normalization. Kernels: %s.%n%n",
                 data.train().size(), data.test().size(), seed, MODEL, epochs, BATCH, MOMENTUM, WEIGHT_DECAY, LR, kernels));
-        md.append("| variant | what is trained | frozen | trainable parameters | test accuracy | test loss | train accuracy (running, dropout on) | train loss | time (s) |\n");
+        md.append("| variant | what is trained | frozen | trainable parameters | test accuracy | test loss | train accuracy / loss "
+                + "(last epoch, running, dropout on) | train accuracy / loss (final weights, inference mode) | time (s) |\n");
         md.append("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
         for (Variant v : vs) {
             Trainer.Epoch last = v.history().get(v.history().size() - 1);
-            md.append(String.format(Locale.ROOT, "| %s | %s | %s | %,d | %.4f | %.4f | %.4f | %.4f | %.1f |%n", v.id(), v.title(), v.frozen(),
-                    v.trainable(), v.test().accuracy(), v.test().loss(), last.trainAcc(), last.trainLoss(), v.seconds()));
+            md.append(String.format(Locale.ROOT, "| %s | %s | %s | %,d | %.4f | %.4f | %.4f / %.4f | %.4f / %.4f | %.1f |%n", v.id(), v.title(),
+                    v.frozen(), v.trainable(), v.test().accuracy(), v.test().loss(), last.trainAcc(), last.trainLoss(), v.trainEval().accuracy(),
+                    v.trainEval().loss(), v.seconds()));
         }
         md.append("\nTest accuracy per epoch:\n\n| epoch |");
         for (Variant v : vs) md.append(' ').append(v.id()).append(" |");
@@ -557,8 +604,9 @@ final class TransferSaliencyCommand implements Callable<Integer> {
         for (int i = 0; i < vs.size(); i++) {
             Variant v = vs.get(i);
             js.append(String.format(Locale.ROOT, "    {\"id\": \"%s\", \"trained\": \"%s\", \"frozen\": \"%s\", \"trainable\": %d, "
-                    + "\"test_acc\": %.6f, \"test_loss\": %.6f, \"seconds\": %.3f,%n     \"history\": [", v.id(), v.title(), v.frozen(),
-                    v.trainable(), v.test().accuracy(), v.test().loss(), v.seconds()));
+                    + "\"test_acc\": %.6f, \"test_loss\": %.6f, \"train_eval_acc\": %.6f, \"train_eval_loss\": %.6f, \"seconds\": %.3f,%n"
+                    + "     \"history\": [", v.id(), v.title(), v.frozen(), v.trainable(), v.test().accuracy(), v.test().loss(),
+                    v.trainEval().accuracy(), v.trainEval().loss(), v.seconds()));
             for (int e = 0; e < v.history().size(); e++) {
                 Trainer.Epoch ep = v.history().get(e);
                 js.append(e == 0 ? "" : ", ").append(String.format(Locale.ROOT,

@@ -61,7 +61,7 @@ class TransferSaliencyCommandTest {
             assertTrue(stdout.contains(out.resolve(f).toString()), "stdout names " + f);
         }
         for (String v : TransferSaliencyCommand.VARIANTS) {
-            assertSize(out.resolve("curves-" + v + ".png"), 840, 300);
+            assertSize(out.resolve("curves-" + v + ".png"), 840, 300 + TransferSaliencyCommand.TITLE_H);
             List<Trainer.Epoch> h = Trainer.readCurves(out.resolve("curves-" + v + ".csv"));
             assertEquals(TransferSaliencyCommand.QUICK_EPOCHS, h.size(), v);
         }
@@ -77,6 +77,12 @@ class TransferSaliencyCommandTest {
         assertEquals(3 * (1 + TransferSaliencyCommand.QUICK_EPOCHS), acc.size(), "final + per-epoch accuracies: " + json);
         for (double a : acc) assertTrue(a >= 0 && a <= 1, "accuracy " + a);
         for (double l : loss) assertTrue(Double.isFinite(l) && l >= 0, "loss " + l);
+        List<Double> trainAcc = numbers(json, "train_eval_acc"), trainLoss = numbers(json, "train_eval_loss");
+        assertEquals(3, trainAcc.size());
+        for (int i = 0; i < 3; i++) {
+            assertTrue(trainAcc.get(i) >= 0 && trainAcc.get(i) <= 1, "train accuracy " + trainAcc.get(i));
+            assertTrue(Double.isFinite(trainLoss.get(i)) && trainLoss.get(i) >= 0, "train loss " + trainLoss.get(i));
+        }
         assertEquals(List.of((double) LAST1, (double) LAST2, (double) SCRATCH), numbers(json, "trainable"));
         Matcher best = Pattern.compile("\"best\": \"(\\w+)\"").matcher(json);
         assertTrue(best.find());
