@@ -109,6 +109,16 @@ class TransferSaliencyCommandTest {
     }
 
     @Test
+    void badThreadsAndMissingOutAreUsageErrors() {
+        ByteArrayOutputStream o = new ByteArrayOutputStream(), e = new ByteArrayOutputStream();
+        PrintStream out = new PrintStream(o, true, StandardCharsets.UTF_8), err = new PrintStream(e, true, StandardCharsets.UTF_8);
+        assertEquals(2, Main.run(new String[] {"experiment", "transfer-saliency", "--threads", "0", "--out", dir.toString()}, out, err));
+        assertTrue(e.toString(StandardCharsets.UTF_8).contains("--threads must be at least 1"), e.toString(StandardCharsets.UTF_8));
+        assertEquals(2, Main.run(new String[] {"experiment", "transfer-saliency", "--quick"}, out, err));
+        assertTrue(e.toString(StandardCharsets.UTF_8).contains("--out"), e.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
     void variantsFreezeWhatThePageSays() {
         Graph last1 = TransferSaliencyCommand.build("last1", 10, 3);
         assertEquals(List.of("classifier.4.weight", "classifier.4.bias"), Trainer.learnable(last1));
