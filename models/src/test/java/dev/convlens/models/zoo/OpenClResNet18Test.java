@@ -55,6 +55,6 @@ class OpenClResNet18Test {
             assertTrue(rel <= GRAD, rule + " saliency: relative L2 error " + rel + " > " + GRAD);
         }
         assertTrue(cl.launches() - before > 100, "the network ran " + (cl.launches() - before) + " OpenCL launches");
-        assertTrue(cl.lastRanOnOpenCl(), "last launch did not run on OpenCL:\n" + cl.usageReport());
+        assertTrue(cl.lastRanOnOpenCl(), () -> "last launch did not run on OpenCL:\n" + cl.usageReport());
     }
 }

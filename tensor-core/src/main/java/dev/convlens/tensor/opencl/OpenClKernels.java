@@ -41,8 +41,8 @@ import java.util.logging.Logger;
  * from several threads take turns on the device.
  */
 public final class OpenClKernels implements Kernels {
-    /** Aparapi's logger, held so that the level set on it sticks. */
-    private static final Logger APARAPI_LOG = Logger.getLogger("com.aparapi");
+    /** Aparapi's logger (its Config names it after the property that sets its level), held so the level sticks. */
+    private static final Logger APARAPI_LOG = Logger.getLogger("com.aparapi.logLevel");
     private static OpenClKernels shared;
     private static Throwable sharedFailure;
 
@@ -84,6 +84,8 @@ public final class OpenClKernels implements Kernels {
             OpenCLDevice dev = pick(all);
             try {
                 shared = new OpenClKernels(dev);
+                // again: Aparapi's Config sets the level when its classes load
+                if (!Boolean.getBoolean("convlens.opencl.verbose")) APARAPI_LOG.setLevel(Level.SEVERE);
             } catch (CompileFailedException | RuntimeException e) {
                 throw new IllegalStateException("OpenCL: the kernels did not compile for " + describe(dev) + ": " + e, e);
             }
@@ -171,7 +173,14 @@ public final class OpenClKernels implements Kernels {
     /** Aparapi's device-usage report for the program's kernel class (which devices ran it, and times). */
     public synchronized String usageReport() {
         StringBuilder sb = new StringBuilder();
-        KernelManager.instance().reportDeviceUsage(sb, true);
+        try {
+            KernelManager.instance().reportDeviceUsage(sb, true);
+        } catch (RuntimeException e) { // Aparapi's report fails on a kernel class left with no device
+            sb.append("(Aparapi's device-usage report failed: ").append(e).append(")\n");
+        }
+        sb.append("convlens program: ").append(launches).append(" launches, target device ")
+                .append(prog.getTargetDevice() == null ? "none" : prog.getTargetDevice().getShortDescription())
+                .append(", running OpenCL: ").append(prog.isRunningCL()).append('\n');
         return sb.toString();
     }
 

@@ -51,7 +51,7 @@ class OpenClKernelsTest {
     void ranOnOpenCl() {
         if (cl == null) return;
         assertTrue(cl.launches() > launchesBefore, "the test launched no OpenCL kernel");
-        assertTrue(cl.lastRanOnOpenCl(), "last launch did not run on OpenCL:\n" + cl.usageReport());
+        assertTrue(cl.lastRanOnOpenCl(), () -> "last launch did not run on OpenCL:\n" + cl.usageReport());
     }
 
     /** name, n, c, h, w, k, r, s, strideH, strideW, padTop, padLeft, padBottom, padRight, dilH, dilW, groups. */
