@@ -21,15 +21,15 @@ import com.aparapi.Kernel;
  *
  * <p>Written for Aparapi's translator: no {@code break}/{@code continue}, no objects, no exceptions,
  * and each mode in its own method with its own local names. The GEMM tiles A and B through local
- * memory ({@code TS x TS} work-groups).
+ * memory and keeps a 4 x 4 block of C per work item in registers.
  */
 final class ClProgram extends Kernel {
     // ---- modes
     static final int IM2COL = 1, GEMM = 2, COL2IM = 3, BIAS_FILL = 4, BIAS_GRAD = 5, POOL_FWD = 6, POOL_BWD = 7,
             RELU_FWD = 8, RELU_BWD = 9, ADD = 10, BN_STATS = 11, BN_NORM = 12, BN_BWD_SUMS = 13, BN_BWD_DX = 14,
             BN_BWD_DX_FIXED = 15;
-    /** GEMM tile edge: work-groups of TS x TS, each tile of A and B staged in local memory. */
-    static final int TS = 16;
+    /** GEMM: C tiles of TM x TM per work-group of 16 x 16 items (4 x 4 each), K staged TK at a time through local memory. */
+    static final int TM = 64, TK = 16;
     /** Work-group size of the one-dimensional modes. */
     static final int WG = 64;
 
@@ -52,8 +52,8 @@ final class ClProgram extends Kernel {
     int[] p = new int[P_LEN];
     float[] fp = new float[4];
 
-    @Local float[] tileA = new float[TS * TS];
-    @Local float[] tileB = new float[TS * TS];
+    @Local float[] tileA = new float[TM * TK]; // (TM rows, TK) of op(A)
+    @Local float[] tileB = new float[TK * TM]; // (TK, TM columns) of op(B)
 
     @Override
     public void run() {
@@ -92,37 +92,74 @@ final class ClProgram extends Kernel {
     }
 
     /**
-     * One TS x TS tile of {@code C = alpha * op(A) op(B) + beta * C}; dimension 0 runs over the
-     * columns j, dimension 1 over the rows i. Each step stages a TS x TS block of op(A) and of op(B)
-     * in local memory, then every work item reads TS values of each from there.
+     * One TM x TM tile of {@code C = alpha * op(A) op(B) + beta * C}, by a work-group of 16 x 16
+     * items (dimension 0 over the columns, 1 over the rows), each computing a 4 x 4 block of C held
+     * in registers: rows {@code ti + 16u}, columns {@code tj + 16v}. Each step stages a TM x TK block
+     * of op(A) and a TK x TM block of op(B) in local memory (four loads per item for each), then
+     * every item does 16 multiply-adds per 8 local reads.
      */
     private void gemmTile() {
         int tj = getLocalId(0), ti = getLocalId(1);
-        int gi = getGroupId(1) * TS + ti, gj = getGroupId(0) * TS + tj;
+        int lid = ti * 16 + tj;
+        int row0 = getGroupId(1) * TM, col0 = getGroupId(0) * TM;
         int m = p[GM], n = p[GN], kk = p[GK];
         int transA = p[TRANS_A], transB = p[TRANS_B];
         int aOff = p[A_OFF], lda = p[LDA], bOff = p[B_OFF], ldb = p[LDB];
-        float acc = 0f;
-        int tiles = (kk + TS - 1) / TS;
+        float c00 = 0f, c01 = 0f, c02 = 0f, c03 = 0f, c10 = 0f, c11 = 0f, c12 = 0f, c13 = 0f, c20 = 0f, c21 = 0f, c22 = 0f, c23 = 0f, c30 = 0f, c31 = 0f, c32 = 0f, c33 = 0f;
+        int tiles = (kk + TK - 1) / TK;
         for (int t = 0; t < tiles; t++) {
-            int pa = t * TS + tj; // column of op(A) this item loads
-            float av = 0f;
-            if (gi < m && pa < kk) {
-                av = transA == 1 ? a[aOff + pa * lda + gi] : a[aOff + gi * lda + pa];
+            for (int l = 0; l < 4; l++) {
+                int el = lid + 256 * l;
+                int ar = el / TK, ak = el % TK;
+                int gi = row0 + ar, pa = t * TK + ak;
+                float av = 0f;
+                if (gi < m && pa < kk) {
+                    av = transA == 1 ? a[aOff + pa * lda + gi] : a[aOff + gi * lda + pa];
+                }
+                tileA[ar * TK + ak] = av;
+                int bk = el / TM, bc = el % TM;
+                int pb = t * TK + bk, gj = col0 + bc;
+                float bv = 0f;
+                if (pb < kk && gj < n) {
+                    bv = transB == 1 ? b[bOff + gj * ldb + pb] : b[bOff + pb * ldb + gj];
+                }
+                tileB[bk * TM + bc] = bv;
             }
-            tileA[ti * TS + tj] = av;
-            int pb = t * TS + ti; // row of op(B) this item loads
-            float bv = 0f;
-            if (pb < kk && gj < n) {
-                bv = transB == 1 ? b[bOff + gj * ldb + pb] : b[bOff + pb * ldb + gj];
-            }
-            tileB[ti * TS + tj] = bv;
             localBarrier();
-            for (int q = 0; q < TS; q++) acc += tileA[ti * TS + q] * tileB[q * TS + tj];
+            for (int q = 0; q < TK; q++) {
+                float a0 = tileA[ti * TK + q], a1 = tileA[(ti + 16) * TK + q];
+                float a2 = tileA[(ti + 32) * TK + q], a3 = tileA[(ti + 48) * TK + q];
+                float b0 = tileB[q * TM + tj], b1 = tileB[q * TM + tj + 16];
+                float b2 = tileB[q * TM + tj + 32], b3 = tileB[q * TM + tj + 48];
+                c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
+                c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
+                c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
+                c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
+            }
             localBarrier();
         }
-        if (gi < m && gj < n) {
-            int ci = p[C_OFF] + gi * p[LDC] + gj;
+        store(row0 + ti + 0, col0 + tj + 0, c00);
+        store(row0 + ti + 0, col0 + tj + 16, c01);
+        store(row0 + ti + 0, col0 + tj + 32, c02);
+        store(row0 + ti + 0, col0 + tj + 48, c03);
+        store(row0 + ti + 16, col0 + tj + 0, c10);
+        store(row0 + ti + 16, col0 + tj + 16, c11);
+        store(row0 + ti + 16, col0 + tj + 32, c12);
+        store(row0 + ti + 16, col0 + tj + 48, c13);
+        store(row0 + ti + 32, col0 + tj + 0, c20);
+        store(row0 + ti + 32, col0 + tj + 16, c21);
+        store(row0 + ti + 32, col0 + tj + 32, c22);
+        store(row0 + ti + 32, col0 + tj + 48, c23);
+        store(row0 + ti + 48, col0 + tj + 0, c30);
+        store(row0 + ti + 48, col0 + tj + 16, c31);
+        store(row0 + ti + 48, col0 + tj + 32, c32);
+        store(row0 + ti + 48, col0 + tj + 48, c33);
+    }
+
+    /** C[row, col] = alpha * acc + beta * C[row, col] inside the matrix; C is not read when beta is 0. */
+    private void store(int row, int col, float acc) {
+        if (row < p[GM] && col < p[GN]) {
+            int ci = p[C_OFF] + row * p[LDC] + col;
             float beta = fp[BETA];
             c[ci] = beta == 0f ? fp[ALPHA] * acc : fp[ALPHA] * acc + beta * c[ci];
         }

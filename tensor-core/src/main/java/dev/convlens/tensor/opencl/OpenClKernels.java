@@ -285,8 +285,8 @@ public final class OpenClKernels implements Kernels {
         prog.fp[ClProgram.ALPHA] = alpha;
         prog.fp[ClProgram.BETA] = beta;
         prog.put(p).put(prog.fp);
-        int ts = ClProgram.TS;
-        prog.execute(device.createRange2D(roundUp(n, ts), roundUp(m, ts), ts, ts));
+        int tm = ClProgram.TM; // 16 x 16 items per TM x TM tile of C
+        prog.execute(device.createRange2D(roundUp(n, tm) / 4, roundUp(m, tm) / 4, 16, 16));
         checkRanOnDevice(ClProgram.GEMM);
     }
 

@@ -23,7 +23,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Every OpenCL kernel against {@link ReferenceKernels}, forward and backward, on awkward shapes
- * (prime channel counts, sizes no multiple of the 16x16 GEMM tile or the 64-wide work-group,
+ * (prime channel counts, sizes no multiple of the 64x64 GEMM tile or the 64-wide work-group,
  * stride, dilation, asymmetric pads, groups, depthwise, ceil-mode pooling with overlapping
  * windows). Outputs are pre-filled with NaN, so an element a kernel forgets to write fails. After
  * each test the kernels must report that the last launch ran on the OpenCL device.
@@ -116,16 +116,18 @@ class OpenClKernelsTest {
 
     @Test
     void gemmMatchesTheReferenceForEveryTransposeWithOffsetsAndBeta() {
-        int m = 19, n = 23, kk = 37, off = 5;
+        int off = 5;
+        for (int[] size : new int[][] {{19, 23, 37}, {70, 130, 45}}) // within one 64x64 tile; over several
         for (boolean ta : new boolean[] {false, true})
             for (boolean tb : new boolean[] {false, true})
                 for (float beta : new float[] {0f, 0.5f}) {
+                    int m = size[0], n = size[1], kk = size[2];
                     int lda = (ta ? m : kk) + 3, ldb = (tb ? kk : n) + 2, ldc = n + 1;
                     float[] a = rand(5, off + (ta ? kk : m) * lda), b = rand(6, off + (tb ? n : kk) * ldb);
                     float[] c0 = rand(7, off + m * ldc), c1 = c0.clone();
                     ref.gemm(ta, tb, m, n, kk, 1.5f, a, off, lda, b, off, ldb, beta, c0, off, ldc);
                     cl.gemm(ta, tb, m, n, kk, 1.5f, a, off, lda, b, off, ldb, beta, c1, off, ldc);
-                    assertClose("gemm transA=" + ta + " transB=" + tb + " beta=" + beta, c0, c1);
+                    assertClose("gemm " + m + "x" + n + "x" + kk + " transA=" + ta + " transB=" + tb + " beta=" + beta, c0, c1);
                 }
     }
 
