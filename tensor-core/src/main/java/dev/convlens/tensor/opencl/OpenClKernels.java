@@ -149,9 +149,10 @@ public final class OpenClKernels implements Kernels {
                 + (d.getLocalMemSize() >> 10) + " KiB)";
     }
 
+    /** "opencl(DEVICE)", e.g. {@code opencl(CPU pthread-skylake-avx512-...)}: the layer and the device it picked. */
     @Override
     public String name() {
-        return "opencl";
+        return "opencl(" + device.getType() + " " + device.getName().trim() + ")";
     }
 
     /** The OpenCL device every launch runs on. */
