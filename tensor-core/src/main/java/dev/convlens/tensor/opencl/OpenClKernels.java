@@ -100,8 +100,33 @@ public final class OpenClKernels implements Kernels {
         }
     }
 
+    /**
+     * What {@code convlens devices} shows, without Aparapi types: one line per OpenCL device (as
+     * {@link #devices()} orders them), the index {@link #pick} chooses (-1 when none can be), and
+     * why not, when none can be.
+     */
+    public record Survey(List<String> devices, int picked, String problem) {}
+
+    /** The devices, the one picked, and what is wrong when none can be (no runtime, no device, bad index). */
+    public static Survey survey() {
+        List<OpenCLDevice> all;
+        try {
+            all = devices();
+        } catch (LinkageError e) {
+            return new Survey(List.of(), -1, "Aparapi's native library did not load: " + e);
+        }
+        List<String> lines = new ArrayList<>();
+        for (OpenCLDevice d : all) lines.add(describe(d));
+        if (all.isEmpty()) return new Survey(lines, -1, "no OpenCL device found" + whyNone());
+        try {
+            return new Survey(lines, all.indexOf(pick(all)), null);
+        } catch (IllegalStateException e) {
+            return new Survey(lines, -1, e.getMessage());
+        }
+    }
+
     /** Every OpenCL device of every platform, GPUs first, then accelerators, then CPUs; empty when OpenCL is missing. */
-    public static List<OpenCLDevice> devices() {
+    static List<OpenCLDevice> devices() {
         List<OpenCLDevice> all = new ArrayList<>();
         if (!openClAvailable()) return all;
         for (Device.TYPE t : new Device.TYPE[] {Device.TYPE.GPU, Device.TYPE.ACC, Device.TYPE.CPU}) {
@@ -130,7 +155,7 @@ public final class OpenClKernels implements Kernels {
      * The device convlens uses among {@code all} (ordered as {@link #devices()}): the one at index
      * {@code convlens.opencl.device} if that property is set, else the first, i.e. a GPU when there is one.
      */
-    public static OpenCLDevice pick(List<OpenCLDevice> all) {
+    static OpenCLDevice pick(List<OpenCLDevice> all) {
         Integer i = Integer.getInteger("convlens.opencl.device");
         if (i != null) {
             if (i < 0 || i >= all.size()) {
@@ -143,7 +168,7 @@ public final class OpenClKernels implements Kernels {
     }
 
     /** One line about a device: type, name, platform, compute units, memory. */
-    public static String describe(OpenCLDevice d) {
+    static String describe(OpenCLDevice d) {
         return d.getType() + " '" + d.getName().trim() + "' (" + d.getOpenCLPlatform().getName().trim() + ", "
                 + d.getMaxComputeUnits() + " compute units, " + (d.getGlobalMemSize() >> 20) + " MiB, local "
                 + (d.getLocalMemSize() >> 10) + " KiB)";
@@ -156,8 +181,13 @@ public final class OpenClKernels implements Kernels {
     }
 
     /** The OpenCL device every launch runs on. */
-    public OpenCLDevice device() {
+    OpenCLDevice device() {
         return device;
+    }
+
+    /** One line about the device every launch runs on (as in {@link Survey#devices()}). */
+    public String deviceDescription() {
+        return describe(device);
     }
 
     /** Launches so far (each checked to have run on {@link #device()}). */

@@ -1,6 +1,5 @@
 package dev.convlens.viz.cli;
 
-import com.aparapi.device.OpenCLDevice;
 import dev.convlens.tensor.kernels.Backend;
 import dev.convlens.tensor.opencl.OpenClKernels;
 import java.util.List;
@@ -31,24 +30,19 @@ final class DevicesCommand implements Callable<Integer> {
         main.out.println("simd: " + (Backend.vectorApiPresent() ? "available (jdk.incubator.vector loaded), "
                 + Runtime.getRuntime().availableProcessors() + " cores"
                 : "not available (start the JVM with --add-modules jdk.incubator.vector); reference is used"));
-        List<OpenCLDevice> all = OpenClKernels.devices();
+        OpenClKernels.Survey survey = OpenClKernels.survey();
+        List<String> all = survey.devices();
         if (all.isEmpty()) {
-            main.out.println("opencl: no OpenCL device" + (OpenClKernels.openClAvailable() ? ""
-                    : " (no OpenCL runtime: install an ICD loader and a driver, e.g. ocl-icd-libopencl1 and pocl-opencl-icd)")
-                    + "; --backend opencl falls back to simd");
+            main.out.println("opencl: " + survey.problem() + "; --backend opencl falls back to simd");
             return Main.OK;
-        }
-        OpenCLDevice picked;
-        try {
-            picked = OpenClKernels.pick(all);
-        } catch (IllegalStateException e) {
-            main.err.println("convlens devices: " + e.getMessage());
-            return Main.USAGE;
         }
         main.out.println("opencl: " + all.size() + " device" + (all.size() == 1 ? "" : "s"));
         for (int i = 0; i < all.size(); i++) {
-            OpenCLDevice d = all.get(i);
-            main.out.println("  [" + i + "] " + OpenClKernels.describe(d) + (d == picked ? "  <- picked" : ""));
+            main.out.println("  [" + i + "] " + all.get(i) + (i == survey.picked() ? "  <- picked" : ""));
+        }
+        if (survey.picked() < 0) {
+            main.err.println("convlens devices: " + survey.problem());
+            return Main.USAGE;
         }
         return Main.OK;
     }

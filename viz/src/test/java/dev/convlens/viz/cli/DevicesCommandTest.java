@@ -25,9 +25,9 @@ class DevicesCommandTest {
         PredictTest.Result r = PredictTest.run("devices");
         assertEquals(Main.OK, r.code(), r.err());
         assertTrue(r.out().contains("reference:") && r.out().contains("simd:") && r.out().contains("opencl:"), r.out());
-        if (!OpenClKernels.devices().isEmpty()) {
+        if (!OpenClKernels.survey().devices().isEmpty()) {
             OpenClKernels cl = OpenClTesting.kernels();
-            assertTrue(r.out().contains(OpenClKernels.describe(cl.device()) + "  <- picked"), r.out());
+            assertTrue(r.out().contains(cl.deviceDescription() + "  <- picked"), r.out());
         }
     }
 
