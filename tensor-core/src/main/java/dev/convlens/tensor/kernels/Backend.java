@@ -7,8 +7,9 @@ import java.lang.System.Logger.Level;
  *
  * <p>{@code "simd"} needs the incubating module {@code jdk.incubator.vector} (run the JVM with
  * {@code --add-modules jdk.incubator.vector}); without it the reference kernels are used and
- * one warning says so. The system property {@code convlens.backend} chooses the default
- * ({@code reference} or {@code simd}); {@code convlens.threads} the default thread count.
+ * one warning says so. {@code "opencl"} needs an OpenCL device and Aparapi's native library; without
+ * them simd is used and one warning says so. The system property {@code convlens.backend} chooses the
+ * default ({@code reference}, {@code simd} or {@code opencl}); {@code convlens.threads} the default thread count.
  */
 public final class Backend {
     private static final System.Logger LOG = System.getLogger("convlens");
