@@ -65,7 +65,8 @@ public class ConvBench {
     @Param({"forward", "backwardData", "backwardWeights"})
     public String pass;
 
-    @Param({"simd", "reference"})
+    /** opencl needs LD_PRELOAD=$JAVA_HOME/lib/libjsig.so in the environment of the JMH command (its forks inherit it). */
+    @Param({"simd", "reference", "opencl"})
     public String backend;
 
     @Param({"1", "2"})

@@ -49,11 +49,11 @@ public final class Layers {
         public String type() { return "Relu"; }
 
         public Step forward(Kernels k, Tensor[] in, boolean training) {
-            return new Step(one(Relu.forward(in[0])), null);
+            return new Step(one(Relu.forward(k, in[0])), null);
         }
 
         public Tensor[] backward(Kernels k, Tensor[] in, Step s, Tensor[] dOut, boolean[] want, Relu.Rule rule) {
-            return one(Relu.backward(rule, in[0], dOut[0]));
+            return one(Relu.backward(k, rule, in[0], dOut[0]));
         }
     }
 
@@ -65,14 +65,14 @@ public final class Layers {
         public String type() { return "MaxPool2d"; }
 
         public Step forward(Kernels k, Tensor[] in, boolean training) {
-            MaxPool2d.Result r = pool.forward(in[0]);
+            MaxPool2d.Result r = pool.forward(k, in[0]);
             Tensor idx = Tensor.zeros(r.y().shape());
             for (int i = 0; i < r.switches().length; i++) idx.data[i] = r.switches()[i];
             return new Step(new Tensor[] {r.y(), idx}, r.switches());
         }
 
         public Tensor[] backward(Kernels k, Tensor[] in, Step s, Tensor[] dOut, boolean[] want, Relu.Rule rule) {
-            return one(pool.backward(dOut[0], (int[]) s.saved(), in[0].shape()));
+            return one(pool.backward(k, dOut[0], (int[]) s.saved(), in[0].shape()));
         }
     }
 
@@ -112,17 +112,17 @@ public final class Layers {
         public Step forward(Kernels k, Tensor[] in, boolean training) {
             Tensor x = as4d(in[0]);
             if (training || trainingMode) {
-                BatchNorm2d.TrainResult r = bn.forwardTrain(x, in[1], in[2], in[3], in[4]);
+                BatchNorm2d.TrainResult r = bn.forwardTrain(k, x, in[1], in[2], in[3], in[4]);
                 return new Step(new Tensor[] {r.y().reshape(in[0].shape()), in[3], in[4]}, r);
             }
-            return new Step(one(bn.forwardInference(x, in[1], in[2], in[3], in[4]).reshape(in[0].shape())), null);
+            return new Step(one(bn.forwardInference(k, x, in[1], in[2], in[3], in[4]).reshape(in[0].shape())), null);
         }
 
         public Tensor[] backward(Kernels k, Tensor[] in, Step s, Tensor[] dOut, boolean[] want, Relu.Rule rule) {
             Tensor x = as4d(in[0]), dy = as4d(dOut[0]);
             BatchNorm2d.Grads g = s.saved() instanceof BatchNorm2d.TrainResult r
-                    ? bn.backwardTrain(x, in[1], dy, r.mean(), r.invStd(), want[0], want[1], want[2])
-                    : bn.backwardInference(x, in[1], in[3], in[4], dy, want[0], want[1], want[2]);
+                    ? bn.backwardTrain(k, x, in[1], dy, r.mean(), r.invStd(), want[0], want[1], want[2])
+                    : bn.backwardInference(k, x, in[1], in[3], in[4], dy, want[0], want[1], want[2]);
             Tensor dx = g.dx() == null ? null : g.dx().reshape(in[0].shape());
             return new Tensor[] {dx, g.dgamma(), g.dbeta(), null, null};
         }
@@ -231,7 +231,7 @@ public final class Layers {
 
         public Step forward(Kernels k, Tensor[] in, boolean training) {
             Tensor a = in[0], b = in[1];
-            if (java.util.Arrays.equals(a.shape(), b.shape())) return new Step(one(Add.forward(a, b)), null);
+            if (java.util.Arrays.equals(a.shape(), b.shape())) return new Step(one(Add.forward(k, a, b)), null);
             int[] shape = Broadcast.shape("Add", a.shape(), b.shape());
             int[] ia = Broadcast.index(shape, a.shape()), ib = Broadcast.index(shape, b.shape());
             Tensor y = Tensor.zeros(shape);

@@ -7,12 +7,14 @@ import java.lang.System.Logger.Level;
  *
  * <p>{@code "simd"} needs the incubating module {@code jdk.incubator.vector} (run the JVM with
  * {@code --add-modules jdk.incubator.vector}); without it the reference kernels are used and
- * one warning says so. The system property {@code convlens.backend} chooses the default
- * ({@code reference} or {@code simd}); {@code convlens.threads} the default thread count.
+ * one warning says so. {@code "opencl"} needs an OpenCL device and Aparapi's native library; without
+ * them simd is used and one warning says so. The system property {@code convlens.backend} chooses the
+ * default ({@code reference}, {@code simd} or {@code opencl}); {@code convlens.threads} the default thread count.
  */
 public final class Backend {
     private static final System.Logger LOG = System.getLogger("convlens");
     private static volatile boolean warned;
+    private static volatile boolean warnedOpenCl;
 
     private Backend() {}
 
@@ -29,7 +31,9 @@ public final class Backend {
     }
 
     /**
-     * The kernels named {@code name} ("reference" or "simd") using up to {@code threads} threads.
+     * The kernels named {@code name} ("reference", "simd" or "opencl") using up to {@code threads} threads.
+     * "opencl" runs on the device {@code dev.convlens.tensor.opencl.OpenClKernels} picks; without an
+     * OpenCL device (or when Aparapi's native library does not load) it is "simd", with one warning.
      *
      * @throws IllegalArgumentException for an unknown name or a thread count below 1
      */
@@ -46,9 +50,20 @@ public final class Backend {
                             + "--add-modules jdk.incubator.vector); using the reference kernels");
                 }
                 return new ReferenceKernels();
+            case "opencl":
+                try {
+                    return dev.convlens.tensor.opencl.OpenClKernels.shared();
+                } catch (IllegalStateException | LinkageError e) {
+                    if (!warnedOpenCl) {
+                        warnedOpenCl = true;
+                        LOG.log(Level.WARNING, "convlens: OpenCL is not usable (" + e.getMessage()
+                                + "); using the simd kernels");
+                    }
+                    return select("simd", threads);
+                }
             default:
                 throw new IllegalArgumentException("Backend: unknown backend '" + name
-                        + "'; choose one of: reference, simd");
+                        + "'; choose one of: reference, simd, opencl");
         }
     }
 }

@@ -44,4 +44,166 @@ public interface Kernels {
     void gemm(boolean transA, boolean transB, int m, int n, int kk, float alpha,
               float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
               float beta, float[] c, int cOff, int ldc);
+
+    // ---- The memory-bound primitives. Their default bodies are the reference loops (the
+    // specification); a layer overrides those it runs elsewhere (OpenCL). The ops in
+    // dev.convlens.tensor.ops validate shapes and call these; see each op for the mathematics.
+
+    /**
+     * Max pooling forward with switches (see {@code ops.MaxPool2d}): {@code y[o]} is the max of its
+     * window, padding never a candidate, first maximum in row-major window order wins, NaN always
+     * taken; {@code switches[o]} is the flat index into {@code x (n,c,h,w)} of that max.
+     */
+    default void maxPoolForward(PoolGeom g, float[] x, float[] y, int[] switches) {
+        int h = g.h(), w = g.w(), oh = g.oh(), ow = g.ow();
+        int o = 0;
+        for (int p = 0; p < g.n() * g.c(); p++) { // one (n,c) plane at a time
+            int xOff = p * h * w;
+            for (int oy = 0; oy < oh; oy++)
+                for (int ox = 0; ox < ow; ox++, o++) {
+                    float max = Float.NEGATIVE_INFINITY;
+                    int arg = -1;
+                    for (int i = 0; i < g.kernelH(); i++) {
+                        int iy = oy * g.strideH() - g.padTop() + i * g.dilH();
+                        if (iy < 0 || iy >= h) continue;
+                        for (int j = 0; j < g.kernelW(); j++) {
+                            int ix = ox * g.strideW() - g.padLeft() + j * g.dilW();
+                            if (ix < 0 || ix >= w) continue;
+                            int idx = xOff + iy * w + ix;
+                            float v = x[idx];
+                            // strict '>' keeps the first max; the first real element is always taken
+                            if (arg < 0 || v > max || Float.isNaN(v)) {
+                                max = v;
+                                arg = idx;
+                            }
+                        }
+                    }
+                    y[o] = max;
+                    switches[o] = arg; // PoolGeom guarantees every window reads an input element
+                }
+        }
+    }
+
+    /**
+     * Unpooling, the max-pool backward: {@code dx[i] = sum_{o : switches[o] = i} dy[o]}, 0 where no
+     * switch points. {@code dx} is overwritten; every switch must lie inside it (the op checks).
+     */
+    default void maxPoolBackward(PoolGeom g, float[] dy, int[] switches, float[] dx) {
+        java.util.Arrays.fill(dx, 0f);
+        for (int o = 0; o < switches.length; o++) dx[switches[o]] += dy[o];
+    }
+
+    /** {@code y = max(x, 0)} elementwise; NaN stays NaN. */
+    default void reluForward(float[] x, float[] y) {
+        for (int i = 0; i < y.length; i++) y[i] = Math.max(x[i], 0f);
+    }
+
+    /**
+     * The ReLU backward under its two masks: {@code dx = dy * [x > 0 or !forwardMask] * [dy > 0 or !signalMask]}.
+     * The gradient is (forwardMask, no signalMask), the deconvnet (signalMask only), guided backprop both.
+     */
+    default void reluBackward(float[] x, float[] dy, float[] dx, boolean forwardMask, boolean signalMask) {
+        for (int i = 0; i < dx.length; i++) {
+            boolean pass = (!forwardMask || x[i] > 0) && (!signalMask || dy[i] > 0);
+            dx[i] = pass ? dy[i] : 0f;
+        }
+    }
+
+    /** {@code y = a + b} elementwise, all three the same length. */
+    default void add(float[] a, float[] b, float[] y) {
+        for (int i = 0; i < y.length; i++) y[i] = a[i] + b[i];
+    }
+
+    /**
+     * Batch-norm training forward over {@code x (n, c, hw)} (see {@code ops.BatchNorm2d}): per channel
+     * the mean and biased variance of its {@code m = n*hw} values (two passes), {@code invStd = 1/sqrt(var+eps)},
+     * {@code y = gamma*(x-mean)*invStd + beta}. Writes {@code y}, {@code mean}, {@code invStd}, {@code var}.
+     *
+     * @param gamma (c) or null for 1
+     * @param beta (c) or null for 0
+     */
+    default void batchNormTrainForward(int n, int c, int hw, float eps, float[] x, float[] gamma, float[] beta,
+                                       float[] y, float[] mean, float[] invStd, float[] var) {
+        long m = (long) n * hw;
+        for (int ch = 0; ch < c; ch++) {
+            double sum = 0;
+            for (int b = 0; b < n; b++)
+                for (int i = (b * c + ch) * hw, end = i + hw; i < end; i++) sum += x[i];
+            double mu = sum / m;
+            double ss = 0; // two passes: no cancellation when |mean| >> std
+            for (int b = 0; b < n; b++)
+                for (int i = (b * c + ch) * hw, end = i + hw; i < end; i++) {
+                    double d = x[i] - mu;
+                    ss += d * d;
+                }
+            double s = 1.0 / Math.sqrt(ss / m + eps);
+            mean[ch] = (float) mu;
+            invStd[ch] = (float) s;
+            var[ch] = (float) (ss / m);
+            double ga = gamma == null ? 1 : gamma[ch], be = beta == null ? 0 : beta[ch];
+            for (int b = 0; b < n; b++)
+                for (int i = (b * c + ch) * hw, end = i + hw; i < end; i++) y[i] = (float) (ga * (x[i] - mu) * s + be);
+        }
+    }
+
+    /**
+     * Batch-norm training backward (through the batch statistics):
+     * {@code dx = gamma*invStd*(dy - mean(dy) - xhat*mean(dy*xhat))}, {@code dgamma = sum dy*xhat},
+     * {@code dbeta = sum dy}; each output may be null when not wanted.
+     */
+    default void batchNormTrainBackward(int n, int c, int hw, float[] x, float[] gamma, float[] dy,
+                                        float[] mean, float[] invStd, float[] dx, float[] dgamma, float[] dbeta) {
+        double m = (double) n * hw;
+        for (int ch = 0; ch < c; ch++) {
+            double mu = mean[ch], s = invStd[ch];
+            double sumDy = 0, sumDyXhat = 0;
+            for (int b = 0; b < n; b++)
+                for (int i = (b * c + ch) * hw, end = i + hw; i < end; i++) {
+                    sumDy += dy[i];
+                    sumDyXhat += dy[i] * ((x[i] - mu) * s);
+                }
+            if (dgamma != null) dgamma[ch] = (float) sumDyXhat;
+            if (dbeta != null) dbeta[ch] = (float) sumDy;
+            if (dx == null) continue;
+            double ga = gamma == null ? 1 : gamma[ch];
+            double k = ga * s, meanDy = sumDy / m, meanDyXhat = sumDyXhat / m;
+            for (int b = 0; b < n; b++)
+                for (int i = (b * c + ch) * hw, end = i + hw; i < end; i++) {
+                    double xhat = (x[i] - mu) * s;
+                    dx[i] = (float) (k * (dy[i] - meanDy - xhat * meanDyXhat));
+                }
+        }
+    }
+
+    /** Batch-norm inference forward: {@code y = gamma*(x-mean)/sqrt(var+eps) + beta} with stored statistics. */
+    default void batchNormInferenceForward(int n, int c, int hw, float eps, float[] x, float[] gamma, float[] beta,
+                                           float[] mean, float[] var, float[] y) {
+        for (int ch = 0; ch < c; ch++) {
+            double mu = mean[ch], s = 1.0 / Math.sqrt((double) var[ch] + eps);
+            double a = (gamma == null ? 1 : gamma[ch]) * s, be = beta == null ? 0 : beta[ch];
+            for (int b = 0; b < n; b++)
+                for (int i = (b * c + ch) * hw, end = i + hw; i < end; i++) y[i] = (float) (a * (x[i] - mu) + be);
+        }
+    }
+
+    /**
+     * Batch-norm inference backward (statistics fixed): {@code dx = dy*gamma*s}, {@code dgamma = sum dy*(x-mean)*s},
+     * {@code dbeta = sum dy}, {@code s = 1/sqrt(var+eps)}; each output may be null when not wanted.
+     */
+    default void batchNormInferenceBackward(int n, int c, int hw, float eps, float[] x, float[] gamma, float[] mean,
+                                            float[] var, float[] dy, float[] dx, float[] dgamma, float[] dbeta) {
+        for (int ch = 0; ch < c; ch++) {
+            double mu = mean[ch], s = 1.0 / Math.sqrt((double) var[ch] + eps);
+            double a = (gamma == null ? 1 : gamma[ch]) * s;
+            double sumDy = 0, sumDyXhat = 0;
+            for (int b = 0; b < n; b++)
+                for (int i = (b * c + ch) * hw, end = i + hw; i < end; i++) {
+                    sumDy += dy[i];
+                    sumDyXhat += dy[i] * ((x[i] - mu) * s);
+                    if (dx != null) dx[i] = (float) (a * dy[i]);
+                }
+            if (dgamma != null) dgamma[ch] = (float) sumDyXhat;
+            if (dbeta != null) dbeta[ch] = (float) sumDy;
+        }
+    }
 }

@@ -2,6 +2,8 @@ package dev.convlens.tensor.ops;
 
 import dev.convlens.tensor.Shapes;
 import dev.convlens.tensor.Tensor;
+import dev.convlens.tensor.kernels.Kernels;
+import dev.convlens.tensor.kernels.ReferenceKernels;
 
 /**
  * Elementwise sum of two tensors of the same shape: the join of a residual connection
@@ -18,16 +20,21 @@ import dev.convlens.tensor.Tensor;
  */
 public final class Add {
     private static final String OP = "Add";
+    private static final Kernels REFERENCE = new ReferenceKernels();
 
     private Add() {}
 
-    /** y = a + b. */
+    /** y = a + b, on the reference kernels. */
     public static Tensor forward(Tensor a, Tensor b) {
+        return forward(REFERENCE, a, b);
+    }
+
+    /** y = a + b, on the kernels {@code kern}. */
+    public static Tensor forward(Kernels kern, Tensor a, Tensor b) {
         Shapes.check(a != null && b != null, OP, "an input is null");
         Shapes.requireSameShape(OP, "input a", a, "input b", b);
         Tensor y = Tensor.zeros(a.shape());
-        float[] ad = a.data, bd = b.data, yd = y.data;
-        for (int i = 0; i < yd.length; i++) yd[i] = ad[i] + bd[i];
+        kern.add(a.data, b.data, y.data);
         return y;
     }
 

@@ -2,6 +2,8 @@ package dev.convlens.tensor.ops;
 
 import dev.convlens.tensor.Shapes;
 import dev.convlens.tensor.Tensor;
+import dev.convlens.tensor.kernels.Kernels;
+import dev.convlens.tensor.kernels.ReferenceKernels;
 
 /**
  * Batch normalization (Ioffe and Szegedy, 2015) over the channels of {@code x (N,C,H,W)}, or of
@@ -47,6 +49,7 @@ import dev.convlens.tensor.Tensor;
  */
 public record BatchNorm2d(float eps, float momentum) {
     private static final String OP = "BatchNorm2d";
+    private static final Kernels REFERENCE = new ReferenceKernels();
 
     public BatchNorm2d {
         if (!(eps >= 0) || !(momentum >= 0 && momentum <= 1)) {
@@ -73,6 +76,12 @@ public record BatchNorm2d(float eps, float momentum) {
      * @param runningVar (C), updated in place with the unbiased batch variance
      */
     public TrainResult forwardTrain(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar) {
+        return forwardTrain(REFERENCE, x, gamma, beta, runningMean, runningVar);
+    }
+
+    /** {@link #forwardTrain(Tensor, Tensor, Tensor, Tensor, Tensor)} on the kernels {@code kern}. */
+    public TrainResult forwardTrain(Kernels kern, Tensor x, Tensor gamma, Tensor beta, Tensor runningMean,
+                                   Tensor runningVar) {
         int c = channels(x);
         requireChannelVector("gamma", gamma, c, x, true);
         requireChannelVector("beta", beta, c, x, true);
@@ -85,29 +94,13 @@ public record BatchNorm2d(float eps, float momentum) {
         Shapes.check(m > 1, OP, "training needs more than 1 value per channel, got input " + Shapes.str(x.shape()));
 
         Tensor y = Tensor.zeros(x.shape());
-        float[] mean = new float[c], invStd = new float[c];
-        float[] xd = x.data, yd = y.data;
-        for (int ch = 0; ch < c; ch++) {
-            double sum = 0;
-            for (int b = 0; b < n; b++)
-                for (int i = (b * c + ch) * hw, end = i + hw; i < end; i++) sum += xd[i];
-            double mu = sum / m;
-            double ss = 0; // two passes: no cancellation when |mean| >> std
-            for (int b = 0; b < n; b++)
-                for (int i = (b * c + ch) * hw, end = i + hw; i < end; i++) {
-                    double d = xd[i] - mu;
-                    ss += d * d;
-                }
-            double var = ss / m;
-            double s = 1.0 / Math.sqrt(var + eps);
-            mean[ch] = (float) mu;
-            invStd[ch] = (float) s;
-            double ga = gamma == null ? 1 : gamma.data[ch], be = beta == null ? 0 : beta.data[ch];
-            for (int b = 0; b < n; b++)
-                for (int i = (b * c + ch) * hw, end = i + hw; i < end; i++) yd[i] = (float) (ga * (xd[i] - mu) * s + be);
-            if (runningMean != null) {
-                runningMean.data[ch] = (float) ((1.0 - momentum) * runningMean.data[ch] + momentum * mu);
-                runningVar.data[ch] = (float) ((1.0 - momentum) * runningVar.data[ch] + momentum * ss / (m - 1));
+        float[] mean = new float[c], invStd = new float[c], var = new float[c];
+        kern.batchNormTrainForward(n, c, hw, eps, x.data, data(gamma), data(beta), y.data, mean, invStd, var);
+        if (runningMean != null) {
+            for (int ch = 0; ch < c; ch++) {
+                runningMean.data[ch] = (float) ((1.0 - momentum) * runningMean.data[ch] + momentum * mean[ch]);
+                runningVar.data[ch] = (float) ((1.0 - momentum) * runningVar.data[ch]
+                        + momentum * ((double) var[ch] * m / (m - 1)));
             }
         }
         return new TrainResult(y, mean, invStd);
@@ -116,41 +109,33 @@ public record BatchNorm2d(float eps, float momentum) {
     /** The training-mode gradients (through the batch mean and variance); only those flagged are computed. */
     public Grads backwardTrain(Tensor x, Tensor gamma, Tensor dy, float[] mean, float[] invStd,
                                boolean wantDx, boolean wantDgamma, boolean wantDbeta) {
+        return backwardTrain(REFERENCE, x, gamma, dy, mean, invStd, wantDx, wantDgamma, wantDbeta);
+    }
+
+    /** {@link #backwardTrain(Tensor, Tensor, Tensor, float[], float[], boolean, boolean, boolean)} on {@code kern}. */
+    public Grads backwardTrain(Kernels kern, Tensor x, Tensor gamma, Tensor dy, float[] mean, float[] invStd,
+                               boolean wantDx, boolean wantDgamma, boolean wantDbeta) {
         int c = channels(x);
         requireChannelVector("gamma", gamma, c, x, true);
         Shapes.requireSameShape(OP, "output gradient dy", dy, "input x", x);
         requireSaved("mean", mean, c, x);
         requireSaved("invStd", invStd, c, x);
         int n = x.dim(0), hw = x.size() / (n * c);
-        double m = (double) n * hw;
         Tensor dx = wantDx ? Tensor.zeros(x.shape()) : null;
         Tensor dgamma = wantDgamma ? Tensor.zeros(c) : null;
         Tensor dbeta = wantDbeta ? Tensor.zeros(c) : null;
-        float[] xd = x.data, dyd = dy.data;
-        for (int ch = 0; ch < c; ch++) {
-            double mu = mean[ch], s = invStd[ch];
-            double sumDy = 0, sumDyXhat = 0;
-            for (int b = 0; b < n; b++)
-                for (int i = (b * c + ch) * hw, end = i + hw; i < end; i++) {
-                    sumDy += dyd[i];
-                    sumDyXhat += dyd[i] * ((xd[i] - mu) * s);
-                }
-            if (dgamma != null) dgamma.data[ch] = (float) sumDyXhat;
-            if (dbeta != null) dbeta.data[ch] = (float) sumDy;
-            if (dx == null) continue;
-            double ga = gamma == null ? 1 : gamma.data[ch];
-            double k = ga * s, meanDy = sumDy / m, meanDyXhat = sumDyXhat / m;
-            for (int b = 0; b < n; b++)
-                for (int i = (b * c + ch) * hw, end = i + hw; i < end; i++) {
-                    double xhat = (xd[i] - mu) * s;
-                    dx.data[i] = (float) (k * (dyd[i] - meanDy - xhat * meanDyXhat));
-                }
-        }
+        kern.batchNormTrainBackward(n, c, hw, x.data, data(gamma), dy.data, mean, invStd,
+                data(dx), data(dgamma), data(dbeta));
         return new Grads(dx, dgamma, dbeta);
     }
 
     /** y = gamma * (x - mean) / sqrt(var + eps) + beta with stored statistics {@code mean}, {@code var} (C). */
     public Tensor forwardInference(Tensor x, Tensor gamma, Tensor beta, Tensor mean, Tensor var) {
+        return forwardInference(REFERENCE, x, gamma, beta, mean, var);
+    }
+
+    /** {@link #forwardInference(Tensor, Tensor, Tensor, Tensor, Tensor)} on the kernels {@code kern}. */
+    public Tensor forwardInference(Kernels kern, Tensor x, Tensor gamma, Tensor beta, Tensor mean, Tensor var) {
         int c = channels(x);
         requireChannelVector("gamma", gamma, c, x, true);
         requireChannelVector("beta", beta, c, x, true);
@@ -158,18 +143,18 @@ public record BatchNorm2d(float eps, float momentum) {
         requireChannelVector("var", var, c, x, false);
         int n = x.dim(0), hw = x.size() / (n * c);
         Tensor y = Tensor.zeros(x.shape());
-        float[] xd = x.data, yd = y.data;
-        for (int ch = 0; ch < c; ch++) {
-            double mu = mean.data[ch], s = 1.0 / Math.sqrt((double) var.data[ch] + eps);
-            double a = (gamma == null ? 1 : gamma.data[ch]) * s, be = beta == null ? 0 : beta.data[ch];
-            for (int b = 0; b < n; b++)
-                for (int i = (b * c + ch) * hw, end = i + hw; i < end; i++) yd[i] = (float) (a * (xd[i] - mu) + be);
-        }
+        kern.batchNormInferenceForward(n, c, hw, eps, x.data, data(gamma), data(beta), mean.data, var.data, y.data);
         return y;
     }
 
     /** The inference-mode gradients (statistics held fixed); only those flagged are computed. */
     public Grads backwardInference(Tensor x, Tensor gamma, Tensor mean, Tensor var, Tensor dy,
+                                   boolean wantDx, boolean wantDgamma, boolean wantDbeta) {
+        return backwardInference(REFERENCE, x, gamma, mean, var, dy, wantDx, wantDgamma, wantDbeta);
+    }
+
+    /** {@link #backwardInference(Tensor, Tensor, Tensor, Tensor, Tensor, boolean, boolean, boolean)} on {@code kern}. */
+    public Grads backwardInference(Kernels kern, Tensor x, Tensor gamma, Tensor mean, Tensor var, Tensor dy,
                                    boolean wantDx, boolean wantDgamma, boolean wantDbeta) {
         int c = channels(x);
         requireChannelVector("gamma", gamma, c, x, true);
@@ -180,21 +165,13 @@ public record BatchNorm2d(float eps, float momentum) {
         Tensor dx = wantDx ? Tensor.zeros(x.shape()) : null;
         Tensor dgamma = wantDgamma ? Tensor.zeros(c) : null;
         Tensor dbeta = wantDbeta ? Tensor.zeros(c) : null;
-        float[] xd = x.data, dyd = dy.data;
-        for (int ch = 0; ch < c; ch++) {
-            double mu = mean.data[ch], s = 1.0 / Math.sqrt((double) var.data[ch] + eps);
-            double a = (gamma == null ? 1 : gamma.data[ch]) * s;
-            double sumDy = 0, sumDyXhat = 0;
-            for (int b = 0; b < n; b++)
-                for (int i = (b * c + ch) * hw, end = i + hw; i < end; i++) {
-                    sumDy += dyd[i];
-                    sumDyXhat += dyd[i] * ((xd[i] - mu) * s);
-                    if (dx != null) dx.data[i] = (float) (a * dyd[i]);
-                }
-            if (dgamma != null) dgamma.data[ch] = (float) sumDyXhat;
-            if (dbeta != null) dbeta.data[ch] = (float) sumDy;
-        }
+        kern.batchNormInferenceBackward(n, c, hw, eps, x.data, data(gamma), mean.data, var.data, dy.data,
+                data(dx), data(dgamma), data(dbeta));
         return new Grads(dx, dgamma, dbeta);
+    }
+
+    private static float[] data(Tensor t) {
+        return t == null ? null : t.data;
     }
 
     /** C, after checking x is (N,C,H,W) or (N,C). */

@@ -2,7 +2,9 @@ package dev.convlens.tensor.ops;
 
 import dev.convlens.tensor.Shapes;
 import dev.convlens.tensor.Tensor;
+import dev.convlens.tensor.kernels.Kernels;
 import dev.convlens.tensor.kernels.PoolGeom;
+import dev.convlens.tensor.kernels.ReferenceKernels;
 
 /**
  * 2-D max pooling with <em>switches</em>, and its backward, which is <em>unpooling</em>.
@@ -52,6 +54,7 @@ import dev.convlens.tensor.kernels.PoolGeom;
 public record MaxPool2d(int kernelH, int kernelW, int strideH, int strideW, int padTop, int padLeft,
                         int padBottom, int padRight, int dilationH, int dilationW, boolean ceilMode) {
     private static final String OP = "MaxPool2d";
+    private static final Kernels REFERENCE = new ReferenceKernels();
 
     /** Square kernel and stride, symmetric padding, no dilation, floor mode. */
     public static MaxPool2d of(int kernel, int stride, int padding) {
@@ -69,40 +72,18 @@ public record MaxPool2d(int kernelH, int kernelW, int strideH, int strideW, int 
                 padTop, padLeft, padBottom, padRight, dilationH, dilationW, ceilMode);
     }
 
-    /** y = max over each window, with the switches. */
+    /** y = max over each window, with the switches, on the reference kernels. */
     public Result forward(Tensor x) {
+        return forward(REFERENCE, x);
+    }
+
+    /** y = max over each window, with the switches, on the kernels {@code kern}. */
+    public Result forward(Kernels kern, Tensor x) {
         Shapes.requireRank(OP, "input x (N,C,H,W)", x, 4);
         PoolGeom g = geometry(x.shape());
         Tensor y = Tensor.zeros(g.outShape());
         int[] switches = new int[y.size()];
-        int h = g.h(), w = g.w(), oh = g.oh(), ow = g.ow();
-        float[] xd = x.data, yd = y.data;
-        int o = 0;
-        for (int p = 0; p < g.n() * g.c(); p++) { // one (n,c) plane at a time
-            int xOff = p * h * w;
-            for (int oy = 0; oy < oh; oy++)
-                for (int ox = 0; ox < ow; ox++, o++) {
-                    float max = Float.NEGATIVE_INFINITY;
-                    int arg = -1;
-                    for (int i = 0; i < kernelH; i++) {
-                        int iy = oy * strideH - padTop + i * dilationH;
-                        if (iy < 0 || iy >= h) continue;
-                        for (int j = 0; j < kernelW; j++) {
-                            int ix = ox * strideW - padLeft + j * dilationW;
-                            if (ix < 0 || ix >= w) continue;
-                            int idx = xOff + iy * w + ix;
-                            float v = xd[idx];
-                            // strict '>' keeps the first max; the first real element is always taken
-                            if (arg < 0 || v > max || Float.isNaN(v)) {
-                                max = v;
-                                arg = idx;
-                            }
-                        }
-                    }
-                    yd[o] = max;
-                    switches[o] = arg; // PoolGeom guarantees every window reads an input element
-                }
-        }
+        kern.maxPoolForward(g, x.data, y.data, switches);
         return new Result(y, switches);
     }
 
@@ -114,6 +95,11 @@ public record MaxPool2d(int kernelH, int kernelW, int strideH, int strideW, int 
      * @param xShape the input's shape {@code (N,C,H,W)}
      */
     public Tensor backward(Tensor dy, int[] switches, int[] xShape) {
+        return backward(REFERENCE, dy, switches, xShape);
+    }
+
+    /** Unpooling as {@link #backward(Tensor, int[], int[])}, on the kernels {@code kern}. */
+    public Tensor backward(Kernels kern, Tensor dy, int[] switches, int[] xShape) {
         PoolGeom g = geometry(xShape);
         Shapes.requireRank(OP, "output gradient dy", dy, 4);
         Shapes.check(dy.dim(0) == g.n() && dy.dim(1) == g.c() && dy.dim(2) == g.oh() && dy.dim(3) == g.ow(), OP,
@@ -129,8 +115,7 @@ public record MaxPool2d(int kernelH, int kernelW, int strideH, int strideW, int 
                     + " is outside the input " + Shapes.str(xShape));
         }
         Tensor dx = Tensor.zeros(xShape);
-        float[] dxd = dx.data, dyd = dy.data;
-        for (int o = 0; o < switches.length; o++) dxd[switches[o]] += dyd[o];
+        kern.maxPoolBackward(g, dy.data, switches, dx.data);
         return dx;
     }
 }

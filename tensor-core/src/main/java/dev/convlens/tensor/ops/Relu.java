@@ -2,6 +2,8 @@ package dev.convlens.tensor.ops;
 
 import dev.convlens.tensor.Shapes;
 import dev.convlens.tensor.Tensor;
+import dev.convlens.tensor.kernels.Kernels;
+import dev.convlens.tensor.kernels.ReferenceKernels;
 
 /**
  * Rectified linear unit, with the three backward rules that separate saliency, deconvnet
@@ -29,6 +31,7 @@ import dev.convlens.tensor.Tensor;
  */
 public final class Relu {
     private static final String OP = "Relu";
+    private static final Kernels REFERENCE = new ReferenceKernels();
 
     private Relu() {}
 
@@ -42,36 +45,36 @@ public final class Relu {
         GUIDED
     }
 
-    /** y = max(x, 0). */
+    /** y = max(x, 0), on the reference kernels. */
     public static Tensor forward(Tensor x) {
+        return forward(REFERENCE, x);
+    }
+
+    /** y = max(x, 0) (NaN stays NaN), on the kernels {@code kern}. */
+    public static Tensor forward(Kernels kern, Tensor x) {
         Shapes.check(x != null, OP, "input x is null");
         Tensor y = Tensor.zeros(x.shape());
-        float[] xd = x.data, yd = y.data;
-        for (int i = 0; i < xd.length; i++) yd[i] = Math.max(xd[i], 0f); // NaN stays NaN
+        kern.reluForward(x.data, y.data);
         return y;
     }
 
-    /** The signal sent down to x under {@code rule}, given the forward input x and {@code dy}. */
+    /** The signal sent down to x under {@code rule}, given the forward input x and {@code dy}; reference kernels. */
     public static Tensor backward(Rule rule, Tensor x, Tensor dy) {
+        return backward(REFERENCE, rule, x, dy);
+    }
+
+    /**
+     * The signal sent down to x under {@code rule}, on the kernels {@code kern}. The rules are the two
+     * masks of {@link Kernels#reluBackward}: GRADIENT the forward mask {@code x > 0}, DECONVNET the
+     * signal mask {@code dy > 0}, GUIDED both.
+     */
+    public static Tensor backward(Kernels kern, Rule rule, Tensor x, Tensor dy) {
         Shapes.check(rule != null, OP, "backward rule is null");
         Shapes.check(x != null, OP, "input x is null");
         Shapes.check(dy != null, OP, "output gradient dy is null");
         Shapes.requireSameShape(OP, "input x", x, "output gradient dy", dy);
         Tensor dx = Tensor.zeros(x.shape());
-        float[] xd = x.data, g = dy.data, d = dx.data;
-        switch (rule) {
-            case GRADIENT:
-                for (int i = 0; i < d.length; i++) d[i] = xd[i] > 0 ? g[i] : 0f;
-                break;
-            case DECONVNET:
-                for (int i = 0; i < d.length; i++) d[i] = g[i] > 0 ? g[i] : 0f;
-                break;
-            case GUIDED:
-                for (int i = 0; i < d.length; i++) d[i] = xd[i] > 0 && g[i] > 0 ? g[i] : 0f;
-                break;
-            default:
-                throw new IllegalStateException("unreachable");
-        }
+        kern.reluBackward(x.data, dy.data, dx.data, rule != Rule.DECONVNET, rule != Rule.GRADIENT);
         return dx;
     }
 }

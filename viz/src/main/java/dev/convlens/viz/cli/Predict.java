@@ -59,7 +59,7 @@ import picocli.CommandLine.Spec;
         footer = Main.EXIT_CODES)
 final class Predict implements Callable<Integer> {
     /** Kernel layers the user may pick. */
-    enum BackendName { reference, simd }
+    enum BackendName { reference, simd, opencl }
 
     static final class Source {
         @Option(names = "--image", paramLabel = "FILE", description = "Image to classify (PNG or JPEG).")
@@ -100,7 +100,8 @@ final class Predict implements Callable<Integer> {
 
     @Option(names = "--backend", paramLabel = "NAME", defaultValue = "simd",
             description = "Kernels: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}; simd falls back to reference "
-                    + "with a warning when jdk.incubator.vector is missing).")
+                    + "with a warning when jdk.incubator.vector is missing, opencl to simd when there is no OpenCL device; "
+                    + "'convlens devices' lists them).")
     BackendName backend;
 
     @Option(names = "--threads", paramLabel = "N", description = "Threads for the simd kernels (default: all cores).")

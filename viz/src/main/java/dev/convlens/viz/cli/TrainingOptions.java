@@ -115,7 +115,7 @@ final class TrainingOptions {
     @Option(names = "--std", split = ",", paramLabel = "S", description = "Per-channel std of v/255 (defaults as --mean).")
     float[] std;
 
-    @Option(names = "--backend", paramLabel = "NAME", defaultValue = "simd", description = "Kernels: reference or simd (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--backend", paramLabel = "NAME", defaultValue = "simd", description = "Kernels: reference, simd or opencl (default: ${DEFAULT-VALUE}).")
     Predict.BackendName backend;
 
     @Option(names = "--threads", paramLabel = "N", description = "Threads for the simd kernels (default: all cores).")

@@ -58,7 +58,7 @@ final class VisualizeCommand implements Callable<Integer> {
 
     enum Opt { ADAM, SGD }
 
-    enum BackendName { reference, simd }
+    enum BackendName { reference, simd, opencl }
 
     @ParentCommand Main main;
     @Spec CommandSpec spec;

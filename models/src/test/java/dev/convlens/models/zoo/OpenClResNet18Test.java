@@ -1,0 +1,60 @@
+package dev.convlens.models.zoo;
+
+import static dev.convlens.tensor.testing.GradCheck.maxAbsRel;
+import static dev.convlens.tensor.testing.GradCheck.relL2;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.convlens.nn.Graph;
+import dev.convlens.nn.Run;
+import dev.convlens.tensor.Tensor;
+import dev.convlens.tensor.kernels.Backend;
+import dev.convlens.tensor.kernels.Kernels;
+import dev.convlens.tensor.opencl.OpenClKernels;
+import dev.convlens.tensor.ops.Relu;
+import dev.convlens.tensor.testing.OpenClTesting;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A whole ResNet-18 (seeded weights, inference mode) on the OpenCL kernels against the SIMD ones:
+ * the logits, and the saliency map (the gradient of the top logit with respect to the input), plus
+ * the guided-backprop map, which runs the same backward pass with the ReLU rule switched. Every
+ * convolution, max-pool, batch norm, ReLU, residual add and the classifier's GEMM run on OpenCL;
+ * global average pooling and flatten are host loops.
+ */
+class OpenClResNet18Test {
+    /** The oracle tests' tolerances (ZooAgreementTest): forward max abs error <= FWD * max|ref|; gradients relative L2 <= GRAD. */
+    static final double FWD = 1e-4, GRAD = 1e-4;
+    /** 1 x 3 x SIZE x SIZE input: 112 keeps the run short on PoCL with two shared cores, and every layer still has a 4x4 or larger map. */
+    static final int SIZE = 112;
+
+    @Test
+    void forwardAndSaliencyOnOpenClAgreeWithSimd() {
+        OpenClKernels cl = OpenClTesting.kernels();
+        long before = cl.launches();
+        Kernels simd = Backend.select("simd", 2);
+        Graph g = ResNet18.build(1000, 7);
+        Tensor x = Tensor.uniform(11, -2, 2, 1, 3, SIZE, SIZE);
+
+        Run r0 = g.forward(simd, Map.of("input", x), false);
+        Run r1 = g.forward(cl, Map.of("input", x), false);
+        float[] y0 = r0.output().data, y1 = r1.output().data;
+        double fwd = maxAbsRel(y0, y1);
+        assertTrue(fwd <= FWD, "logits: max abs error / max|ref| " + fwd + " > " + FWD);
+
+        int top = 0;
+        for (int i = 1; i < y0.length; i++) if (y0[i] > y0[top]) top = i;
+        Tensor seed = Tensor.zeros(r0.output().shape());
+        seed.data[top] = 1;
+        String out = g.outputs.get(0);
+        for (Relu.Rule rule : new Relu.Rule[] {Relu.Rule.GRADIENT, Relu.Rule.GUIDED}) {
+            Tensor s0 = r0.backward(out, seed, rule, List.of("input")).get("input");
+            Tensor s1 = r1.backward(out, seed, rule, List.of("input")).get("input");
+            double rel = relL2(s0.data, s1.data);
+            assertTrue(rel <= GRAD, rule + " saliency: relative L2 error " + rel + " > " + GRAD);
+        }
+        assertTrue(cl.launches() - before > 100, "the network ran " + (cl.launches() - before) + " OpenCL launches");
+        assertTrue(cl.lastRanOnOpenCl(), () -> "last launch did not run on OpenCL:\n" + cl.usageReport());
+    }
+}
