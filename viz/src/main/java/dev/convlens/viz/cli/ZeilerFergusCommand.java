@@ -420,7 +420,7 @@ final class ZeilerFergusCommand implements Callable<Integer> {
                 acts[r] = s.act()[n * s.channels() + c];
             }
             res.top9.add(new Results.Top9(name, c, acts, top));
-            cells.add(List.of(Images.grid(projs, null, 3, 1), Images.grid(patches, null, 3, 1)));
+            cells.add(List.of(Images.grid(projs, null, 3, 3), Images.grid(patches, null, 3, 3)));
             rows.add(String.format(Locale.ROOT, "channel %d", c));
         }
         return table(String.format(Locale.ROOT, "%s: top %d of %d test images (receptive field %dx%d)", name, KEEP, s.images(),

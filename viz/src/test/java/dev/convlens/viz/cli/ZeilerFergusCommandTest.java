@@ -71,7 +71,7 @@ class ZeilerFergusCommandTest {
         // top 9: per channel (3 rows) two 3x3 grids of 40-pixel tiles
         for (String f : List.of("top9_conv1.png", "top9_conv2.png")) {
             BufferedImage t = png(f);
-            assertTrue(t.getWidth() >= 2 * (3 * 40 + 4) && t.getHeight() >= 3 * (3 * 40 + 4), f + " " + t.getWidth() + "x" + t.getHeight());
+            assertTrue(t.getWidth() >= 2 * (3 * 40 + 12) && t.getHeight() >= 3 * (3 * 40 + 12), f + " " + t.getWidth() + "x" + t.getHeight());
         }
         // evolution: 3 snapshots (init, epochs 1 and 2) as columns, 6 channels as rows, 40-pixel tiles
         BufferedImage e = png("evolution.png");
