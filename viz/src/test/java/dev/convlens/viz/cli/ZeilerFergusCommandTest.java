@@ -101,7 +101,8 @@ class ZeilerFergusCommandTest {
         double acc = numbers("fashion_test_accuracy").get(0);
         assertTrue(acc > 0.3 && acc <= 1, "Fashion-MNIST accuracy " + acc + " (chance 0.1)");
         assertEquals(2, numbers("test_accuracy").size(), "one history entry per epoch");
-        for (String k : List.of("last_layer_accuracy", "scratch_accuracy", "clean_prob", "min_prob", "true_label_share")) {
+        for (String k : List.of("last_layer_accuracy", "finetune_accuracy", "scratch_accuracy")) assertEquals(1, numbers(k).size(), k);
+        for (String k : List.of("last_layer_accuracy", "finetune_accuracy", "scratch_accuracy", "clean_prob", "min_prob", "true_label_share")) {
             for (double v : numbers(k)) assertTrue(v >= 0 && v <= 1, k + " = " + v);
         }
         assertEquals(2, numbers("clean_prob").size(), "two occlusion images");
