@@ -191,7 +191,7 @@ public final class Occlusion {
      * A map of square positions spread over the image's pixels: each pixel takes the value of the
      * position whose square centre is nearest.
      */
-    static float[] toPixels(Maps m, float[] map, int h, int w) {
+    public static float[] toPixels(Maps m, float[] map, int h, int w) {
         float[] out = new float[h * w];
         for (int y = 0; y < h; y++) {
             int i = nearest(y, m.size(), m.stride(), m.rows());

@@ -143,6 +143,15 @@ public final class Trainer {
 
     /** Trains from epoch 1 (or from the checkpoint with {@code resume}) to {@code cfg.epochs}. */
     public Result fit(Dataset train, Dataset test) {
+        return fit(train, test, null);
+    }
+
+    /**
+     * As {@link #fit(Dataset, Dataset)}, calling {@code afterEpoch} (when not null) at the end of
+     * each epoch, after the checkpoint is written, with the graph holding that epoch's weights: the
+     * place to keep a snapshot per epoch (Zeiler and Fergus follow features through training).
+     */
+    public Result fit(Dataset train, Dataset test, java.util.function.Consumer<Epoch> afterEpoch) {
         List<Epoch> history = new ArrayList<>();
         int start = 0;
         Path ckpt = cfg.out() == null ? null : cfg.out().resolve(CHECKPOINT);
@@ -174,6 +183,7 @@ public final class Trainer {
                 writeConfusion(cfg.out().resolve(CONFUSION), last.confusion(), train.classes());
                 checkpoint(e + 1, history).write(ckpt);
             }
+            if (afterEpoch != null) afterEpoch.accept(ep);
         }
         if (last == null) last = evaluate(test, cfg.batch(), cfg.normalize());
         return new Result(history, last);

@@ -50,6 +50,25 @@ class TrainerTest {
         assertEquals(data.test().size(), total);
     }
 
+    /** The per-epoch callback sees each epoch once, in order, with the weights of that epoch (they change between calls). */
+    @Test
+    void afterEpochIsCalledOncePerEpochWithThatEpochsWeights() {
+        Dataset.Split data = TinyNets.synthetic(120, 2).split(0.25, 7);
+        Graph g = TinyNets.net(8, 2, 3, 5);
+        String p = g.trainable().get(0);
+        List<Integer> seen = new java.util.ArrayList<>();
+        List<float[]> weights = new java.util.ArrayList<>();
+        Trainer.Result r = new Trainer(g, kernels(), new Sgd(0.9, 0, false), config(2, null, false, null)).fit(data.train(), data.test(),
+                e -> {
+                    seen.add(e.epoch());
+                    weights.add(g.params.get(p).data.clone());
+                });
+        assertEquals(List.of(1, 2), seen);
+        assertEquals(r.history().get(1).testAcc(), r.test().accuracy(), 0);
+        assertTrue(!java.util.Arrays.equals(weights.get(0), weights.get(1)), "the snapshot after epoch 1 equals the one after epoch 2");
+        assertTrue(java.util.Arrays.equals(weights.get(1), g.params.get(p).data), "the last call sees the final weights");
+    }
+
     /** 2 epochs straight vs 1 epoch, then a fresh process state resumed for the 2nd: identical bit for bit. */
     @Test
     void resumeGivesTheSameParametersBitForBit(@TempDir Path a, @TempDir Path b) {
