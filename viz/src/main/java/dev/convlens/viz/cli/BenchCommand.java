@@ -43,8 +43,8 @@ import picocli.CommandLine.Spec;
             "  saliency   forward, then the gradient of each image's top logit to the input (no weight gradients)",
             "  train      one training step: forward in training mode, cross-entropy against fixed random labels,",
             "             backward to every parameter, SGD (lr 0.01, momentum 0.9); the model's weights change",
-            "  visualize  " + Workload.VISUALIZE_STEPS + " steps of class visualization (convlens visualize's defaults, "
-                    + "Fourier image, Lucid's transforms); RGB models only",
+            "  visualize  " + Workload.VISUALIZE_STEPS + " steps of class visualization (convlens visualize's defaults:",
+            "             Fourier image, Lucid's transforms, Adam); RGB ImageNet-normalized models only",
             "",
             "The input is random N(0,1) noise of the model's declared input shape (batch replaced by --batch); "
                     + "use --shape C,H,W when the model declares no spatial size. Warm-up runs are not timed. "
@@ -56,7 +56,7 @@ import picocli.CommandLine.Spec;
             "  convlens bench --model resnet18.onnx --what forward",
             "  convlens bench --model resnet18.onnx --what saliency --threads 2 --iterations 20 --json",
             "  convlens bench --model resnet18_bn.onnx --what train --batch 16 --threads 2 --json",
-            "  convlens bench --model net.onnx --what forward --shape 3,224,224 --backend reference --iterations 3",
+            "  convlens bench --model net.onnx --shape 3,224,224 --backend reference --iterations 3",
             ""},
         footerHeading = "%nExit codes:%n",
         footer = Main.EXIT_CODES)
@@ -90,9 +90,12 @@ final class BenchCommand implements Callable<Integer> {
                     + "with a warning when jdk.incubator.vector is missing).")
     BackendName backend;
 
-    @Option(names = "--shape", paramLabel = "C,H,W", split = ",",
+    @Option(names = "--shape", paramLabel = "C,H,W",
             description = "Input shape of one image, instead of the model's declared input shape.")
-    int[] shape;
+    String shapeText;
+
+    /** --shape parsed, or null. */
+    private int[] shape;
 
     @Option(names = "--seed", paramLabel = "N", defaultValue = "0", description = "Seeds the input and the labels (default: ${DEFAULT-VALUE}).")
     long seed;
@@ -118,8 +121,15 @@ final class BenchCommand implements Callable<Integer> {
         if (iterations < 1) throw new ParameterException(spec.commandLine(), "--iterations must be at least 1, got " + iterations);
         if (warmup < 0) throw new ParameterException(spec.commandLine(), "--warmup must be at least 0, got " + warmup);
         if (threads != null && threads < 1) throw new ParameterException(spec.commandLine(), "--threads must be at least 1, got " + threads);
-        if (shape != null && (shape.length != 3 || Arrays.stream(shape).anyMatch(d -> d < 1)))
-            throw new ParameterException(spec.commandLine(), "--shape must be three positive numbers C,H,W, got " + Arrays.toString(shape));
+        if (shapeText != null) {
+            try {
+                shape = Arrays.stream(shapeText.split(",", -1)).mapToInt(d -> Integer.parseInt(d.trim())).toArray();
+            } catch (NumberFormatException e) {
+                shape = new int[0];
+            }
+            if (shape.length != 3 || Arrays.stream(shape).anyMatch(d -> d < 1))
+                throw new ParameterException(spec.commandLine(), "--shape must be three positive numbers C,H,W, got '" + shapeText + "'");
+        }
         return VizSupport.guard("bench", main.err, verbose, () -> bench(w));
     }
 

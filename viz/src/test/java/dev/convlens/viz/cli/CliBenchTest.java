@@ -62,11 +62,11 @@ class CliBenchTest {
     @Test
     void saliencyAndTrainRunOnABatch() {
         for (String what : new String[] {"saliency", "train"}) {
-            PredictTest.Result r = PredictTest.run("bench", "--model", model.toString(), "--what", what, "--batch", "4",
-                    "--iterations", "2", "--warmup", "1", "--threads", "2", "--json");
+            PredictTest.Result r = PredictTest.run("bench", "--model", model.toString(), "--what", what, "--batch", "2",
+                    "--iterations", "2", "--warmup", "0", "--threads", "2", "--json");
             assertEquals(0, r.code(), r.err());
             assertEquals(what, string(r.out(), "what"));
-            assertEquals(4, number(r.out(), "batch"));
+            assertEquals(2, number(r.out(), "batch"));
             assertTrue(number(r.out(), "median_ms") > 0, r.out());
         }
     }
@@ -88,6 +88,10 @@ class CliBenchTest {
         PredictTest.Result badWhat = PredictTest.run("bench", "--model", model.toString(), "--what", "backward");
         assertEquals(Main.USAGE, badWhat.code());
         assertTrue(badWhat.err().contains("--what"), badWhat.err());
+
+        PredictTest.Result notAShape = PredictTest.run("bench", "--model", model.toString(), "--shape", "3,x,28");
+        assertEquals(Main.USAGE, notAShape.code());
+        assertTrue(notAShape.err().contains("--shape"), notAShape.err());
 
         PredictTest.Result badShape = PredictTest.run("bench", "--model", model.toString(), "--shape", "3,28,28", "--iterations", "1");
         assertEquals(Main.INPUT, badShape.code(), badShape.err());
