@@ -17,7 +17,8 @@ The work, as in dev.convlens.viz.Workload (same networks and weights as export_m
   visualize  10 steps of class visualization at 224 (class 0's logit): Lucid's Fourier image
              (1/f-scaled half spectrum, irfft2 ortho / 4, colour decorrelation, sigmoid), per step
              pad 12 (0.5), jitter 8, scale 0.9-1.1, rotate +-10 degrees, jitter 4, ImageNet
-             normalization, forward, backward to the spectrum, Adam(lr=0.05); a fresh image each run
+             normalization, forward, backward to the spectrum, Adam(lr=0.05); a fresh image each run;
+             AlexNet without the rescaling (236x236 each step), as NetworkBench does
 The input is N(0,1) noise, seed 0. Each measurement: 3 warm-up runs (at least 1 s), then runs until
 --seconds have passed and at least 5 runs were made. torch.set_num_threads(--threads) and one
 inter-op thread, as NetworkBench gives ONNX Runtime.
@@ -104,13 +105,13 @@ def fourier_image(spec, h, w):
     return torch.sigmoid(t)
 
 
-def transform(img, rnd):
-    """Lucid's standard transforms, as dev.convlens.viz.am.Robustness.LUCID."""
+def transform(img, rnd, rescale):
+    """Lucid's standard transforms, as dev.convlens.viz.am.Robustness.LUCID (rescale=False: Workload.FIXED_SCALE)."""
     img = F.pad(img, (12, 12, 12, 12), value=0.5)
     h = img.shape[2] - 8
     oy, ox = rnd.randint(0, 8), rnd.randint(0, 8)
     img = img[:, :, oy:oy + h, ox:ox + h]
-    s = rnd.choice([0.9, 0.95, 1.0, 1.05, 1.1])
+    s = rnd.choice([0.9, 0.95, 1.0, 1.05, 1.1]) if rescale else 1.0
     if s != 1.0:
         img = F.interpolate(img, size=(round(h * s), round(h * s)), mode='bilinear', align_corners=False)
     deg = rnd.randint(-10, 10)
@@ -124,7 +125,7 @@ def transform(img, rnd):
     return img[:, :, oy:oy + h, ox:ox + h]
 
 
-def visualize_work(net):
+def visualize_work(net, rescale=True):
     import random
     net.eval()
     for p in net.parameters():
@@ -136,7 +137,7 @@ def visualize_work(net):
         opt = torch.optim.Adam([spec], lr=0.05)
         for _ in range(VIS_STEPS):
             opt.zero_grad(set_to_none=True)
-            x = (transform(fourier_image(spec, SIZE, SIZE), rnd) - MEAN) / STD
+            x = (transform(fourier_image(spec, SIZE, SIZE), rnd, rescale) - MEAN) / STD
             objective = net(x)[0, 0]
             (-objective).backward()
             opt.step()
@@ -180,7 +181,9 @@ def main():
             if what not in WORK:
                 sys.exit('torch_bench.py: unknown --what %r; choose from %s' % (what, ', '.join(WORK)))
             net = build(model)
-            times = measure(WORK[what](net), a.seconds)
+            # AlexNet: no rescaling in visualize, as NetworkBench (its ONNX export takes one input size only)
+            work = visualize_work(net, rescale=False) if (what == 'visualize' and model == 'alexnet') else WORK[what](net)
+            times = measure(work, a.seconds)
             row = {'impl': 'pytorch', 'model': model, 'what': what, 'batch': batch_of(what), 'threads': a.threads,
                    'median_ms': round(statistics.median(times), 3), 'min_ms': round(min(times), 3),
                    'max_ms': round(max(times), 3), 'mean_ms': round(statistics.fmean(times), 3), 'n': len(times),

@@ -3,6 +3,7 @@ package dev.convlens.bench;
 import dev.convlens.models.onnx.OnnxImporter;
 import dev.convlens.nn.Graph;
 import dev.convlens.viz.Workload;
+import dev.convlens.viz.am.Robustness;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -54,6 +55,16 @@ public final class BenchModels {
     /** The batch the issue times {@code what} at: 16 for a training step, 1 otherwise. */
     public static int defaultBatch(Workload.What what) {
         return what == Workload.What.TRAIN ? 16 : 1;
+    }
+
+    /**
+     * The random transforms of {@code visualize} for {@code model}: Lucid's for ResNet-18;
+     * {@link Workload#FIXED_SCALE} (no rescaling: 236x236 every step) for AlexNet, whose export
+     * turns the adaptive 6x6 pooling into a fixed 1x1 pooling, so its classifier takes only inputs
+     * of about 223 to 238 pixels. torch_bench.py does the same.
+     */
+    public static Robustness visualizeTransforms(String model) {
+        return model.startsWith("alexnet") ? Workload.FIXED_SCALE : Robustness.LUCID;
     }
 
     /** The graph of {@code file}. */

@@ -33,7 +33,8 @@ import org.openjdk.jmh.annotations.Warmup;
  *   <li>{@link #convlens}: {@code what} = forward (batch 1), saliency (batch 1: forward + gradient
  *       of the top logit to the input), train (batch 16: forward, cross-entropy, backward to every
  *       parameter, SGD step; reads {@code M_bn.onnx}) or visualize (10 steps of class
- *       visualization at 224, batch 1); {@code batch=0} means those defaults.</li>
+ *       visualization at 224, batch 1; AlexNet without the random rescaling, see
+ *       {@link BenchModels#visualizeTransforms}); {@code batch=0} means those defaults.</li>
  *   <li>{@link #ort}: ONNX Runtime 1.20 (Java API, CPU execution provider, all graph
  *       optimizations, intra-op threads = {@code threads}, inter-op threads 1, sequential
  *       execution), forward at batch 1 only: the inference package has no gradients, so there is
@@ -77,7 +78,8 @@ public class NetworkBench {
             Workload.What w = Workload.What.parse(what);
             Path f = BenchModels.file(model, w);
             int n = batch > 0 ? batch : BenchModels.defaultBatch(w);
-            work = Workload.of(w, BenchModels.load(f), Backend.select(backend, threads), n, 3, SIZE, SIZE, 0);
+            work = Workload.of(w, BenchModels.load(f), Backend.select(backend, threads), n, 3, SIZE, SIZE, 0,
+                    BenchModels.visualizeTransforms(model));
         }
     }
 

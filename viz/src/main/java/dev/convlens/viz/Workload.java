@@ -32,7 +32,7 @@ import java.util.Random;
  *       {@value #TRAIN_MOMENTUM}.</li>
  *   <li>{@code visualize}: {@value #VISUALIZE_STEPS} steps of class visualization
  *       ({@link ActivationMaximization}: the logit of class 0, a {@code HxW} Fourier image, Lucid's
- *       transforms, Adam at lr 0.05), the defaults of {@code convlens visualize}, from a fresh
+ *       transforms ({@link #FIXED_SCALE} on request), Adam at lr 0.05), the defaults of {@code convlens visualize}, from a fresh
  *       image each time; needs a 3-channel ImageNet-normalized input.</li>
  * </ul>
  * The input is {@code N(0,1)} noise (an ImageNet-normalized image has about that spread) from a
@@ -76,9 +76,11 @@ public final class Workload {
     private final List<String> learnable;
     private final Sgd sgd;
     private final ActivationMaximization am;
+    private final Robustness robustness;
 
-    private Workload(What what, Graph g, Kernels k, int batch, int c, int h, int w, long seed) {
+    private Workload(What what, Graph g, Kernels k, int batch, int c, int h, int w, long seed, Robustness robustness) {
         this.what = what;
+        this.robustness = robustness;
         this.g = g;
         this.k = k;
         this.seed = seed;
@@ -114,10 +116,26 @@ public final class Workload {
      * Runs one forward pass of one image (to learn the number of classes); shape errors surface here.
      */
     public static Workload of(What what, Graph g, Kernels k, int batch, int c, int h, int w, long seed) {
+        return of(what, g, k, batch, c, h, w, seed, Robustness.LUCID);
+    }
+
+    /**
+     * As {@link #of(What, Graph, Kernels, int, int, int, int, long)}, with the random transforms of
+     * {@code visualize} given: {@link #FIXED_SCALE} for a network that takes one input size only
+     * (torchvision's AlexNet exports its adaptive pooling as a fixed 1x1 pooling, so the rescaled
+     * image of {@link Robustness#LUCID} no longer fits its classifier).
+     */
+    public static Workload of(What what, Graph g, Kernels k, int batch, int c, int h, int w, long seed, Robustness robustness) {
         Shapes.check(batch >= 1 && c >= 1 && h >= 1 && w >= 1, "Workload",
                 "batch and input dims must be >= 1, got batch " + batch + ", input (" + c + "," + h + "," + w + ")");
-        return new Workload(what, g, k, batch, c, h, w, seed);
+        return new Workload(what, g, k, batch, c, h, w, seed, robustness);
     }
+
+    /**
+     * Lucid's transforms without the rescaling: pad 12, jitter 8, rotate +-10 degrees, jitter 4, so a
+     * 224 image reaches the network at 236x236 every step.
+     */
+    public static final Robustness FIXED_SCALE = new Robustness(12, 0.5f, 8, new double[0], 10, 4);
 
     public What what() {
         return what;
@@ -169,7 +187,7 @@ public final class Workload {
 
     private float visualize() {
         FourierParam p = FourierParam.random(seed, x.dim(0), x.dim(2), x.dim(3), 0.01);
-        ActivationMaximization.Settings s = new ActivationMaximization.Settings(VISUALIZE_STEPS, Robustness.LUCID,
+        ActivationMaximization.Settings s = new ActivationMaximization.Settings(VISUALIZE_STEPS, robustness,
                 0, 0, 0, 0.5, 0, seed);
         ActivationMaximization.Result r = am.run(p, new Optimizer.Adam(VISUALIZE_LR), s, null);
         return (float) r.objective()[VISUALIZE_STEPS - 1];

@@ -194,7 +194,9 @@ final class BenchCommand implements Callable<Integer> {
         try {
             v = work.run();
         } catch (IllegalArgumentException e) {
-            throw new Predict.Failure(Main.INPUT, model + ": " + work.what().id() + " failed: " + e.getMessage(), e);
+            throw new Predict.Failure(Main.INPUT, model + ": " + work.what().id() + " failed: " + e.getMessage()
+                    + (work.what() == Workload.What.VISUALIZE ? " (visualize rescales the image by 0.9-1.1 each step; "
+                    + "a model exported for one input size cannot take that)" : ""), e);
         }
         double ms = (System.nanoTime() - t0) / 1e6;
         if (verbose) main.err.printf(Locale.ROOT, "convlens bench: %s %.2f ms (result %g)%n", label, ms, v);
