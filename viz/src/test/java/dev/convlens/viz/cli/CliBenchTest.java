@@ -72,6 +72,21 @@ class CliBenchTest {
     }
 
     @Test
+    void visualizeRunsOnAnRgbModelWithAGivenShape() throws Exception {
+        // PredictTest's tiny classifier: RGB input of free spatial size, so --shape is needed
+        Path tiny = Files.write(dir.resolve("tiny-rgb.onnx"), PredictTest.tinyModel("Relu").toByteArray());
+        PredictTest.Result r = PredictTest.run("bench", "--model", tiny.toString(), "--what", "visualize", "--shape", "3,32,32",
+                "--iterations", "1", "--warmup", "0", "--threads", "1", "--json");
+        assertEquals(0, r.code(), r.err());
+        assertEquals("visualize", string(r.out(), "what"));
+        assertTrue(r.out().contains("\"input\":[1,3,32,32]"), r.out());
+
+        PredictTest.Result noShape = PredictTest.run("bench", "--model", tiny.toString(), "--iterations", "1");
+        assertEquals(Main.INPUT, noShape.code(), noShape.err());
+        assertTrue(noShape.err().contains("tiny-rgb.onnx") && noShape.err().contains("--shape"), noShape.err());
+    }
+
+    @Test
     void withoutJsonOneReadableLine() {
         PredictTest.Result r = PredictTest.run("bench", "--model", model.toString(), "--iterations", "2", "--warmup", "0",
                 "--backend", "reference");
