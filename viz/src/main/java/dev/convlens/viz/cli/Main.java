@@ -25,7 +25,8 @@ import picocli.CommandLine.Spec;
         version = "convlens 0.1.0",
         subcommands = {Predict.class, Train.class, Finetune.class, SaliencyCommand.class, DeconvCommand.class,
                 OcclusionCommand.class, Top9Command.class, FiltersCommand.class, VisualizeCommand.class,
-                ReportCommand.class, DemoCommand.class, Experiment.class, DevicesCommand.class, CommandLine.HelpCommand.class},
+                ReportCommand.class, DemoCommand.class, Experiment.class, BenchCommand.class, DevicesCommand.class,
+                CommandLine.HelpCommand.class},
         description = {
             "Pure-Java CNNs: run, train and look inside ONNX image classifiers.",
             "",
