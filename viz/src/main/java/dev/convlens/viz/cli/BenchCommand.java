@@ -61,7 +61,6 @@ import picocli.CommandLine.Spec;
         footerHeading = "%nExit codes:%n",
         footer = Main.EXIT_CODES)
 final class BenchCommand implements Callable<Integer> {
-    enum BackendName { reference, simd }
 
     @ParentCommand Main main;
     @Spec CommandSpec spec;

@@ -88,7 +88,7 @@ final class OcclusionCommand implements Callable<Integer> {
     int crop;
 
     @Option(names = "--backend", paramLabel = "NAME", defaultValue = "simd", description = "Kernels: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
-    Predict.BackendName backend;
+    BackendName backend;
 
     @Option(names = "--threads", paramLabel = "N", description = "Threads for the simd kernels (default: all cores).")
     Integer threads;

@@ -59,7 +59,6 @@ import picocli.CommandLine.Spec;
         footer = Main.EXIT_CODES)
 final class Predict implements Callable<Integer> {
     /** Kernel layers the user may pick. */
-    enum BackendName { reference, simd, opencl }
 
     static final class Source {
         @Option(names = "--image", paramLabel = "FILE", description = "Image to classify (PNG or JPEG).")

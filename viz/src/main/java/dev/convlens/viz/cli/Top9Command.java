@@ -89,7 +89,7 @@ final class Top9Command implements Callable<Integer> {
     int crop;
 
     @Option(names = "--backend", paramLabel = "NAME", defaultValue = "simd", description = "Kernels: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
-    Predict.BackendName backend;
+    BackendName backend;
 
     @Option(names = "--verbose", description = "Print stack traces on errors.")
     boolean verbose;

@@ -116,7 +116,7 @@ final class TrainingOptions {
     float[] std;
 
     @Option(names = "--backend", paramLabel = "NAME", defaultValue = "simd", description = "Kernels: reference, simd or opencl (default: ${DEFAULT-VALUE}).")
-    Predict.BackendName backend;
+    BackendName backend;
 
     @Option(names = "--threads", paramLabel = "N", description = "Threads for the simd kernels (default: all cores).")
     Integer threads;

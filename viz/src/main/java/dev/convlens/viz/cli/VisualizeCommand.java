@@ -58,7 +58,6 @@ final class VisualizeCommand implements Callable<Integer> {
 
     enum Opt { ADAM, SGD }
 
-    enum BackendName { reference, simd, opencl }
 
     @ParentCommand Main main;
     @Spec CommandSpec spec;
