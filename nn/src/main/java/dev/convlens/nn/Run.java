@@ -65,6 +65,7 @@ public final class Run {
                 }
             }
         }
+        Set<String> keep = new HashSet<>(wrt);
         Map<String, Tensor> grads = new HashMap<>();
         grads.put(from, seed);
         for (int i = graph.nodes.size() - 1; i >= 0; i--) {
@@ -72,7 +73,10 @@ public final class Run {
             Tensor[] dOut = new Tensor[n.outputs().size()];
             boolean any = false;
             for (int o = 0; o < dOut.length; o++) {
-                dOut[o] = grads.get(n.outputs().get(o));
+                // Every consumer of this output comes later in the graph and has already sent its
+                // share: the gradient is complete, and is dropped once used unless asked for.
+                String name = n.outputs().get(o);
+                dOut[o] = keep.contains(name) ? grads.get(name) : grads.remove(name);
                 any |= dOut[o] != null;
             }
             if (!any) continue;
