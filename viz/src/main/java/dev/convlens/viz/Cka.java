@@ -47,11 +47,16 @@ public final class Cka {
         Shapes.check(n >= 2 && p >= 1 && q >= 1, "Cka", "needs at least 2 examples and 1 feature a side, got n " + n + ", p " + p + ", q " + q);
         Shapes.check(x.length == (long) n * p && y.length == (long) n * q, "Cka",
                 "x has " + x.length + " values for (" + n + ", " + p + "), y " + y.length + " for (" + n + ", " + q + ")");
-        return alignment(centredGram(x, n, p), centredGram(y, n, q), n);
+        return fromGrams(centredGram(x, n, p), centredGram(y, n, q), n);
     }
 
-    /** {@code <K, L>_F / (||K||_F ||L||_F)} for two {@code n x n} Gram matrices (row-major). */
-    static double alignment(double[] k, double[] l, int n) {
+    /**
+     * {@code <K, L>_F / (||K||_F ||L||_F)} for two {@code n x n} centred Gram matrices (row-major)
+     * from {@link #centredGram}: linear CKA when the activations are too big to keep side by side.
+     */
+    public static double fromGrams(double[] k, double[] l, int n) {
+        Shapes.check(k.length == (long) n * n && l.length == (long) n * n, "Cka", "Gram matrices of " + k.length + " and "
+                + l.length + " values are not " + n + " x " + n);
         double kl = 0, kk = 0, ll = 0;
         for (int i = 0; i < n * n; i++) {
             kl += k[i] * l[i];

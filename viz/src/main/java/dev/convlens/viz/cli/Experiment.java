@@ -14,7 +14,7 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "experiment",
         mixinStandardHelpOptions = true,
-        subcommands = {CommandLine.HelpCommand.class},
+        subcommands = {CommandLine.HelpCommand.class, ResnetInitCommand.class},
         description = {"Reproduce a published study end to end: training, figures and numbers in one folder.",
             "Each experiment is explained, with its figures and measured numbers, in docs/tutorial/."})
 final class Experiment implements Runnable {
