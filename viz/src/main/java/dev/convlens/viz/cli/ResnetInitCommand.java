@@ -101,7 +101,7 @@ final class ResnetInitCommand implements Callable<Integer> {
     record Budget(int digitsTrain, int digitsTest, int pretrainEpochs, int finetuneTrain, int finetuneTest, int finetuneEpochs,
                   int ckaImages, int amSteps, int amClasses, int fashionTest) {
         /** The full run: about 12 minutes on 2 quiet cores. */
-        static final Budget FULL = new Budget(4000, 1000, 3, 600, 1197, 15, 500, 64, 10, 10000);
+        static final Budget FULL = new Budget(4000, 1000, 6, 600, 1197, 15, 500, 64, 10, 10000);
         /** --quick: seconds; checks that every step runs and writes its files. */
         static final Budget QUICK = new Budget(128, 64, 1, 64, 64, 2, 32, 4, 2, 64);
     }
@@ -216,7 +216,7 @@ final class ResnetInitCommand implements Callable<Integer> {
         p.note("class activation maximization: " + classes.length + " classes x (" + AM_LAYERS.size() + " layers + logits) x 2 networks, "
                 + b.amSteps() + " steps each");
         Tensor start = meanImage(third);
-        int[][] channelA = selectiveChannels(aFt, k, third), channelB = selectiveChannels(bFt, k, third);
+        Selective channelA = selectiveChannels(aFt, k, third), channelB = selectiveChannels(bFt, k, third);
         List<List<Am>> amA = new ArrayList<>(), amB = new ArrayList<>();
         for (int c : classes) {
             amA.add(activationMaximization(aFt, k, c, channelA, start, b.amSteps(), seed));
@@ -329,11 +329,14 @@ final class ResnetInitCommand implements Callable<Integer> {
     record Am(String objective, int channel, Tensor image, double prob, double objectiveStart, double objectiveEnd) {}
 
     /**
-     * For each of {@link #AM_LAYERS} and each class, the channel most selective for the class: the
-     * largest difference between its spatial mean activation averaged over the class's images and
-     * averaged over all images of {@code d}, divided by its standard deviation over all images.
+     * For each of {@link #AM_LAYERS} and each class, the channel most selective for the class
+     * ({@code channel[layer][class]}): the largest difference between its spatial mean activation
+     * averaged over the class's images and averaged over all images of {@code d}, divided by that
+     * mean's standard deviation over all images ({@code sd[layer][channel]}).
      */
-    static int[][] selectiveChannels(Graph g, Kernels k, Dataset d) {
+    record Selective(int[][] channel, double[][] sd) {}
+
+    static Selective selectiveChannels(Graph g, Kernels k, Dataset d) {
         int layers = AM_LAYERS.size(), kk = d.classes().size();
         double[][][] sumClass = new double[layers][kk][];
         double[][] sum = new double[layers][], sq = new double[layers][];
@@ -364,12 +367,15 @@ final class ResnetInitCommand implements Callable<Integer> {
             }
         }
         int[][] best = new int[layers][kk];
+        double[][] sds = new double[layers][];
         for (int l = 0; l < layers; l++) {
             int c = sum[l].length;
+            sds[l] = new double[c];
             for (int j = 0; j < kk; j++) {
                 double top = Double.NEGATIVE_INFINITY;
                 for (int ch = 0; ch < c; ch++) {
                     double mean = sum[l][ch] / d.size(), sd = Math.sqrt(Math.max(sq[l][ch] / d.size() - mean * mean, 0)) + 1e-6;
+                    sds[l][ch] = sd;
                     double score = count[j] == 0 ? 0 : (sumClass[l][j][ch] / count[j] - mean) / sd;
                     if (score > top) {
                         top = score;
@@ -378,7 +384,7 @@ final class ResnetInitCommand implements Callable<Integer> {
                 }
             }
         }
-        return best;
+        return new Selective(best, sds);
     }
 
     /** The mean image of {@code d} in [0,1], (1,1,H,W): where every AM run starts. */
@@ -389,12 +395,18 @@ final class ResnetInitCommand implements Callable<Integer> {
         return t;
     }
 
-    /** AM of class {@code c}'s selective channel at each of {@link #AM_LAYERS}, then of its logit. */
-    private static List<Am> activationMaximization(Graph g, Kernels k, int c, int[][] channels, Tensor start, int steps, long seed) {
+    /**
+     * AM of class {@code c}'s selective channel at each of {@link #AM_LAYERS} (its spatial mean divided by
+     * the standard deviation of that mean over the fine-tuning images), then of its logit.
+     */
+    private static List<Am> activationMaximization(Graph g, Kernels k, int c, Selective sel, Tensor start, int steps, long seed) {
+        int[][] channels = sel.channel();
         List<Am> out = new ArrayList<>();
         for (int l = 0; l <= AM_LAYERS.size(); l++) {
             boolean logit = l == AM_LAYERS.size();
-            Objective o = logit ? new Objective.ClassLogit(c, 1) : new Objective.Channel(AM_LAYERS.get(l), channels[l][c], 1);
+            // a channel's objective in units of its spread over the data, so that the same TV weight suits every layer
+            Objective o = logit ? new Objective.ClassLogit(c, 1)
+                    : new Objective.Channel(AM_LAYERS.get(l), channels[l][c], 1 / sel.sd()[l][channels[l][c]]);
             ActivationMaximization am = new ActivationMaximization(g, k, List.of(o), NORM.mean(), NORM.std());
             DemoCommand.GrayParam param = DemoCommand.GrayParam.from(start, seed * 1000 + c);
             ActivationMaximization.Settings s = new ActivationMaximization.Settings(steps, new Robustness(2, 0f, 2, new double[0], 0, 1),
@@ -574,7 +586,8 @@ final class ResnetInitCommand implements Callable<Integer> {
         s.append("\n![CKA](cka.png)\n\n## Class activation maximization\n\n");
         s.append(String.format(Locale.ROOT, "%d Adam steps (lr %.2g, TV %.2g, 2-pixel jitter, blur every 4 steps) from the mean "
                 + "fine-tuning image. Hidden layers: the channel most selective for the class (largest standardized difference of its "
-                + "mean activation on the class's fine-tuning images); output: the class logit, with the probability the network gives "
+                + "mean activation on the class's fine-tuning images), its spatial mean divided by that mean's standard deviation over "
+                + "those images; output: the class logit, with the probability the network gives "
                 + "the picture.%n%n| class | A channels (layer1, layer2, layer3) | A p(class) | B channels (layer1, layer2, layer3) | B p(class) |%n"
                 + "| --- | --- | --- | --- | --- |%n", b.amSteps(), AM_LR, AM_TV));
         for (int r = 0; r < classes.length; r++) {
