@@ -447,7 +447,7 @@ final class ResnetInitCommand implements Callable<Integer> {
     static BufferedImage amFigure(int[] classes, List<List<Am>> a, List<List<Am>> b) {
         int cols = AM_LAYERS.size() + 1, tile = 28 * SCALE, gap = 6, cap = 14, left = 62, top = 46, mid = 24;
         int w = left + 2 * cols * (tile + gap) + mid + gap, h = top + classes.length * (tile + cap + gap) + gap;
-        BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+        BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_BYTE_GRAY); // all grey: half the PNG size of RGB
         Graphics2D g = img.createGraphics();
         g.setRenderingHint(RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
         g.setColor(Color.WHITE);
