@@ -14,7 +14,8 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "experiment",
         mixinStandardHelpOptions = true,
-        subcommands = {ZeilerFergusCommand.class, TransferSaliencyCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {ZeilerFergusCommand.class, ResnetInitCommand.class, TransferSaliencyCommand.class,
+            CommandLine.HelpCommand.class},
         description = {"Reproduce a published study end to end: training, figures and numbers in one folder.",
             "Each experiment is explained, with its figures and measured numbers, in docs/tutorial/."})
 final class Experiment implements Runnable {
