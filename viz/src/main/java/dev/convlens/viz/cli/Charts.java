@@ -17,29 +17,62 @@ import java.util.function.ToDoubleFunction;
 final class Charts {
     private Charts() {}
 
-    private static final Color TRAIN = new Color(0x1f77b4), TEST = new Color(0xff7f0e);
+    private static final Color[] COLOURS = {new Color(0x1f77b4), new Color(0xff7f0e), new Color(0x2ca02c), new Color(0xd62728)};
+    static final int TITLE_H = 26;
+
+    /** One line of a chart: its name in the legend and one value per epoch (NaN: no point there). */
+    record Series(String name, double[] values) {}
 
     /** Two panels side by side: loss and accuracy per epoch, train (blue) and test (orange). */
     static void curves(List<Trainer.Epoch> h, Path file) {
-        int pw = 420, ph = 300;
-        BufferedImage img = new BufferedImage(2 * pw, ph, BufferedImage.TYPE_INT_RGB);
+        curves(h, null, file);
+    }
+
+    /** The same, with {@code title} (or nothing when null) in a strip above the panels. */
+    static void curves(List<Trainer.Epoch> h, String title, Path file) {
+        panels(title, "loss", List.of(series("train", h, Trainer.Epoch::trainLoss), series("test", h, Trainer.Epoch::testLoss)),
+                "accuracy", List.of(series("train", h, Trainer.Epoch::trainAcc), series("test", h, Trainer.Epoch::testAcc)), file);
+    }
+
+    /** {@code f} of every epoch of {@code h}, as a series named {@code name}. */
+    static Series series(String name, List<Trainer.Epoch> h, ToDoubleFunction<Trainer.Epoch> f) {
+        double[] v = new double[h.size()];
+        for (int i = 0; i < v.length; i++) v[i] = f.applyAsDouble(h.get(i));
+        return new Series(name, v);
+    }
+
+    /**
+     * Two line charts over epochs 1..n side by side, a loss-like one (from 0) on the left and an
+     * accuracy-like one (up to 1) on the right, one colour per series; {@code title} (may be null)
+     * goes in a strip above them.
+     */
+    static void panels(String title, String leftTitle, List<Series> left, String rightTitle, List<Series> right, Path file) {
+        int pw = 420, ph = 300, top = title == null ? 0 : TITLE_H;
+        BufferedImage img = new BufferedImage(2 * pw, ph + top, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = img.createGraphics();
         g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
         g.setRenderingHint(RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
         g.setColor(Color.WHITE);
-        g.fillRect(0, 0, 2 * pw, ph);
-        panel(g, 0, pw, ph, "loss", h, Trainer.Epoch::trainLoss, Trainer.Epoch::testLoss, false);
-        panel(g, pw, pw, ph, "accuracy", h, Trainer.Epoch::trainAcc, Trainer.Epoch::testAcc, true);
+        g.fillRect(0, 0, 2 * pw, ph + top);
+        if (title != null) {
+            g.setColor(Color.BLACK);
+            g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 14));
+            g.drawString(title, 10, 18);
+        }
+        g.translate(0, top);
+        panel(g, 0, pw, ph, leftTitle, left, false);
+        panel(g, pw, pw, ph, rightTitle, right, true);
         g.dispose();
         Images.writePng(img, file);
     }
 
-    private static void panel(Graphics2D g, int x0, int w, int h, String title, List<Trainer.Epoch> hist,
-                              ToDoubleFunction<Trainer.Epoch> train, ToDoubleFunction<Trainer.Epoch> test, boolean unit) {
+    private static void panel(Graphics2D g, int x0, int w, int h, String title, List<Series> series, boolean unit) {
         int left = x0 + 55, right = x0 + w - 15, top = 30, bottom = h - 40;
-        double lo = unit ? 1 : 0, hi = unit ? 0 : 0;
-        for (Trainer.Epoch e : hist) {
-            for (double v : new double[] {train.applyAsDouble(e), test.applyAsDouble(e)}) {
+        double lo = unit ? 1 : 0, hi = 0;
+        int n = 0;
+        for (Series s : series) {
+            n = Math.max(n, s.values().length);
+            for (double v : s.values()) {
                 if (Double.isFinite(v)) {
                     lo = Math.min(lo, v);
                     hi = Math.max(hi, v);
@@ -66,41 +99,35 @@ final class Charts {
             g.setColor(Color.DARK_GRAY);
             g.drawString(String.format(Locale.ROOT, "%.3g", v), x0 + 5, y + 4);
         }
-        int n = hist.size();
-        for (int i = 0; i < n; i++) {
-            int x = xAt(i, n, left, right);
-            g.drawString(Integer.toString(hist.get(i).epoch()), x - 3, bottom + 15);
-        }
+        for (int i = 0; i < n; i++) g.drawString(Integer.toString(i + 1), xAt(i, n, left, right) - 3, bottom + 15);
         g.drawString("epoch", (left + right) / 2 - 15, bottom + 32);
         g.setColor(Color.BLACK);
         g.drawRect(left, top, right - left, bottom - top);
-        line(g, hist, train, TRAIN, lo, hi, left, right, top, bottom);
-        line(g, hist, test, TEST, lo, hi, left, right, top, bottom);
-        g.setColor(TRAIN);
-        g.drawString("train", right - 80, top + 15);
-        g.setColor(TEST);
-        g.drawString("test", right - 40, top + 15);
+        for (int j = 0; j < series.size(); j++) {
+            Series s = series.get(j);
+            g.setColor(COLOURS[j % COLOURS.length]);
+            g.setStroke(new BasicStroke(2f));
+            int px = 0, py = 0;
+            boolean first = true;
+            for (int i = 0; i < s.values().length; i++) {
+                double v = s.values()[i];
+                if (!Double.isFinite(v)) continue;
+                int x = xAt(i, n, left, right), y = bottom - (int) Math.round((bottom - top) * (v - lo) / (hi - lo));
+                g.fillOval(x - 3, y - 3, 6, 6);
+                if (!first) g.drawLine(px, py, x, y);
+                first = false;
+                px = x;
+                py = y;
+            }
+            g.setStroke(new BasicStroke(1f));
+            // The legend sits where the curves are not: top right for losses, bottom right for accuracies.
+            int ly = unit ? bottom - 12 - 15 * (series.size() - 1 - j) : top + 15 + 15 * j;
+            g.drawString(s.name(), right - 60, ly);
+        }
     }
 
     private static int xAt(int i, int n, int left, int right) {
-        return n == 1 ? (left + right) / 2 : left + 10 + (int) Math.round((right - left - 20) * (double) i / (n - 1));
-    }
-
-    private static void line(Graphics2D g, List<Trainer.Epoch> hist, ToDoubleFunction<Trainer.Epoch> f, Color c, double lo, double hi,
-                             int left, int right, int top, int bottom) {
-        g.setColor(c);
-        g.setStroke(new BasicStroke(2f));
-        int n = hist.size(), px = 0, py = 0;
-        for (int i = 0; i < n; i++) {
-            double v = f.applyAsDouble(hist.get(i));
-            if (!Double.isFinite(v)) continue;
-            int x = xAt(i, n, left, right), y = bottom - (int) Math.round((bottom - top) * (v - lo) / (hi - lo));
-            g.fillOval(x - 3, y - 3, 6, 6);
-            if (i > 0) g.drawLine(px, py, x, y);
-            px = x;
-            py = y;
-        }
-        g.setStroke(new BasicStroke(1f));
+        return n <= 1 ? (left + right) / 2 : left + 10 + (int) Math.round((right - left - 20) * (double) i / (n - 1));
     }
 
     /** The confusion matrix as a grid of cells shaded by row-normalized count, with the counts. */

@@ -17,7 +17,6 @@ import dev.convlens.tensor.kernels.Backend;
 import dev.convlens.tensor.kernels.Kernels;
 import dev.convlens.viz.Saliency;
 import dev.convlens.viz.image.Images;
-import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;
 import java.awt.Graphics2D;
@@ -166,10 +165,14 @@ final class TransferSaliencyCommand implements Callable<Integer> {
             variants.add(done);
             Trainer.writeCurves(out.resolve("curves-" + done.id() + ".csv"), done.history());
             Path png = out.resolve("curves-" + done.id() + ".png");
-            Charts.curves(done.history(), png);
-            titled(png, done.id() + ": " + done.title());
+            Charts.curves(done.history(), done.id() + ": " + done.title(), png);
         }
-        compare(variants, out.resolve("compare.png"));
+        List<Charts.Series> loss = new ArrayList<>(), acc = new ArrayList<>();
+        for (Variant v : variants) {
+            loss.add(Charts.series(v.id(), v.history(), Trainer.Epoch::testLoss));
+            acc.add(Charts.series(v.id(), v.history(), Trainer.Epoch::testAcc));
+        }
+        Charts.panels(null, "test loss", loss, "test accuracy", acc, out.resolve("compare.png"));
 
         Variant best = variants.get(0);
         for (Variant v : variants) if (v.test().accuracy() > best.test().accuracy()) best = v;
@@ -436,112 +439,6 @@ final class TransferSaliencyCommand implements Callable<Integer> {
         for (int y = 0; y < h; y++)
             for (int x = 0; x < w; x++) img.setRGB(x, y, Images.viridis(hi > 0 ? m.data[y * w + x] / hi : 0));
         return Images.enlarge(img, SCALE);
-    }
-
-    /** Rewrites {@code png} with {@code title} in a strip above it. */
-    private static void titled(Path png, String title) {
-        BufferedImage chart;
-        try {
-            chart = javax.imageio.ImageIO.read(png.toFile());
-        } catch (IOException e) {
-            throw new UncheckedIOException(png + ": " + e.getMessage(), e);
-        }
-        BufferedImage img = new BufferedImage(chart.getWidth(), chart.getHeight() + TITLE_H, BufferedImage.TYPE_INT_RGB);
-        Graphics2D g = img.createGraphics();
-        g.setRenderingHint(RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
-        g.setColor(Color.WHITE);
-        g.fillRect(0, 0, img.getWidth(), TITLE_H);
-        g.setColor(Color.BLACK);
-        g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 14));
-        g.drawString(title, 10, 18);
-        g.drawImage(chart, 0, TITLE_H, null);
-        g.dispose();
-        Images.writePng(img, png);
-    }
-
-    /** Height of the title strip above each curves figure. */
-    static final int TITLE_H = 26;
-
-    // ---------------------------------------------------------------- comparison chart
-
-    private static final Color[] COLOURS = {new Color(0x1f77b4), new Color(0xff7f0e), new Color(0x2ca02c)};
-
-    /** Test loss and test accuracy per epoch, one line per variant. */
-    static void compare(List<Variant> vs, Path file) {
-        int pw = 420, ph = 300;
-        BufferedImage img = new BufferedImage(2 * pw, ph, BufferedImage.TYPE_INT_RGB);
-        Graphics2D g = img.createGraphics();
-        g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
-        g.setRenderingHint(RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
-        g.setColor(Color.WHITE);
-        g.fillRect(0, 0, 2 * pw, ph);
-        panel(g, 0, pw, ph, "test loss", vs, false);
-        panel(g, pw, pw, ph, "test accuracy", vs, true);
-        g.dispose();
-        Images.writePng(img, file);
-    }
-
-    private static void panel(Graphics2D g, int x0, int w, int h, String title, List<Variant> vs, boolean acc) {
-        int left = x0 + 55, right = x0 + w - 15, top = 30, bottom = h - 40;
-        double lo = acc ? 1 : 0, hi = 0;
-        int n = 0;
-        for (Variant v : vs) {
-            n = Math.max(n, v.history().size());
-            for (Trainer.Epoch e : v.history()) {
-                double val = acc ? e.testAcc() : e.testLoss();
-                if (Double.isFinite(val)) {
-                    lo = Math.min(lo, val);
-                    hi = Math.max(hi, val);
-                }
-            }
-        }
-        if (acc) {
-            lo = Math.max(0, Math.floor(lo * 10) / 10);
-            hi = 1;
-        } else {
-            lo = 0;
-            hi = hi > 0 ? hi * 1.05 : 1;
-        }
-        if (hi <= lo) hi = lo + 1;
-        g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 13));
-        g.setColor(Color.BLACK);
-        g.drawString(title, left, 18);
-        g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
-        for (int t = 0; t <= 4; t++) {
-            double val = lo + (hi - lo) * t / 4;
-            int y = bottom - (int) Math.round((bottom - top) * (double) t / 4);
-            g.setColor(new Color(0xe0e0e0));
-            g.drawLine(left, y, right, y);
-            g.setColor(Color.DARK_GRAY);
-            g.drawString(String.format(Locale.ROOT, "%.3g", val), x0 + 5, y + 4);
-        }
-        for (int i = 0; i < n; i++) g.drawString(Integer.toString(i + 1), xAt(i, n, left, right) - 3, bottom + 15);
-        g.drawString("epoch", (left + right) / 2 - 15, bottom + 32);
-        g.setColor(Color.BLACK);
-        g.drawRect(left, top, right - left, bottom - top);
-        for (int j = 0; j < vs.size(); j++) {
-            Variant v = vs.get(j);
-            g.setColor(COLOURS[j % COLOURS.length]);
-            g.setStroke(new BasicStroke(2f));
-            int px = 0, py = 0;
-            for (int i = 0; i < v.history().size(); i++) {
-                Trainer.Epoch e = v.history().get(i);
-                double val = acc ? e.testAcc() : e.testLoss();
-                if (!Double.isFinite(val)) continue;
-                int x = xAt(i, n, left, right), y = bottom - (int) Math.round((bottom - top) * (val - lo) / (hi - lo));
-                g.fillOval(x - 3, y - 3, 6, 6);
-                if (i > 0) g.drawLine(px, py, x, y);
-                px = x;
-                py = y;
-            }
-            g.setStroke(new BasicStroke(1f));
-            int ly = acc ? bottom - 12 - 15 * (vs.size() - 1 - j) : top + 15 + 15 * j;
-            g.drawString(v.id(), right - 60, ly);
-        }
-    }
-
-    private static int xAt(int i, int n, int left, int right) {
-        return n <= 1 ? (left + right) / 2 : left + 10 + (int) Math.round((right - left - 20) * (double) i / (n - 1));
     }
 
     // ---------------------------------------------------------------- results

@@ -61,7 +61,7 @@ class TransferSaliencyCommandTest {
             assertTrue(stdout.contains(out.resolve(f).toString()), "stdout names " + f);
         }
         for (String v : TransferSaliencyCommand.VARIANTS) {
-            assertSize(out.resolve("curves-" + v + ".png"), 840, 300 + TransferSaliencyCommand.TITLE_H);
+            assertSize(out.resolve("curves-" + v + ".png"), 840, 300 + Charts.TITLE_H);
             List<Trainer.Epoch> h = Trainer.readCurves(out.resolve("curves-" + v + ".csv"));
             assertEquals(TransferSaliencyCommand.QUICK_EPOCHS, h.size(), v);
         }
