@@ -182,12 +182,28 @@ final class Gemm {
     }
 
     /**
+     * What is applied to a finished sum before it is stored (the last K block only):
+     * {@code v = act(scale[row] * v + shift[row])}, one fused multiply-add, {@code act = max(., 0)}
+     * when {@code relu}. {@code scale} and {@code shift} are both null for ReLU alone.
+     * Rows are counted as the bias is ({@code biasOff + i}).
+     */
+    record Epilogue(float[] scale, float[] shift, boolean relu) {}
+
+    /**
      * Writes the top-left {@code mr x nr} of a tile to C:
      * {@code C[i][j] = alpha*tile[i][j] + bias[biasOff+i] + (beta == 0 ? 0 : beta*C[i][j])}
-     * (bias may be null; C is not read when beta is 0).
+     * (bias may be null; C is not read when beta is 0), then the epilogue if any.
      */
     static void storeTile(float[] tile, int mr, int nr, float[] c, int cOff, int ldc,
                           float alpha, float beta, float[] bias, int biasOff) {
+        storeTile(tile, mr, nr, c, cOff, ldc, alpha, beta, bias, biasOff, null);
+    }
+
+    /** As above, then {@code ep} (null for none). */
+    static void storeTile(float[] tile, int mr, int nr, float[] c, int cOff, int ldc,
+                          float alpha, float beta, float[] bias, int biasOff, Epilogue ep) {
+        float[] scale = ep == null ? null : ep.scale, shift = ep == null ? null : ep.shift;
+        boolean relu = ep != null && ep.relu;
         if (nr == NR) {
             for (int i = 0; i < mr; i++) {
                 int co = cOff + i * ldc;
@@ -209,6 +225,15 @@ final class Gemm {
                     v0 = v0.add(FloatVector.fromArray(S, c, co).mul(beta));
                     v1 = v1.add(FloatVector.fromArray(S, c, co + VL).mul(beta));
                 }
+                if (scale != null) {
+                    float sc = scale[biasOff + i], sh = shift[biasOff + i];
+                    v0 = v0.fma(sc, sh);
+                    v1 = v1.fma(sc, sh);
+                }
+                if (relu) {
+                    v0 = v0.max(0f);
+                    v1 = v1.max(0f);
+                }
                 v0.intoArray(c, co);
                 v1.intoArray(c, co + VL);
             }
@@ -217,9 +242,12 @@ final class Gemm {
         for (int i = 0; i < mr; i++) {
             int co = cOff + i * ldc;
             float bv = bias == null ? 0f : bias[biasOff + i];
+            float sc = scale == null ? 1f : scale[biasOff + i], sh = scale == null ? 0f : shift[biasOff + i];
             for (int j = 0; j < nr; j++) {
                 float v = alpha * tile[i * NR + j] + bv;
-                c[co + j] = beta == 0f ? v : v + beta * c[co + j];
+                v = beta == 0f ? v : v + beta * c[co + j];
+                if (scale != null) v = Math.fma(v, sc, sh);
+                c[co + j] = relu ? Math.max(v, 0f) : v;
             }
         }
     }
@@ -242,6 +270,14 @@ final class Gemm {
     static void panelColumn(int m, int nr, int kc, float[] a, int aOff, int ars, int acs, int aPanel,
                             float[] bPanel, int bOff, float[] c, int cOff, int ldc, float alpha, float beta,
                             float[] bias, int biasOff, float[] tile, float[] aTail) {
+        panelColumn(m, nr, kc, a, aOff, ars, acs, aPanel, bPanel, bOff, c, cOff, ldc, alpha, beta, bias, biasOff,
+                tile, aTail, null);
+    }
+
+    /** As above, applying {@code ep} (null for none) to every stored tile. */
+    static void panelColumn(int m, int nr, int kc, float[] a, int aOff, int ars, int acs, int aPanel,
+                            float[] bPanel, int bOff, float[] c, int cOff, int ldc, float alpha, float beta,
+                            float[] bias, int biasOff, float[] tile, float[] aTail, Epilogue ep) {
         for (int i = 0, ao = aOff; i < m; i += MR, ao += aPanel) {
             int mr = Math.min(MR, m - i);
             if (mr == MR && acs == 1) {
@@ -252,7 +288,7 @@ final class Gemm {
                 packTail(a, ao, ars, acs, mr, kc, aTail, 0);
                 kernelColumns(kc, aTail, 0, MR, bPanel, bOff, tile);
             }
-            storeTile(tile, mr, nr, c, cOff + i * ldc, ldc, alpha, beta, bias, biasOff + i);
+            storeTile(tile, mr, nr, c, cOff + i * ldc, ldc, alpha, beta, bias, biasOff + i, ep);
         }
     }
 

@@ -179,6 +179,19 @@ public final class SimdKernels implements Kernels {
 
     @Override
     public synchronized void convForward(ConvGeom g, float[] x, float[] w, float[] b, float[] y) {
+        forward(g, x, w, b, null, y);
+    }
+
+    /** The affine map and ReLU are applied to each tile as the last K block stores it. */
+    @Override
+    public synchronized void convForwardAffine(ConvGeom g, float[] x, float[] w, float[] b, float[] scale,
+                                               float[] shift, boolean relu, float[] y) {
+        if ((scale == null) != (shift == null))
+            throw new IllegalArgumentException("convForwardAffine: scale and shift must both be given or both be null");
+        forward(g, x, w, b, scale == null && !relu ? null : new Gemm.Epilogue(scale, shift, relu), y);
+    }
+
+    private void forward(ConvGeom g, float[] x, float[] w, float[] b, Gemm.Epilogue ep, float[] y) {
         int groups = g.groups(), kg = g.kg(), cg = g.cg(), depth = cg * g.r() * g.s();
         int hw = g.h() * g.w(), pix = g.oh() * g.ow();
         int mPanels = ceilDiv(kg, MR), nPanels = ceilDiv(pix, NR);
@@ -208,17 +221,18 @@ public final class SimdKernels implements Kernels {
             for (int pc = 0; pc < depth; pc += kcb) {
                 int kc = Math.min(kcb, depth - pc);
                 boolean first = pc == 0;
+                Gemm.Epilogue e = pc + kc == depth ? ep : null;
                 for (int jp = jpa; jp < jpb; jp++) {
                     int p0 = jp * NR, nr = Math.min(NR, pix - p0);
                     Im2col.packPanel(g, x, xc, pc, kc, p0, nr, ws.b);
                     if (pack) {
                         Gemm.panelColumn(i1 - i0, nr, kc, a, grp * wStride + i0 * depth + pc * MR, 1, MR, depth * MR,
-                                ws.b, y, yc + p0, pix, 1f, first ? 0f : 1f, first ? b : null, grp * kg + i0,
-                                ws.tile, ws.aTail);
+                                ws.b, 0, y, yc + p0, pix, 1f, first ? 0f : 1f, first ? b : null, grp * kg + i0,
+                                ws.tile, ws.aTail, e);
                     } else {
                         Gemm.panelColumn(i1 - i0, nr, kc, w, (grp * kg + i0) * depth + pc, depth, 1, MR * depth,
-                                ws.b, y, yc + p0, pix, 1f, first ? 0f : 1f, first ? b : null, grp * kg + i0,
-                                ws.tile, ws.aTail);
+                                ws.b, 0, y, yc + p0, pix, 1f, first ? 0f : 1f, first ? b : null, grp * kg + i0,
+                                ws.tile, ws.aTail, e);
                     }
                 }
             }

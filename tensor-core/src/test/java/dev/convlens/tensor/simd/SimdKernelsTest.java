@@ -93,6 +93,20 @@ class SimdKernelsTest {
         simd.convForward(g, x, w, null, y);
         assertClose(name + " forward without bias", yRef, y);
 
+        // the fused epilogue (batch norm in inference and ReLU): scale of both signs, so both sides of the kink occur
+        float[] scale = Tensor.uniform(5, -2, 2, g.k()).data, shift = Tensor.uniform(6, -1, 1, g.k()).data;
+        for (boolean relu : new boolean[] {false, true}) {
+            ref.convForwardAffine(g, x, w, b, scale, shift, relu, yRef);
+            y = nans(yn);
+            simd.convForwardAffine(g, x, w, b, scale, shift, relu, y);
+            assertClose(name + " forward affine relu=" + relu, yRef, y);
+            if (relu) for (float v : y) assertTrue(v >= 0f, name + ": negative value after the fused ReLU");
+        }
+        ref.convForwardAffine(g, x, w, null, null, null, true, yRef);
+        y = nans(yn);
+        simd.convForwardAffine(g, x, w, null, null, null, true, y);
+        assertClose(name + " forward relu only", yRef, y);
+
         float[] dxRef = new float[xn], dx = nans(xn);
         ref.convBackwardData(g, dy, w, dxRef);
         simd.convBackwardData(g, dy, w, dx);
