@@ -44,6 +44,51 @@ public final class Layers {
         }
     }
 
+    /**
+     * A convolution, the inference batch norm after it ({@code bn}, or null) and the ReLU after that
+     * ({@code relu}) as one node: {@code y = act(scale * (conv(x, w) + b) + shift)} with the batch
+     * norm's {@link BatchNorm2d#affine} applied in the convolution's epilogue (folded). {@link Graph#infer}
+     * puts it in place of the two or three nodes when their intermediate values are not asked for.
+     * In: (x, w, b or absent), then (gamma, beta, mean, var) when {@code bn} is set.
+     *
+     * <p>Backward, to x only: the ReLU's rule with its mask read from y ({@code y > 0} exactly where the
+     * ReLU's input was > 0), times {@code scale} per channel, then the convolution's backward-data.
+     * Parameter gradients are not available from a folded node (use {@link Graph#forward}).
+     */
+    public record FusedConv(Conv2d conv, BatchNorm2d bn, boolean relu) implements Op {
+        public String type() { return "Conv2d" + (bn != null ? "+BatchNorm2d" : "") + (relu ? "+Relu" : ""); }
+
+        public Step forward(Kernels k, Tensor[] in, boolean training) {
+            Tensor x = in[0], w = in[1], b = in[2];
+            float[] scale = null, shift = null;
+            if (bn != null) {
+                Shapes.requireRank("Conv2d", "weight w (K,C/groups,R,S)", w, 4);
+                BatchNorm2d.Affine a = bn.affine(w.dim(0), in[3], in[4], in[5], in[6]);
+                scale = a.scale();
+                shift = a.shift();
+            }
+            return new Step(one(conv.forwardAffine(k, x, w, b, scale, shift, relu)), scale);
+        }
+
+        public Tensor[] backward(Kernels k, Tensor[] in, Step s, Tensor[] dOut, boolean[] want, Relu.Rule rule) {
+            for (int j = 1; j < want.length; j++) {
+                Shapes.check(!want[j], type(), "gradients of the parameters are not available after batch norm and "
+                        + "ReLU were folded into the convolution (Graph.infer); use Graph.forward");
+            }
+            Tensor dz = relu ? Relu.backward(rule, s.out()[0], dOut[0]) : dOut[0];
+            float[] scale = (float[]) s.saved();
+            if (scale != null) {
+                Tensor scaled = Tensor.zeros(dz.shape());
+                int c = dz.dim(1), hw = dz.size() / (dz.dim(0) * c);
+                for (int i = 0; i < dz.size(); i++) scaled.data[i] = dz.data[i] * scale[(i / hw) % c];
+                dz = scaled;
+            }
+            Tensor[] d = new Tensor[in.length];
+            d[0] = want[0] ? conv.backward(k, in[0], in[1], dz, true, false, false).dx() : null;
+            return d;
+        }
+    }
+
     /** ReLU; its backward follows the rule of the pass (gradient, deconvnet, guided). */
     public record ReluOp() implements Op {
         public String type() { return "Relu"; }
