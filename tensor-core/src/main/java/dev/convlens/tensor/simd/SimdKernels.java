@@ -58,6 +58,8 @@ public final class SimdKernels implements Kernels {
     private static final int CHUNK = 32;
     /** Idle workers end after this long; the next call starts them again. */
     private static final long IDLE_SECONDS = 30;
+    /** Column panels (over all images and groups) up to which the forward packs col(x) whole; see forwardFewPanels. */
+    private static final int FEW_PANELS = 8;
     /** Rows of A per pass of gemm over a column block: an (MC, KC) slice of A (256 KiB) stays in L2. */
     private static final int MC = 256;
 
@@ -65,6 +67,7 @@ public final class SimdKernels implements Kernels {
     private final ExecutorService pool;                   // threads-1 daemon workers; null for one thread
     private final Workspace[] workspaces;                 // one per worker; [0] is the caller's
     private float[] packedW = new float[0];               // forward weights (groups, ceil(kg/MR), cg*r*s, MR)
+    private float[] packedB = new float[0];               // forward with few panels: col(x) (units, nPanels, cg*r*s*NR + VL)
 
     private SimdKernels(int threads) {
         this.threads = threads;
@@ -206,8 +209,13 @@ public final class SimdKernels implements Kernels {
                         a, grp * wStride + i0 * depth);
             });
         }
-        // Tasks: image x group x column strip (x row block when the strips are too few).
         int units = g.n() * groups;
+        if (units * nPanels <= FEW_PANELS) {
+            forwardFewPanels(g, x, w, b, ep, y);
+            return;
+        }
+        // Tasks: image x group x column strip (x row block when the strips are too few).
+
         int strips = splits(units, nPanels);
         int rowBlocks = units * strips >= threads ? 1 : splits(units * strips, mPanels);
         int kcb = blockDepth(depth);
@@ -234,6 +242,48 @@ public final class SimdKernels implements Kernels {
                                 ws.b, 0, y, yc + p0, pix, 1f, first ? 0f : 1f, first ? b : null, grp * kg + i0,
                                 ws.tile, ws.aTail, e);
                     }
+                }
+            }
+        });
+    }
+
+    /**
+     * The forward when the output has few column panels (the late layers at batch 1: layer3 has 7,
+     * layer4 2) and the weights are large (2.4 and 9.4 MB): col(x) is packed whole first, every
+     * panel in parallel, into {@code packedB (units, nPanels, depth*NR + VL)}; then the output channels
+     * are split over the threads (4 row blocks per thread, taken dynamically), and each block of
+     * weight rows, read in place, meets every column panel while it is in L2. So each weight is read
+     * from memory once per call, not once per column strip, and both cores work on every layer. The sums run over the same K blocks in the same order as in the column-strip
+     * path, so the results are bit for bit those of that path.
+     */
+    private void forwardFewPanels(ConvGeom g, float[] x, float[] w, float[] b, Gemm.Epilogue ep, float[] y) {
+        int groups = g.groups(), kg = g.kg(), cg = g.cg(), depth = cg * g.r() * g.s();
+        int hw = g.h() * g.w(), pix = g.oh() * g.ow();
+        int mPanels = ceilDiv(kg, MR), nPanels = ceilDiv(pix, NR), units = g.n() * groups;
+        // floats per packed column panel, plus VL of slack: the im2col row stores run up to VL-1 past
+        // a panel's last row, which must not reach the next panel (another thread may own it)
+        int panel = depth * NR + VL;
+        float[] bAll = packedB = Workspace.grow(packedB, units * nPanels * panel);
+        parallelFor(units * nPanels, (t, ws) -> {
+            int unit = t / nPanels, jp = t % nPanels, img = unit / groups, grp = unit % groups;
+            int p0 = jp * NR;
+            Im2col.packPanel(g, x, (img * g.c() + grp * cg) * hw, 0, depth, p0, Math.min(NR, pix - p0), bAll, t * panel);
+        });
+        int rowBlocks = threads == 1 ? 1 : Math.min(mPanels, 4 * threads);
+        int kcb = blockDepth(depth);
+        parallelFor(units * rowBlocks, (t, ws) -> {
+            int rb = t % rowBlocks, unit = t / rowBlocks, img = unit / groups, grp = unit % groups;
+            int i0 = rb * mPanels / rowBlocks * MR, i1 = Math.min(kg, (rb + 1) * mPanels / rowBlocks * MR);
+            int yc = (img * g.k() + grp * kg) * pix;      // the group's first output channel
+            for (int pc = 0; pc < depth; pc += kcb) {
+                int kc = Math.min(kcb, depth - pc);
+                boolean first = pc == 0;
+                Gemm.Epilogue e = pc + kc == depth ? ep : null;
+                for (int jp = 0; jp < nPanels; jp++) {
+                    int p0 = jp * NR, nr = Math.min(NR, pix - p0);
+                    Gemm.panelColumn(i1 - i0, nr, kc, w, (grp * kg + i0) * depth + pc, depth, 1, MR * depth,
+                            bAll, (unit * nPanels + jp) * panel + pc * NR, y, yc + i0 * pix + p0, pix,
+                            1f, first ? 0f : 1f, first ? b : null, grp * kg + i0, ws.tile, ws.aTail, e);
                 }
             }
         });

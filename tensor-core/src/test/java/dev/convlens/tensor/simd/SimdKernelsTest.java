@@ -124,6 +124,27 @@ class SimdKernelsTest {
         assertClose(name + " bias only", dbRef, dbOnly);
     }
 
+    /**
+     * An image alone (few column panels: col(x) packed whole, output channels split over threads) and
+     * the same image inside a batch of 5 (column strips per image) give the same bits: both paths sum
+     * over the same K blocks in the same order.
+     */
+    @ParameterizedTest(name = "{0} threads")
+    @org.junit.jupiter.params.provider.ValueSource(ints = {1, 2})
+    void forwardBitsDoNotDependOnTheBatchAroundAnImage(int threads) {
+        Kernels simd = SimdKernels.create(threads);
+        ConvGeom one = geom(new int[] {1, 37, 11, 11, 83, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1});   // 4 panels, depth 333
+        ConvGeom five = geom(new int[] {5, 37, 11, 11, 83, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1});  // 20 panels
+        int xn = 37 * 11 * 11, yn = 83 * 11 * 11;
+        float[] x5 = Tensor.uniform(21, -1, 1, 5 * xn).data, w = Tensor.uniform(22, -1, 1, 83 * 37 * 9).data;
+        float[] b = Tensor.uniform(23, -1, 1, 83).data, scale = Tensor.uniform(24, -2, 2, 83).data;
+        float[] shift = Tensor.uniform(25, -1, 1, 83).data;
+        float[] y5 = nans(5 * yn), y1 = nans(yn);
+        simd.convForwardAffine(five, x5, w, b, scale, shift, true, y5);
+        simd.convForwardAffine(one, Arrays.copyOfRange(x5, 2 * xn, 3 * xn), w, b, scale, shift, true, y1);
+        assertTrue(Arrays.equals(Arrays.copyOfRange(y5, 2 * yn, 3 * yn), y1), "image 2 alone differs from image 2 in the batch");
+    }
+
     /** transA, transB, m, n, k, threads: small, one K block, several K blocks, enough work to split, enough B panels to pack A. */
     static Stream<Arguments> gemms() {
         Stream.Builder<Arguments> out = Stream.builder();
