@@ -80,28 +80,47 @@ public record MaxPool2d(int kernelH, int kernelW, int strideH, int strideW, int 
         int o = 0;
         for (int p = 0; p < g.n() * g.c(); p++) { // one (n,c) plane at a time
             int xOff = p * h * w;
-            for (int oy = 0; oy < oh; oy++)
+            for (int oy = 0; oy < oh; oy++) {
+                int y0 = oy * strideH - padTop;
+                boolean rowsInside = y0 >= 0 && y0 + (kernelH - 1) * dilationH < h;
                 for (int ox = 0; ox < ow; ox++, o++) {
-                    float max = Float.NEGATIVE_INFINITY;
-                    int arg = -1;
-                    for (int i = 0; i < kernelH; i++) {
-                        int iy = oy * strideH - padTop + i * dilationH;
-                        if (iy < 0 || iy >= h) continue;
-                        for (int j = 0; j < kernelW; j++) {
-                            int ix = ox * strideW - padLeft + j * dilationW;
-                            if (ix < 0 || ix >= w) continue;
-                            int idx = xOff + iy * w + ix;
-                            float v = xd[idx];
-                            // strict '>' keeps the first max; the first real element is always taken
-                            if (arg < 0 || v > max || Float.isNaN(v)) {
-                                max = v;
-                                arg = idx;
+                    int x0 = ox * strideW - padLeft;
+                    float max;
+                    int arg;
+                    if (rowsInside && x0 >= 0 && x0 + (kernelW - 1) * dilationW < w && kernelW == 3 && dilationW == 1) {
+                        // the window lies inside the input (the common case): no bounds tests, 3 taps a row
+                        arg = xOff + y0 * w + x0;
+                        max = xd[arg];
+                        for (int i = 0, row = arg; i < kernelH; i++, row += dilationH * w) {
+                            float v0 = xd[row], v1 = xd[row + 1], v2 = xd[row + 2];
+                            // strict '>' keeps the first max; a NaN always takes the place
+                            if (v0 > max || v0 != v0) { max = v0; arg = row; }
+                            if (v1 > max || v1 != v1) { max = v1; arg = row + 1; }
+                            if (v2 > max || v2 != v2) { max = v2; arg = row + 2; }
+                        }
+                    } else {
+                        max = Float.NEGATIVE_INFINITY;
+                        arg = -1;
+                        for (int i = 0; i < kernelH; i++) {
+                            int iy = y0 + i * dilationH;
+                            if (iy < 0 || iy >= h) continue;
+                            for (int j = 0; j < kernelW; j++) {
+                                int ix = x0 + j * dilationW;
+                                if (ix < 0 || ix >= w) continue;
+                                int idx = xOff + iy * w + ix;
+                                float v = xd[idx];
+                                // strict '>' keeps the first max; the first real element is always taken
+                                if (arg < 0 || v > max || Float.isNaN(v)) {
+                                    max = v;
+                                    arg = idx;
+                                }
                             }
                         }
                     }
                     yd[o] = max;
                     switches[o] = arg; // PoolGeom guarantees every window reads an input element
                 }
+            }
         }
         return new Result(y, switches);
     }
