@@ -58,6 +58,14 @@ public final class SimdKernels implements Kernels {
     private static final int CHUNK = 32;
     /** Idle workers end after this long; the next call starts them again. */
     private static final long IDLE_SECONDS = 30;
+    /**
+     * Output pixels (over the batch) from which backward-data of a stride-1 convolution runs as a
+     * forward (see asForward): flipping the weights is one memory-bound pass over them (~3 ms for the
+     * 9.4 MB of layer4, as long as its forward), worth it from layer3's 196 pixels, not at layer4's 49.
+     */
+    private static final int FLIP_MIN_PIXELS = 100;
+    /** (k, c) block edge of the weight flip in backward-data as a forward. */
+    private static final int FLIP_BLOCK = 16;
     /** Column panels (over all images and groups) up to which the forward packs col(x) whole; see forwardFewPanels. */
     private static final int FEW_PANELS = 8;
     /** Rows of A per pass of gemm over a column block: an (MC, KC) slice of A (256 KiB) stays in L2. */
@@ -67,6 +75,7 @@ public final class SimdKernels implements Kernels {
     private final ExecutorService pool;                   // threads-1 daemon workers; null for one thread
     private final Workspace[] workspaces;                 // one per worker; [0] is the caller's
     private float[] packedW = new float[0];               // forward weights (groups, ceil(kg/MR), cg*r*s, MR)
+    private float[] flippedW = new float[0];              // backward-data as a forward: w~ (c, kg, r, s), flipped
     private float[] packedB = new float[0];               // forward with few panels: col(x) (units, nPanels, cg*r*s*NR + VL)
 
     private SimdKernels(int threads) {
@@ -293,6 +302,10 @@ public final class SimdKernels implements Kernels {
 
     @Override
     public synchronized void convBackwardData(ConvGeom g, float[] dy, float[] w, float[] dx) {
+        if (asForward(g)) {
+            backwardDataAsForward(g, dy, w, dx);
+            return;
+        }
         int groups = g.groups(), kg = g.kg(), cg = g.cg(), rs = g.r() * g.s(), depth = cg * rs;
         int hw = g.h() * g.w(), pix = g.oh() * g.ow();
         int nPanels = ceilDiv(pix, NR);
@@ -337,6 +350,51 @@ public final class SimdKernels implements Kernels {
                 if (!pointwise) Im2col.col2imPanel(g, col, rows, p0, nr, dx, dxc);
             }
         });
+    }
+
+    /**
+     * Whether backward-data runs as a forward convolution ({@link #backwardDataAsForward}): stride
+     * and dilation 1, a kernel larger than 1x1 (a 1x1 one needs no col2im already), pads that leave
+     * the flipped kernel a non-negative padding, and enough output pixels per weight that flipping
+     * the weights (one pass over them) costs little next to the products.
+     */
+    private static boolean asForward(ConvGeom g) {
+        return g.strideH() == 1 && g.strideW() == 1 && g.dilH() == 1 && g.dilW() == 1 && g.r() * g.s() > 1
+                && g.padTop() < g.r() && g.padBottom() < g.r() && g.padLeft() < g.s() && g.padRight() < g.s()
+                && (long) g.n() * g.oh() * g.ow() >= FLIP_MIN_PIXELS;
+    }
+
+    /**
+     * Backward-data of a stride-1 convolution is itself a forward convolution (the transposed
+     * convolution): {@code dx[c, iy, ix] = sum_{k,r,s} dy[k, iy + padTop - r, ix + padLeft - s] w[k, c, r, s]},
+     * and with {@code r' = R-1-r, s' = S-1-s}
+     * <pre>
+     *   dx = conv(dy, w~),  w~[g*cg + c, k, r', s'] = w[g*kg + k, c, R-1-r', S-1-s']   (C, K/groups, R, S)
+     *   pads (R-1-padTop, S-1-padLeft, R-1-padBottom, S-1-padRight), output (h, w)
+     * </pre>
+     * So it runs on the forward's packed im2col panels and tiles (and writes each dx element once)
+     * instead of a column panel per pixel block added back into dx by col2im.
+     */
+    private void backwardDataAsForward(ConvGeom g, float[] dy, float[] w, float[] dx) {
+        int groups = g.groups(), kg = g.kg(), cg = g.cg(), r = g.r(), s = g.s(), rs = r * s;
+        ConvGeom t = ConvGeom.of("convBackwardData", g.n(), g.k(), g.oh(), g.ow(), g.c(), kg, r, s, 1, 1,
+                r - 1 - g.padTop(), s - 1 - g.padLeft(), r - 1 - g.padBottom(), s - 1 - g.padRight(), 1, 1, groups);
+        float[] wt = flippedW = Workspace.grow(flippedW, g.k() * cg * rs);
+        // blocks of FLIP_BLOCK x FLIP_BLOCK (k, c) pairs: FLIP_BLOCK*r*s contiguous floats read per k and
+        // written per c, instead of one page per k (rows of the layer4 weights lie 18 KiB apart)
+        int kBlocks = ceilDiv(kg, FLIP_BLOCK), cBlocks = ceilDiv(cg, FLIP_BLOCK);
+        parallelFor(groups * kBlocks, (task, ws) -> {
+            int grp = task / kBlocks, k0 = task % kBlocks * FLIP_BLOCK, k1 = Math.min(kg, k0 + FLIP_BLOCK);
+            for (int cb = 0; cb < cBlocks; cb++) {
+                int c0 = cb * FLIP_BLOCK, c1 = Math.min(cg, c0 + FLIP_BLOCK);
+                for (int c = c0; c < c1; c++)
+                    for (int k = k0; k < k1; k++) {
+                        int src = ((grp * kg + k) * cg + c) * rs, dst = ((grp * cg + c) * kg + k) * rs;
+                        for (int q = 0; q < rs; q++) wt[dst + q] = w[src + rs - 1 - q];   // (r', s') = (R-1-r, S-1-s)
+                    }
+            }
+        });
+        forward(t, dy, wt, null, null, dx);
     }
 
     // ---------------------------------------------------------------- convolution backward-weights
