@@ -64,6 +64,8 @@ public final class SimdKernels implements Kernels {
      * 9.4 MB of layer4, as long as its forward), worth it from layer3's 196 pixels, not at layer4's 49.
      */
     private static final int FLIP_MIN_PIXELS = 100;
+    /** Tasks per thread that {@link #splits} aims at. */
+    private static final int TASKS_PER_THREAD = 4;
     /** (k, c) block edge of the weight flip in backward-data as a forward. */
     private static final int FLIP_BLOCK = 16;
     /** Column panels (over all images and groups) up to which the forward packs col(x) whole; see forwardFewPanels. */
@@ -176,15 +178,14 @@ public final class SimdKernels implements Kernels {
 
     /**
      * Into how many pieces to cut each of {@code units} work units (at most {@code max}) so the
-     * tasks keep every thread busy: a multiple of the thread count, or plenty of tasks.
+     * tasks keep every thread busy: at least {@value #TASKS_PER_THREAD} tasks per thread where the
+     * work allows, taken dynamically, so a thread that the OS deschedules for a while (a shared
+     * machine) delays a call by one small task, not by half the call.
      */
     private int splits(int units, int max) {
         if (threads == 1) return 1;
-        for (int s = 1; s < max; s++) {
-            long t = (long) units * s;
-            if (t % threads == 0 || t >= 4L * threads) return s;
-        }
-        return Math.max(1, max);
+        long s = ((long) TASKS_PER_THREAD * threads + units - 1) / units;
+        return (int) Math.max(1, Math.min(max, s));
     }
 
     // ---------------------------------------------------------------- convolution forward
@@ -278,7 +279,7 @@ public final class SimdKernels implements Kernels {
             int p0 = jp * NR;
             Im2col.packPanel(g, x, (img * g.c() + grp * cg) * hw, 0, depth, p0, Math.min(NR, pix - p0), bAll, t * panel);
         });
-        int rowBlocks = threads == 1 ? 1 : Math.min(mPanels, 4 * threads);
+        int rowBlocks = threads == 1 ? 1 : Math.min(mPanels, TASKS_PER_THREAD * threads);
         int kcb = blockDepth(depth);
         parallelFor(units * rowBlocks, (t, ws) -> {
             int rb = t % rowBlocks, unit = t / rowBlocks, img = unit / groups, grp = unit % groups;
