@@ -22,7 +22,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@link Graph#infer}: convolution, inference batch norm and ReLU fused into one node agree with the
+ * {@link Graph#infer}: convolution, inference batch norm, residual sum and ReLU fused into one node agree with the
  * unfused {@link Graph#forward} on ResNet-18 (batch norm with non-trivial statistics) and the small
  * AlexNet (convolution and ReLU only), values asked for stay available, and the backward to the input
  * (saliency, deconvnet, guided backprop) agrees too.
@@ -71,9 +71,12 @@ class GraphInferTest {
         assertTrue(rel <= FORWARD_REL_L2, "logits differ: relative L2 " + rel);
         assertEquals(0, count(fused.graph, Layers.BatchNorm.class), "every batch norm folds");
         assertEquals(20, count(fused.graph, Layers.FusedConv.class), "20 convolutions in ResNet-18");
-        // conv1 + bn1 + relu, and each block's conv1 + bn1 + relu, fuse all three; the rest conv + bn
-        assertEquals(9, fused.graph.nodes.stream().filter(n -> n.op() instanceof Layers.FusedConv f && f.relu()).count());
-        assertEquals(resnet.nodes.size() - 20 - 9, fused.graph.nodes.size());
+        // conv1 + bn1 + relu and each block's conv1 + bn1 + relu fuse; each block's conv2 + bn2 + add + relu too
+        // (the shortcut's conv + bn stays a node of its own: its sum is taken by conv2)
+        assertEquals(17, fused.graph.nodes.stream().filter(n -> n.op() instanceof Layers.FusedConv f && f.relu()).count());
+        assertEquals(8, fused.graph.nodes.stream().filter(n -> n.op() instanceof Layers.FusedConv f && f.residual()).count());
+        assertEquals(0, count(fused.graph, Layers.AddOp.class));
+        assertEquals(resnet.nodes.size() - 20 - 17 - 8, fused.graph.nodes.size());
         // the block outputs (ReLU after the residual sum) stay available
         rel = relL2(full.value("layer3.1").data, fused.value("layer3.1").data);
         assertTrue(rel <= FORWARD_REL_L2, "layer3.1 differs: relative L2 " + rel);

@@ -113,10 +113,10 @@ public final class Graph {
 
     /**
      * Inference that computes only the graph outputs and the values named in {@code keep}, faster
-     * than {@code forward(k, feeds, false)}: a convolution followed by an inference batch norm and/or a
-     * ReLU runs as one {@link Layers.FusedConv} (the batch norm folded into the convolution's
-     * epilogue) wherever the convolution's and the batch norm's outputs are not in {@code keep}, not
-     * graph outputs and read by nothing else. The returned run's values are those of the fused graph:
+     * than {@code forward(k, feeds, false)}: a convolution followed by an inference batch norm, a
+     * residual sum and/or a ReLU runs as one {@link Layers.FusedConv} (the batch norm folded into the
+     * convolution's epilogue, the sum and the ReLU applied there too) wherever the intermediate
+     * values of the chain are not in {@code keep}, not graph outputs and read by nothing else. The returned run's values are those of the fused graph:
      * asking it for a value that was folded away fails with the value's name; every other value
      * agrees with {@link #forward} to float rounding (the folded map is applied in another order).
      * {@link Run#backward} works on it for gradients with respect to the inputs and the kept values
@@ -139,48 +139,58 @@ public final class Graph {
 
     private final Map<Set<String>, List<Node>> plans = new ConcurrentHashMap<>();
 
-    /** The node list with conv -> inference BN -> ReLU chains fused (see {@link #infer}). */
+    /** The node list with conv -> inference BN -> residual Add -> ReLU chains fused (see {@link #infer}). */
     private List<Node> fuse(Set<String> keep) {
         Map<String, Integer> readers = new java.util.HashMap<>();
         for (Node n : nodes) for (String in : n.inputs()) if (!in.isEmpty()) readers.merge(in, 1, Integer::sum);
         for (String out : outputs) readers.merge(out, 1, Integer::sum);
         Map<String, Integer> consumer = new java.util.HashMap<>();   // value -> index of a node that reads it
         for (int i = 0; i < nodes.size(); i++) for (String in : nodes.get(i).inputs()) consumer.putIfAbsent(in, i);
-        List<Node> out = new ArrayList<>(nodes.size());
         Set<Integer> absorbed = new HashSet<>();
         Map<Integer, Node> fusedAt = new java.util.HashMap<>();       // index of the chain's last node -> fused node
         for (int i = 0; i < nodes.size(); i++) {
             Node conv = nodes.get(i);
             if (!(conv.op() instanceof Layers.Conv c) || conv.outputs().size() != 1) continue;
+            List<Integer> chain = new ArrayList<>(List.of(i));
             String v = conv.outputs().get(0);
             List<String> ins = new ArrayList<>(conv.inputs());
             while (ins.size() < 3) ins.add("");
-            int last = i;
             dev.convlens.tensor.ops.BatchNorm2d bn = null;
             Integer j = sole(v, keep, readers, consumer);
-            if (j != null && nodes.get(j).op() instanceof Layers.BatchNorm b && !b.trainingMode()
+            if (j != null && !absorbed.contains(j) && nodes.get(j).op() instanceof Layers.BatchNorm b && !b.trainingMode()
                     && nodes.get(j).inputs().size() == 5 && nodes.get(j).inputs().get(0).equals(v)
                     && onlyFirstOutputUsed(nodes.get(j), readers)) {
                 bn = b.bn();
                 ins.addAll(nodes.get(j).inputs().subList(1, 5));
                 v = nodes.get(j).outputs().get(0);
-                last = j;
+                chain.add(j);
                 j = sole(v, keep, readers, consumer);
-            } else if (j != null && !(nodes.get(j).op() instanceof Layers.ReluOp)) {
-                continue;
             }
-            boolean relu = j != null && nodes.get(j).op() instanceof Layers.ReluOp
+            boolean residual = false;
+            if (j != null && !absorbed.contains(j) && nodes.get(j).op() instanceof Layers.AddOp
+                    && nodes.get(j).inputs().size() == 2 && nodes.get(j).outputs().size() == 1) {
+                List<String> addIn = nodes.get(j).inputs();
+                String other = addIn.get(0).equals(v) ? addIn.get(1) : addIn.get(0);
+                if (!other.equals(v) && !other.isEmpty()) {
+                    residual = true;
+                    ins.add(other);
+                    v = nodes.get(j).outputs().get(0);
+                    chain.add(j);
+                    j = sole(v, keep, readers, consumer);
+                }
+            }
+            boolean relu = j != null && !absorbed.contains(j) && nodes.get(j).op() instanceof Layers.ReluOp
                     && nodes.get(j).inputs().size() == 1 && nodes.get(j).outputs().size() == 1;
             if (relu) {
                 v = nodes.get(j).outputs().get(0);
-                last = j;
+                chain.add(j);
             }
-            if (bn == null && !relu) continue;
-            absorbed.add(i);                                         // the chain: conv, [bn], [relu]
-            if (bn != null) absorbed.add(consumer.get(conv.outputs().get(0)));
-            absorbed.add(last);
-            fusedAt.put(last, new Node(conv.name(), new Layers.FusedConv(c.conv(), bn, relu), ins, List.of(v)));
+            if (chain.size() == 1) continue;
+            absorbed.addAll(chain);
+            fusedAt.put(chain.get(chain.size() - 1),
+                    new Node(conv.name(), new Layers.FusedConv(c.conv(), bn, residual, relu), ins, List.of(v)));
         }
+        List<Node> out = new ArrayList<>(nodes.size());
         for (int i = 0; i < nodes.size(); i++) {
             if (fusedAt.containsKey(i)) out.add(fusedAt.get(i));
             else if (!absorbed.contains(i)) out.add(nodes.get(i));

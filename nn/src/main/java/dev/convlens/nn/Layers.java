@@ -45,18 +45,23 @@ public final class Layers {
     }
 
     /**
-     * A convolution, the inference batch norm after it ({@code bn}, or null) and the ReLU after that
-     * ({@code relu}) as one node: {@code y = act(scale * (conv(x, w) + b) + shift)} with the batch
-     * norm's {@link BatchNorm2d#affine} applied in the convolution's epilogue (folded). {@link Graph#infer}
-     * puts it in place of the two or three nodes when their intermediate values are not asked for.
-     * In: (x, w, b or absent), then (gamma, beta, mean, var) when {@code bn} is set.
+     * A convolution, the inference batch norm after it ({@code bn}, or null), a residual sum
+     * ({@code residual}: a ResNet block's shortcut) and the ReLU after that ({@code relu}) as one
+     * node: {@code y = act(scale * (conv(x, w) + b) + shift + res)} with the batch norm's
+     * {@link BatchNorm2d#affine} applied in the convolution's epilogue (folded). {@link Graph#infer}
+     * puts it in place of the chain when its intermediate values are not asked for.
+     * In: (x, w, b or absent), then (gamma, beta, mean, var) when {@code bn} is set, then the
+     * residual when {@code residual} is set.
      *
-     * <p>Backward, to x only: the ReLU's rule with its mask read from y ({@code y > 0} exactly where the
-     * ReLU's input was > 0), times {@code scale} per channel, then the convolution's backward-data.
-     * Parameter gradients are not available from a folded node (use {@link Graph#forward}).
+     * <p>Backward, to x and the residual only: the ReLU's rule with its mask read from y
+     * ({@code y > 0} exactly where the ReLU's input was > 0) gives dz; the residual receives dz, and
+     * x the convolution's backward-data of dz times {@code scale} per channel. Parameter gradients are
+     * not available from a folded node (use {@link Graph#forward}).
      */
-    public record FusedConv(Conv2d conv, BatchNorm2d bn, boolean relu) implements Op {
-        public String type() { return "Conv2d" + (bn != null ? "+BatchNorm2d" : "") + (relu ? "+Relu" : ""); }
+    public record FusedConv(Conv2d conv, BatchNorm2d bn, boolean residual, boolean relu) implements Op {
+        public String type() {
+            return "Conv2d" + (bn != null ? "+BatchNorm2d" : "") + (residual ? "+Add" : "") + (relu ? "+Relu" : "");
+        }
 
         public Step forward(Kernels k, Tensor[] in, boolean training) {
             Tensor x = in[0], w = in[1], b = in[2];
@@ -67,15 +72,30 @@ public final class Layers {
                 scale = a.scale();
                 shift = a.shift();
             }
-            return new Step(one(conv.forwardAffine(k, x, w, b, scale, shift, relu)), scale);
+            Tensor res = residual ? in[in.length - 1] : null;
+            dev.convlens.tensor.kernels.ConvGeom g = conv.geometry(x, w);
+            if (res != null && !java.util.Arrays.equals(res.shape(), new int[] {g.n(), g.k(), g.oh(), g.ow()})) {
+                // a broadcast sum: the convolution and batch norm fused, then the sum and ReLU as the graph has them
+                Tensor z = conv.forwardAffine(k, x, w, b, scale, shift, null, false);
+                Tensor y = new AddOp().forward(k, new Tensor[] {z, res}, false).out()[0];
+                return new Step(one(relu ? Relu.forward(y) : y), scale);
+            }
+            return new Step(one(conv.forwardAffine(k, x, w, b, scale, shift, res, relu)), scale);
         }
 
         public Tensor[] backward(Kernels k, Tensor[] in, Step s, Tensor[] dOut, boolean[] want, Relu.Rule rule) {
-            for (int j = 1; j < want.length; j++) {
+            int last = residual ? in.length - 1 : in.length;
+            for (int j = 1; j < last; j++) {
                 Shapes.check(!want[j], type(), "gradients of the parameters are not available after batch norm and "
                         + "ReLU were folded into the convolution (Graph.infer); use Graph.forward");
             }
             Tensor dz = relu ? Relu.backward(rule, s.out()[0], dOut[0]) : dOut[0];
+            Tensor[] d = new Tensor[in.length];
+            if (residual && want[last]) {
+                Tensor r = in[last];
+                d[last] = java.util.Arrays.equals(r.shape(), dz.shape()) ? dz.copy() : Broadcast.reduce(dz, r.shape());
+            }
+            if (!want[0]) return d;
             float[] scale = (float[]) s.saved();
             if (scale != null) {
                 Tensor scaled = Tensor.zeros(dz.shape());
@@ -83,8 +103,7 @@ public final class Layers {
                 for (int i = 0; i < dz.size(); i++) scaled.data[i] = dz.data[i] * scale[(i / hw) % c];
                 dz = scaled;
             }
-            Tensor[] d = new Tensor[in.length];
-            d[0] = want[0] ? conv.backward(k, in[0], in[1], dz, true, false, false).dx() : null;
+            d[0] = conv.backward(k, in[0], in[1], dz, true, false, false).dx();
             return d;
         }
     }

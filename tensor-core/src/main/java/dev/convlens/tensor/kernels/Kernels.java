@@ -24,12 +24,12 @@ public interface Kernels {
     void convForward(ConvGeom g, float[] x, float[] w, float[] b, float[] y);
 
     /**
-     * Convolution forward followed by a per-channel affine map and an optional ReLU, in one pass:
-     * {@code y[n,k,oy,ox] = act(scale[k] * conv(x, w, b)[n,k,oy,ox] + shift[k])} with
-     * {@code act = max(., 0)} when {@code relu} (NaN stays NaN), else the identity. This is a
-     * convolution, batch norm in inference ({@code scale = gamma / sqrt(var + eps)},
-     * {@code shift = beta - mean * scale}) and ReLU as one kernel; {@code scale} and {@code shift}
-     * are both null for a plain convolution (then it is convolution and ReLU).
+     * Convolution forward followed by a per-channel affine map, a residual sum and an optional ReLU,
+     * in one pass: {@code y[n,k,oy,ox] = act(scale[k] * conv(x, w, b)[n,k,oy,ox] + shift[k] + res[n,k,oy,ox])}
+     * with {@code act = max(., 0)} when {@code relu} (NaN stays NaN), else the identity; the affine
+     * map is one fused multiply-add ({@code Math.fma(v, scale, shift)}), then {@code res} is added.
+     * This is a convolution, batch norm in inference ({@code scale = gamma / sqrt(var + eps)},
+     * {@code shift = beta - mean * scale}), a ResNet block's shortcut sum and its ReLU as one kernel.
      *
      * <p>The default runs {@link #convForward} and then one pass over y; fast kernels apply the
      * map while the result is still in registers. (Added as a default method, so existing
@@ -38,16 +38,18 @@ public interface Kernels {
      * @param b     bias of length k, or null for none
      * @param scale per-channel factor of length k, or null (then shift is null too)
      * @param shift per-channel offset of length k, or null
+     * @param res   a tensor of y's shape (n, k, oh, ow) to add, or null
      */
     default void convForwardAffine(ConvGeom g, float[] x, float[] w, float[] b, float[] scale, float[] shift,
-                                   boolean relu, float[] y) {
+                                   float[] res, boolean relu, float[] y) {
         convForward(g, x, w, b, y);
         int pix = g.oh() * g.ow();
         for (int n = 0; n < g.n(); n++)
             for (int k = 0; k < g.k(); k++) {
                 float a = scale == null ? 1f : scale[k], c = shift == null ? 0f : shift[k];
                 for (int i = (n * g.k() + k) * pix, end = i + pix; i < end; i++) {
-                    float v = scale == null ? y[i] : Math.fma(a, y[i], c);
+                    float v = scale == null ? y[i] : Math.fma(y[i], a, c);
+                    if (res != null) v += res[i];
                     y[i] = relu ? Math.max(v, 0f) : v;
                 }
             }

@@ -183,11 +183,11 @@ final class Gemm {
 
     /**
      * What is applied to a finished sum before it is stored (the last K block only):
-     * {@code v = act(scale[row] * v + shift[row])}, one fused multiply-add, {@code act = max(., 0)}
-     * when {@code relu}. {@code scale} and {@code shift} are both null for ReLU alone.
-     * Rows are counted as the bias is ({@code biasOff + i}).
+     * {@code v = act(fma(v, scale[row], shift[row]) + res[at])}, {@code act = max(., 0)} when
+     * {@code relu}; {@code scale} and {@code shift} both null for none, {@code res} null for none.
+     * Rows are counted as the bias is ({@code biasOff + i}); {@code res} has C's layout (same offsets).
      */
-    record Epilogue(float[] scale, float[] shift, boolean relu) {}
+    record Epilogue(float[] scale, float[] shift, float[] res, boolean relu) {}
 
     /**
      * Writes the top-left {@code mr x nr} of a tile to C:
@@ -203,6 +203,7 @@ final class Gemm {
     static void storeTile(float[] tile, int mr, int nr, float[] c, int cOff, int ldc,
                           float alpha, float beta, float[] bias, int biasOff, Epilogue ep) {
         float[] scale = ep == null ? null : ep.scale, shift = ep == null ? null : ep.shift;
+        float[] res = ep == null ? null : ep.res;
         boolean relu = ep != null && ep.relu;
         if (nr == NR) {
             for (int i = 0; i < mr; i++) {
@@ -230,6 +231,10 @@ final class Gemm {
                     v0 = v0.fma(sc, sh);
                     v1 = v1.fma(sc, sh);
                 }
+                if (res != null) {
+                    v0 = v0.add(FloatVector.fromArray(S, res, co));
+                    v1 = v1.add(FloatVector.fromArray(S, res, co + VL));
+                }
                 if (relu) {
                     v0 = v0.max(0f);
                     v1 = v1.max(0f);
@@ -247,6 +252,7 @@ final class Gemm {
                 float v = alpha * tile[i * NR + j] + bv;
                 v = beta == 0f ? v : v + beta * c[co + j];
                 if (scale != null) v = Math.fma(v, sc, sh);
+                if (res != null) v += res[co + j];
                 c[co + j] = relu ? Math.max(v, 0f) : v;
             }
         }

@@ -195,13 +195,14 @@ public final class SimdKernels implements Kernels {
         forward(g, x, w, b, null, y);
     }
 
-    /** The affine map and ReLU are applied to each tile as the last K block stores it. */
+    /** The affine map, the residual and ReLU are applied to each tile as the last K block stores it. */
     @Override
     public synchronized void convForwardAffine(ConvGeom g, float[] x, float[] w, float[] b, float[] scale,
-                                               float[] shift, boolean relu, float[] y) {
+                                               float[] shift, float[] res, boolean relu, float[] y) {
         if ((scale == null) != (shift == null))
             throw new IllegalArgumentException("convForwardAffine: scale and shift must both be given or both be null");
-        forward(g, x, w, b, scale == null && !relu ? null : new Gemm.Epilogue(scale, shift, relu), y);
+        boolean none = scale == null && res == null && !relu;
+        forward(g, x, w, b, none ? null : new Gemm.Epilogue(scale, shift, res, relu), y);
     }
 
     private void forward(ConvGeom g, float[] x, float[] w, float[] b, Gemm.Epilogue ep, float[] y) {

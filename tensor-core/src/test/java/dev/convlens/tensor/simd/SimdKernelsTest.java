@@ -95,16 +95,19 @@ class SimdKernelsTest {
 
         // the fused epilogue (batch norm in inference and ReLU): scale of both signs, so both sides of the kink occur
         float[] scale = Tensor.uniform(5, -2, 2, g.k()).data, shift = Tensor.uniform(6, -1, 1, g.k()).data;
-        for (boolean relu : new boolean[] {false, true}) {
-            ref.convForwardAffine(g, x, w, b, scale, shift, relu, yRef);
-            y = nans(yn);
-            simd.convForwardAffine(g, x, w, b, scale, shift, relu, y);
-            assertClose(name + " forward affine relu=" + relu, yRef, y);
-            if (relu) for (float v : y) assertTrue(v >= 0f, name + ": negative value after the fused ReLU");
-        }
-        ref.convForwardAffine(g, x, w, null, null, null, true, yRef);
+        float[] res = Tensor.uniform(7, -1, 1, yn).data;
+        for (boolean relu : new boolean[] {false, true})
+            for (float[] r : new float[][] {null, res}) {
+                String what = name + " forward affine relu=" + relu + (r == null ? "" : " with residual");
+                ref.convForwardAffine(g, x, w, b, scale, shift, r, relu, yRef);
+                y = nans(yn);
+                simd.convForwardAffine(g, x, w, b, scale, shift, r, relu, y);
+                assertClose(what, yRef, y);
+                if (relu) for (float v : y) assertTrue(v >= 0f, what + ": negative value after the fused ReLU");
+            }
+        ref.convForwardAffine(g, x, w, null, null, null, null, true, yRef);
         y = nans(yn);
-        simd.convForwardAffine(g, x, w, null, null, null, true, y);
+        simd.convForwardAffine(g, x, w, null, null, null, null, true, y);
         assertClose(name + " forward relu only", yRef, y);
 
         float[] dxRef = new float[xn], dx = nans(xn);
@@ -140,8 +143,8 @@ class SimdKernelsTest {
         float[] b = Tensor.uniform(23, -1, 1, 83).data, scale = Tensor.uniform(24, -2, 2, 83).data;
         float[] shift = Tensor.uniform(25, -1, 1, 83).data;
         float[] y5 = nans(5 * yn), y1 = nans(yn);
-        simd.convForwardAffine(five, x5, w, b, scale, shift, true, y5);
-        simd.convForwardAffine(one, Arrays.copyOfRange(x5, 2 * xn, 3 * xn), w, b, scale, shift, true, y1);
+        simd.convForwardAffine(five, x5, w, b, scale, shift, null, true, y5);
+        simd.convForwardAffine(one, Arrays.copyOfRange(x5, 2 * xn, 3 * xn), w, b, scale, shift, null, true, y1);
         assertTrue(Arrays.equals(Arrays.copyOfRange(y5, 2 * yn, 3 * yn), y1), "image 2 alone differs from image 2 in the batch");
     }
 
