@@ -216,10 +216,10 @@ final class Im2col {
                         int lo = clamp(-ix0, 0, len), hi = clamp(w - ix0, lo, len);
                         Gemm.addInto(col, src + j + lo, dx, xrow + ix0 + lo, hi - lo);
                     } else {
-                        for (int t = 0; t < len; t++) {
-                            int ix = ix0 + t * sw;
-                            if (ix >= 0 && ix < w) dx[xrow + ix] += col[src + j + t];
-                        }
+                        // the t with 0 <= ix0 + t*sw < w, found once: no test per element
+                        int lo = ix0 >= 0 ? 0 : (-ix0 + sw - 1) / sw;
+                        int hi = ix0 >= w ? 0 : Math.min(len, (w - 1 - ix0) / sw + 1);
+                        for (int t = lo, d = xrow + ix0 + lo * sw, e = src + j + lo; t < hi; t++, d += sw, e++) dx[d] += col[e];
                     }
                 }
                 j += len;
