@@ -379,6 +379,38 @@ final class Gemm {
         Arrays.fill(dst, d, d + len, 0f);
     }
 
+    /**
+     * {@code sum_p a[aOff+p] * b[bOff+p]} for {@code p < len}: four vector accumulators, added in a
+     * fixed order and their lanes summed left to right through {@code lanes} (VL floats of scratch),
+     * so the result does not depend on how the JIT reduces lanes; the tail is added last.
+     */
+    static float dot(float[] a, int aOff, float[] b, int bOff, int len, float[] lanes) {
+        FloatVector s0 = FloatVector.zero(S), s1 = s0, s2 = s0, s3 = s0;
+        int p = 0;
+        for (int bound = len - 4 * VL; p <= bound; p += 4 * VL) {
+            s0 = FloatVector.fromArray(S, a, aOff + p).fma(FloatVector.fromArray(S, b, bOff + p), s0);
+            s1 = FloatVector.fromArray(S, a, aOff + p + VL).fma(FloatVector.fromArray(S, b, bOff + p + VL), s1);
+            s2 = FloatVector.fromArray(S, a, aOff + p + 2 * VL).fma(FloatVector.fromArray(S, b, bOff + p + 2 * VL), s2);
+            s3 = FloatVector.fromArray(S, a, aOff + p + 3 * VL).fma(FloatVector.fromArray(S, b, bOff + p + 3 * VL), s3);
+        }
+        for (int bound = len - VL; p <= bound; p += VL)
+            s0 = FloatVector.fromArray(S, a, aOff + p).fma(FloatVector.fromArray(S, b, bOff + p), s0);
+        s0.add(s1).add(s2.add(s3)).intoArray(lanes, 0);
+        float t = 0f;
+        for (int i = 0; i < VL; i++) t += lanes[i];
+        for (; p < len; p++) t += a[aOff + p] * b[bOff + p];
+        return t;
+    }
+
+    /** {@code y[yOff+j] += s * x[xOff+j]} for {@code j < len}, one fused multiply-add each. */
+    static void axpy(float s, float[] x, int xOff, float[] y, int yOff, int len) {
+        FloatVector sv = FloatVector.broadcast(S, s);
+        int j = 0;
+        for (int bound = S.loopBound(len); j < bound; j += VL)
+            FloatVector.fromArray(S, x, xOff + j).fma(sv, FloatVector.fromArray(S, y, yOff + j)).intoArray(y, yOff + j);
+        for (; j < len; j++) y[yOff + j] = Math.fma(s, x[xOff + j], y[yOff + j]);
+    }
+
     /** sum of src[s .. s+len). */
     static float sum(float[] src, int s, int len) {
         FloatVector acc = FloatVector.zero(S);

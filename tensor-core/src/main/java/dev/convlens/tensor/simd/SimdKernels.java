@@ -64,6 +64,8 @@ public final class SimdKernels implements Kernels {
      * 9.4 MB of layer4, as long as its forward), worth it from layer3's 196 pixels, not at layer4's 49.
      */
     private static final int FLIP_MIN_PIXELS = 100;
+    /** Columns of c per block of the one-row gemm with B stored (kk, n): 4 KiB of sums stay in L1. */
+    private static final int GEMV_COLUMNS = 1024;
     /** Tasks per thread that {@link #splits} aims at. */
     private static final int TASKS_PER_THREAD = 4;
     /** (k, c) block edge of the weight flip in backward-data as a forward. */
@@ -127,6 +129,8 @@ public final class SimdKernels implements Kernels {
         final float[] aTail = new float[KC * MR];         // a last partial panel of A rows (kc <= KC, MR)
         final float[] rows = new float[NR * KC + VL];     // im2col rows before transposing (NR, kc <= KC) + slack
         final int[] gather = new int[NR];                 // lane offsets of the transposing gathers (NR)
+        final float[] lanes = new float[VL];              // gemv: the lanes of a dot product, summed in order
+        final float[] row = new float[GEMV_COLUMNS];      // gemv: a block of c's columns (GEMV_COLUMNS)
 
         static float[] grow(float[] buf, int n) {
             return buf.length >= n ? buf : new float[n];
@@ -459,6 +463,38 @@ public final class SimdKernels implements Kernels {
 
     // ---------------------------------------------------------------- gemm
 
+    /**
+     * One row of A (a fully connected layer at batch 1): {@code c[j] = alpha * sum_p a[p] B(p, j) + beta*c[j]}.
+     * The register-tiled kernel would compute 8 rows for 1 and gather B^T with scalar loads; here B is
+     * read once, with unit stride: with B stored (n, kk) ({@code transB}, a Linear layer's weight) each
+     * c[j] is a dot product of two contiguous rows; with B stored (kk, n) the rows of B are added into a
+     * block of c's columns, scaled by a[p], in order of p. Column blocks go to the threads.
+     */
+    private void gemv(boolean transB, int n, int kk, float alpha, float[] a, int aOff, float[] b, int bOff, int ldb,
+                      float beta, float[] c, int cOff) {
+        int blocks = (long) n * kk < SMALL_GEMM ? 1 : splits(1, ceilDiv(n, GEMV_COLUMNS));
+        parallelFor(blocks, (t, ws) -> {
+            int j0 = t * n / blocks, j1 = (t + 1) * n / blocks;
+            if (transB) {
+                for (int j = j0; j < j1; j++) {
+                    float v = alpha * Gemm.dot(a, aOff, b, bOff + j * ldb, kk, ws.lanes);
+                    c[cOff + j] = beta == 0f ? v : v + beta * c[cOff + j];
+                }
+                return;
+            }
+            for (int jc = j0; jc < j1; jc += GEMV_COLUMNS) {
+                int width = Math.min(GEMV_COLUMNS, j1 - jc);
+                float[] acc = ws.row;
+                Gemm.zero(acc, 0, width);
+                for (int p = 0; p < kk; p++) Gemm.axpy(a[aOff + p], b, bOff + p * ldb + jc, acc, 0, width);
+                for (int j = 0; j < width; j++) {
+                    float v = alpha * acc[j];
+                    c[cOff + jc + j] = beta == 0f ? v : v + beta * c[cOff + jc + j];
+                }
+            }
+        });
+    }
+
     @Override
     public synchronized void gemm(boolean transA, boolean transB, int m, int n, int kk, float alpha,
                                   float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
@@ -472,6 +508,10 @@ public final class SimdKernels implements Kernels {
                     int ci = cOff + i * ldc + j;
                     c[ci] = beta == 0f ? 0f : beta * c[ci];
                 }
+            return;
+        }
+        if (m == 1 && (!transA || lda == 1)) {
+            gemv(transB, n, kk, alpha, a, aOff, b, bOff, ldb, beta, c, cOff);
             return;
         }
         int mPanels = ceilDiv(m, MR), nPanels = ceilDiv(n, NR);

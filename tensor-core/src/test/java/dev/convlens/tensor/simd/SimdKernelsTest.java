@@ -152,7 +152,7 @@ class SimdKernelsTest {
     /** transA, transB, m, n, k, threads: small, one K block, several K blocks, enough work to split, enough B panels to pack A. */
     static Stream<Arguments> gemms() {
         Stream.Builder<Arguments> out = Stream.builder();
-        int[][] sizes = {{3, 5, 7}, {13, 37, 300}, {70, 101, 263}, {20, 520, 40}};
+        int[][] sizes = {{3, 5, 7}, {13, 37, 300}, {70, 101, 263}, {20, 520, 40}, {1, 1000, 517}, {1, 2100, 70}, {1, 7, 3}};
         for (int[] s : sizes)
             for (int threads = 1; threads <= 2; threads++)
                 for (int t = 0; t < 4; t++) out.add(Arguments.of(t / 2 == 1, t % 2 == 1, s[0], s[1], s[2], threads));
@@ -191,6 +191,19 @@ class SimdKernelsTest {
         for (int i = 0; i < m; i++)
             for (int j = n; j < ldc && cOff + i * ldc + j < cNan.length; j++)
                 assertTrue(Float.isNaN(cNan[cOff + i * ldc + j]), what + ": wrote past column n");
+    }
+
+    /** One row of A stored as a column (transA, lda 1): the one-row path reads it as a vector too. */
+    @ParameterizedTest(name = "transB={0}, {1} threads")
+    @org.junit.jupiter.params.provider.CsvSource({"true,1", "true,2", "false,1", "false,2"})
+    void oneRowGemmWithATransposedMatchesReference(boolean tb, int threads) {
+        Kernels simd = SimdKernels.create(threads);
+        int n = 1500, k = 300, ldb = tb ? k : n;
+        float[] a = Tensor.uniform(31, -1, 1, k).data, b = Tensor.uniform(32, -1, 1, n * k).data;
+        float[] cRef = Tensor.uniform(33, -1, 1, n).data, c = cRef.clone();
+        ref.gemm(true, tb, 1, n, k, 1.3f, a, 0, 1, b, 0, ldb, 0.5f, cRef, 0, n);
+        simd.gemm(true, tb, 1, n, k, 1.3f, a, 0, 1, b, 0, ldb, 0.5f, c, 0, n);
+        assertClose("gemm 1x" + n + "x" + k + " transA lda 1", cRef, c);
     }
 
     @Test
