@@ -97,10 +97,13 @@ public final class Layers {
             }
             if (!want[0]) return d;
             float[] scale = (float[]) s.saved();
-            if (scale != null) {
-                Tensor scaled = Tensor.zeros(dz.shape());
+            if (scale != null) {                          // dz * scale per channel: in place when dz is our own copy
+                Tensor scaled = dz == dOut[0] ? Tensor.zeros(dz.shape()) : dz;
                 int c = dz.dim(1), hw = dz.size() / (dz.dim(0) * c);
-                for (int i = 0; i < dz.size(); i++) scaled.data[i] = dz.data[i] * scale[(i / hw) % c];
+                for (int plane = 0; plane < dz.dim(0) * c; plane++) {
+                    float f = scale[plane % c];
+                    for (int i = plane * hw, end = i + hw; i < end; i++) scaled.data[i] = dz.data[i] * f;
+                }
                 dz = scaled;
             }
             d[0] = conv.backward(k, in[0], in[1], dz, true, false, false).dx();
