@@ -3,6 +3,7 @@ package dev.convlens.nn;
 import dev.convlens.tensor.Tensor;
 import dev.convlens.tensor.kernels.Kernels;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -108,6 +109,108 @@ public final class Graph {
     public Node producer(String value) {
         for (Node n : nodes) if (n.outputs().contains(value)) return n;
         return null;
+    }
+
+    /**
+     * Inference that computes only the graph outputs and the values named in {@code keep}, faster
+     * than {@code forward(k, feeds, false)}: a convolution followed by an inference batch norm, a
+     * residual sum and/or a ReLU runs as one {@link Layers.FusedConv} (the batch norm folded into the
+     * convolution's epilogue, the sum and the ReLU applied there too) wherever the intermediate
+     * values of the chain are not in {@code keep}, not graph outputs and read by nothing else. The returned run's values are those of the fused graph:
+     * asking it for a value that was folded away fails with the value's name; every other value
+     * agrees with {@link #forward} to float rounding (the folded map is applied in another order).
+     * {@link Run#backward} works on it for gradients with respect to the inputs and the kept values
+     * (saliency, deconvnet, guided backprop), not for parameter gradients.
+     *
+     * <p>The fused node list depends only on the structure and {@code keep}, so it is cached per
+     * {@code keep}; the folded scale and shift are recomputed from the parameters on every call, so
+     * parameters changed in place are always seen.
+     */
+    public Run infer(Kernels k, Map<String, Tensor> feeds, Collection<String> keep) {
+        Set<String> kept = Set.copyOf(keep);
+        List<Node> plan = plans.computeIfAbsent(kept, this::fuse);
+        return new Graph(plan, params, inputs, outputs).forward(k, feeds, false);
+    }
+
+    /** {@link #infer(Kernels, Map, Collection)} keeping only the graph outputs. */
+    public Run infer(Kernels k, Map<String, Tensor> feeds) {
+        return infer(k, feeds, List.of());
+    }
+
+    private final Map<Set<String>, List<Node>> plans = new ConcurrentHashMap<>();
+
+    /** The node list with conv -> inference BN -> residual Add -> ReLU chains fused (see {@link #infer}). */
+    private List<Node> fuse(Set<String> keep) {
+        Map<String, Integer> readers = new java.util.HashMap<>();
+        for (Node n : nodes) for (String in : n.inputs()) if (!in.isEmpty()) readers.merge(in, 1, Integer::sum);
+        for (String out : outputs) readers.merge(out, 1, Integer::sum);
+        Map<String, Integer> consumer = new java.util.HashMap<>();   // value -> index of a node that reads it
+        for (int i = 0; i < nodes.size(); i++) for (String in : nodes.get(i).inputs()) consumer.putIfAbsent(in, i);
+        Set<Integer> absorbed = new HashSet<>();
+        Map<Integer, Node> fusedAt = new java.util.HashMap<>();       // index of the chain's last node -> fused node
+        for (int i = 0; i < nodes.size(); i++) {
+            Node conv = nodes.get(i);
+            if (!(conv.op() instanceof Layers.Conv c) || conv.outputs().size() != 1) continue;
+            List<Integer> chain = new ArrayList<>(List.of(i));
+            String v = conv.outputs().get(0);
+            List<String> ins = new ArrayList<>(conv.inputs());
+            while (ins.size() < 3) ins.add("");
+            dev.convlens.tensor.ops.BatchNorm2d bn = null;
+            Integer j = sole(v, keep, readers, consumer);
+            if (j != null && !absorbed.contains(j) && nodes.get(j).op() instanceof Layers.BatchNorm b && !b.trainingMode()
+                    && nodes.get(j).inputs().size() == 5 && nodes.get(j).inputs().get(0).equals(v)
+                    && onlyFirstOutputUsed(nodes.get(j), readers)) {
+                bn = b.bn();
+                ins.addAll(nodes.get(j).inputs().subList(1, 5));
+                v = nodes.get(j).outputs().get(0);
+                chain.add(j);
+                j = sole(v, keep, readers, consumer);
+            }
+            boolean residual = false;
+            if (j != null && !absorbed.contains(j) && nodes.get(j).op() instanceof Layers.AddOp
+                    && nodes.get(j).inputs().size() == 2 && nodes.get(j).outputs().size() == 1) {
+                List<String> addIn = nodes.get(j).inputs();
+                String other = addIn.get(0).equals(v) ? addIn.get(1) : addIn.get(0);
+                if (!other.equals(v) && !other.isEmpty()) {
+                    residual = true;
+                    ins.add(other);
+                    v = nodes.get(j).outputs().get(0);
+                    chain.add(j);
+                    j = sole(v, keep, readers, consumer);
+                }
+            }
+            boolean relu = j != null && !absorbed.contains(j) && nodes.get(j).op() instanceof Layers.ReluOp
+                    && nodes.get(j).inputs().size() == 1 && nodes.get(j).outputs().size() == 1;
+            if (relu) {
+                v = nodes.get(j).outputs().get(0);
+                chain.add(j);
+            }
+            if (chain.size() == 1) continue;
+            absorbed.addAll(chain);
+            fusedAt.put(chain.get(chain.size() - 1),
+                    new Node(conv.name(), new Layers.FusedConv(c.conv(), bn, residual, relu), ins, List.of(v)));
+        }
+        List<Node> out = new ArrayList<>(nodes.size());
+        for (int i = 0; i < nodes.size(); i++) {
+            if (fusedAt.containsKey(i)) out.add(fusedAt.get(i));
+            else if (!absorbed.contains(i)) out.add(nodes.get(i));
+        }
+        return List.copyOf(out);
+    }
+
+    /** The index of the one node that reads {@code v}, when v is read by exactly one node and not kept or an output. */
+    private Integer sole(String v, Set<String> keep, Map<String, Integer> readers, Map<String, Integer> consumer) {
+        if (keep.contains(v) || outputs.contains(v) || readers.getOrDefault(v, 0) != 1) return null;
+        return consumer.get(v);
+    }
+
+    /** True when no node reads a batch norm's outputs after the first (running statistics). */
+    private static boolean onlyFirstOutputUsed(Node bn, Map<String, Integer> readers) {
+        for (int o = 1; o < bn.outputs().size(); o++) {
+            String name = bn.outputs().get(o);
+            if (!name.isEmpty() && readers.getOrDefault(name, 0) > 0) return false;
+        }
+        return true;
     }
 
     /**

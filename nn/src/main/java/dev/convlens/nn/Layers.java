@@ -44,6 +44,73 @@ public final class Layers {
         }
     }
 
+    /**
+     * A convolution, the inference batch norm after it ({@code bn}, or null), a residual sum
+     * ({@code residual}: a ResNet block's shortcut) and the ReLU after that ({@code relu}) as one
+     * node: {@code y = act(scale * (conv(x, w) + b) + shift + res)} with the batch norm's
+     * {@link BatchNorm2d#affine} applied in the convolution's epilogue (folded). {@link Graph#infer}
+     * puts it in place of the chain when its intermediate values are not asked for.
+     * In: (x, w, b or absent), then (gamma, beta, mean, var) when {@code bn} is set, then the
+     * residual when {@code residual} is set.
+     *
+     * <p>Backward, to x and the residual only: the ReLU's rule with its mask read from y
+     * ({@code y > 0} exactly where the ReLU's input was > 0) gives dz; the residual receives dz, and
+     * x the convolution's backward-data of dz times {@code scale} per channel. Parameter gradients are
+     * not available from a folded node (use {@link Graph#forward}).
+     */
+    public record FusedConv(Conv2d conv, BatchNorm2d bn, boolean residual, boolean relu) implements Op {
+        public String type() {
+            return "Conv2d" + (bn != null ? "+BatchNorm2d" : "") + (residual ? "+Add" : "") + (relu ? "+Relu" : "");
+        }
+
+        public Step forward(Kernels k, Tensor[] in, boolean training) {
+            Tensor x = in[0], w = in[1], b = in[2];
+            float[] scale = null, shift = null;
+            if (bn != null) {
+                Shapes.requireRank("Conv2d", "weight w (K,C/groups,R,S)", w, 4);
+                BatchNorm2d.Affine a = bn.affine(w.dim(0), in[3], in[4], in[5], in[6]);
+                scale = a.scale();
+                shift = a.shift();
+            }
+            Tensor res = residual ? in[in.length - 1] : null;
+            dev.convlens.tensor.kernels.ConvGeom g = conv.geometry(x, w);
+            if (res != null && !java.util.Arrays.equals(res.shape(), new int[] {g.n(), g.k(), g.oh(), g.ow()})) {
+                // a broadcast sum: the convolution and batch norm fused, then the sum and ReLU as the graph has them
+                Tensor z = conv.forwardAffine(k, x, w, b, scale, shift, null, false);
+                Tensor y = new AddOp().forward(k, new Tensor[] {z, res}, false).out()[0];
+                return new Step(one(relu ? Relu.forward(y) : y), scale);
+            }
+            return new Step(one(conv.forwardAffine(k, x, w, b, scale, shift, res, relu)), scale);
+        }
+
+        public Tensor[] backward(Kernels k, Tensor[] in, Step s, Tensor[] dOut, boolean[] want, Relu.Rule rule) {
+            int last = residual ? in.length - 1 : in.length;
+            for (int j = 1; j < last; j++) {
+                Shapes.check(!want[j], type(), "gradients of the parameters are not available after batch norm and "
+                        + "ReLU were folded into the convolution (Graph.infer); use Graph.forward");
+            }
+            Tensor dz = relu ? Relu.backward(rule, s.out()[0], dOut[0]) : dOut[0];
+            Tensor[] d = new Tensor[in.length];
+            if (residual && want[last]) {
+                Tensor r = in[last];
+                d[last] = java.util.Arrays.equals(r.shape(), dz.shape()) ? dz.copy() : Broadcast.reduce(dz, r.shape());
+            }
+            if (!want[0]) return d;
+            float[] scale = (float[]) s.saved();
+            if (scale != null) {                          // dz * scale per channel: in place when dz is our own copy
+                Tensor scaled = dz == dOut[0] ? Tensor.zeros(dz.shape()) : dz;
+                int c = dz.dim(1), hw = dz.size() / (dz.dim(0) * c);
+                for (int plane = 0; plane < dz.dim(0) * c; plane++) {
+                    float f = scale[plane % c];
+                    for (int i = plane * hw, end = i + hw; i < end; i++) scaled.data[i] = dz.data[i] * f;
+                }
+                dz = scaled;
+            }
+            d[0] = conv.backward(k, in[0], in[1], dz, true, false, false).dx();
+            return d;
+        }
+    }
+
     /** ReLU; its backward follows the rule of the pass (gradient, deconvnet, guided). */
     public record ReluOp() implements Op {
         public String type() { return "Relu"; }

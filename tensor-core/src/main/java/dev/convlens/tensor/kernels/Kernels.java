@@ -23,6 +23,38 @@ public interface Kernels {
      */
     void convForward(ConvGeom g, float[] x, float[] w, float[] b, float[] y);
 
+    /**
+     * Convolution forward followed by a per-channel affine map, a residual sum and an optional ReLU,
+     * in one pass: {@code y[n,k,oy,ox] = act(scale[k] * conv(x, w, b)[n,k,oy,ox] + shift[k] + res[n,k,oy,ox])}
+     * with {@code act = max(., 0)} when {@code relu} (NaN stays NaN), else the identity; the affine
+     * map is one fused multiply-add ({@code Math.fma(v, scale, shift)}), then {@code res} is added.
+     * This is a convolution, batch norm in inference ({@code scale = gamma / sqrt(var + eps)},
+     * {@code shift = beta - mean * scale}), a ResNet block's shortcut sum and its ReLU as one kernel.
+     *
+     * <p>The default runs {@link #convForward} and then one pass over y; fast kernels apply the
+     * map while the result is still in registers. (Added as a default method, so existing
+     * implementations keep compiling.)
+     *
+     * @param b     bias of length k, or null for none
+     * @param scale per-channel factor of length k, or null (then shift is null too)
+     * @param shift per-channel offset of length k, or null
+     * @param res   a tensor of y's shape (n, k, oh, ow) to add, or null
+     */
+    default void convForwardAffine(ConvGeom g, float[] x, float[] w, float[] b, float[] scale, float[] shift,
+                                   float[] res, boolean relu, float[] y) {
+        convForward(g, x, w, b, y);
+        int pix = g.oh() * g.ow();
+        for (int n = 0; n < g.n(); n++)
+            for (int k = 0; k < g.k(); k++) {
+                float a = scale == null ? 1f : scale[k], c = shift == null ? 0f : shift[k];
+                for (int i = (n * g.k() + k) * pix, end = i + pix; i < end; i++) {
+                    float v = scale == null ? y[i] : Math.fma(y[i], a, c);
+                    if (res != null) v += res[i];
+                    y[i] = relu ? Math.max(v, 0f) : v;
+                }
+            }
+    }
+
     /** Convolution backward to the input: {@code dx = sum over the windows that read x of dy * w} (the transposed convolution). */
     void convBackwardData(ConvGeom g, float[] dy, float[] w, float[] dx);
 
@@ -55,33 +87,34 @@ public interface Kernels {
      * taken; {@code switches[o]} is the flat index into {@code x (n,c,h,w)} of that max.
      */
     default void maxPoolForward(PoolGeom g, float[] x, float[] y, int[] switches) {
-        int h = g.h(), w = g.w(), oh = g.oh(), ow = g.ow();
         int o = 0;
         for (int p = 0; p < g.n() * g.c(); p++) { // one (n,c) plane at a time
-            int xOff = p * h * w;
-            for (int oy = 0; oy < oh; oy++)
-                for (int ox = 0; ox < ow; ox++, o++) {
-                    float max = Float.NEGATIVE_INFINITY;
-                    int arg = -1;
-                    for (int i = 0; i < g.kernelH(); i++) {
-                        int iy = oy * g.strideH() - g.padTop() + i * g.dilH();
-                        if (iy < 0 || iy >= h) continue;
-                        for (int j = 0; j < g.kernelW(); j++) {
-                            int ix = ox * g.strideW() - g.padLeft() + j * g.dilW();
-                            if (ix < 0 || ix >= w) continue;
-                            int idx = xOff + iy * w + ix;
-                            float v = x[idx];
-                            // strict '>' keeps the first max; the first real element is always taken
-                            if (arg < 0 || v > max || Float.isNaN(v)) {
-                                max = v;
-                                arg = idx;
-                            }
-                        }
-                    }
-                    y[o] = max;
-                    switches[o] = arg; // PoolGeom guarantees every window reads an input element
-                }
+            for (int oy = 0; oy < g.oh(); oy++)
+                for (int ox = 0; ox < g.ow(); ox++, o++) maxPoolWindow(g, x, p * g.h() * g.w(), oy, ox, y, switches, o);
         }
+    }
+
+    /** Output {@code o}, window {@code (oy, ox)} of the plane at {@code xOff}: its max into {@code y[o]}, where into {@code switches[o]}. */
+    static void maxPoolWindow(PoolGeom g, float[] x, int xOff, int oy, int ox, float[] y, int[] switches, int o) {
+        float max = Float.NEGATIVE_INFINITY;
+        int arg = -1;
+        for (int i = 0; i < g.kernelH(); i++) {
+            int iy = oy * g.strideH() - g.padTop() + i * g.dilH();
+            if (iy < 0 || iy >= g.h()) continue;
+            for (int j = 0; j < g.kernelW(); j++) {
+                int ix = ox * g.strideW() - g.padLeft() + j * g.dilW();
+                if (ix < 0 || ix >= g.w()) continue;
+                int idx = xOff + iy * g.w() + ix;
+                float v = x[idx];
+                // strict '>' keeps the first max; the first real element is always taken
+                if (arg < 0 || v > max || Float.isNaN(v)) {
+                    max = v;
+                    arg = idx;
+                }
+            }
+        }
+        y[o] = max;
+        switches[o] = arg; // PoolGeom guarantees every window reads an input element
     }
 
     /**

@@ -147,6 +147,31 @@ public record BatchNorm2d(float eps, float momentum) {
         return y;
     }
 
+    /** The inference map as {@code y = scale[c] * x + shift[c]} (C values each). */
+    public record Affine(float[] scale, float[] shift) {}
+
+    /**
+     * The inference map of {@link #forwardInference} written as one multiply-add per value, which a
+     * convolution before it can apply in its epilogue (batch norm folded into the convolution):
+     * {@code scale = gamma / sqrt(var + eps)}, {@code shift = beta - mean * scale}, computed in double
+     * and rounded once. {@code gamma} and {@code beta} may be null (1 and 0).
+     */
+    public Affine affine(int c, Tensor gamma, Tensor beta, Tensor mean, Tensor var) {
+        Shapes.check(c > 0, OP, "channel count must be positive, got " + c);
+        Tensor shape = Tensor.zeros(1, c);
+        requireChannelVector("gamma", gamma, c, shape, true);
+        requireChannelVector("beta", beta, c, shape, true);
+        requireChannelVector("mean", mean, c, shape, false);
+        requireChannelVector("var", var, c, shape, false);
+        float[] scale = new float[c], shift = new float[c];
+        for (int ch = 0; ch < c; ch++) {
+            double a = (gamma == null ? 1 : gamma.data[ch]) / Math.sqrt((double) var.data[ch] + eps);
+            scale[ch] = (float) a;
+            shift[ch] = (float) ((beta == null ? 0 : beta.data[ch]) - a * mean.data[ch]);
+        }
+        return new Affine(scale, shift);
+    }
+
     /** The inference-mode gradients (statistics held fixed); only those flagged are computed. */
     public Grads backwardInference(Tensor x, Tensor gamma, Tensor mean, Tensor var, Tensor dy,
                                    boolean wantDx, boolean wantDgamma, boolean wantDbeta) {

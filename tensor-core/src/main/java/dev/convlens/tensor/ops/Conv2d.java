@@ -62,6 +62,34 @@ public record Conv2d(int strideH, int strideW, int padTop, int padLeft, int padB
                 strideH, strideW, padTop, padLeft, padBottom, padRight, dilationH, dilationW, groups);
     }
 
+    /**
+     * {@code y = act(scale[k] * (conv(x, w) + b)[k] + shift[k] + res)}, per output channel k, with
+     * {@code act} the ReLU when {@code relu}: a convolution followed by batch norm in inference
+     * ({@link BatchNorm2d#affine}), a residual sum and ReLU, in one kernel call
+     * ({@link Kernels#convForwardAffine}). {@code b}, {@code scale} with {@code shift}, and {@code res}
+     * (of y's shape) may be null. The backward of the chain is that of the convolution after the
+     * ReLU's mask (read from y: {@code y > 0} exactly where its input was) and the factor
+     * {@code scale}; the residual receives the masked signal. See {@code dev.convlens.nn.Layers.FusedConv}.
+     */
+    public Tensor forwardAffine(Kernels kern, Tensor x, Tensor w, Tensor b, float[] scale, float[] shift, Tensor res,
+                                boolean relu) {
+        ConvGeom g = geometry(x, w);
+        if (b != null) {
+            Shapes.check(b.rank() == 1 && b.dim(0) == g.k(), OP, "bias " + Shapes.str(b.shape())
+                    + " must have shape (" + g.k() + ") to match weight " + Shapes.str(w.shape()));
+        }
+        Shapes.check((scale == null) == (shift == null), OP, "scale and shift must both be given or both be null");
+        Shapes.check(scale == null || scale.length == g.k() && shift.length == g.k(), OP, "scale and shift must have "
+                + g.k() + " values to match weight " + Shapes.str(w.shape()));
+        int[] yShape = {g.n(), g.k(), g.oh(), g.ow()};
+        Shapes.check(res == null || java.util.Arrays.equals(res.shape(), yShape), OP, "residual "
+                + (res == null ? "" : Shapes.str(res.shape())) + " must have the output's shape " + Shapes.str(yShape));
+        Tensor y = Tensor.zeros(yShape);
+        kern.convForwardAffine(g, x.data, w.data, b == null ? null : b.data, scale, shift,
+                res == null ? null : res.data, relu, y.data);
+        return y;
+    }
+
     /** y = conv(x, w) + b; {@code b} may be null. */
     public Tensor forward(Kernels kern, Tensor x, Tensor w, Tensor b) {
         ConvGeom g = geometry(x, w);

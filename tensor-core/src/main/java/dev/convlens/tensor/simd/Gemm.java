@@ -181,12 +181,29 @@ final class Gemm {
     }
 
     /**
+     * What is applied to a finished sum before it is stored (the last K block only):
+     * {@code v = act(fma(v, scale[row], shift[row]) + res[at])}, {@code act = max(., 0)} when
+     * {@code relu}; {@code scale} and {@code shift} both null for none, {@code res} null for none.
+     * Rows are counted as the bias is ({@code biasOff + i}); {@code res} has C's layout (same offsets).
+     */
+    record Epilogue(float[] scale, float[] shift, float[] res, boolean relu) {}
+
+    /**
      * Writes the top-left {@code mr x nr} of a tile to C:
      * {@code C[i][j] = alpha*tile[i][j] + bias[biasOff+i] + (beta == 0 ? 0 : beta*C[i][j])}
-     * (bias may be null; C is not read when beta is 0).
+     * (bias may be null; C is not read when beta is 0), then the epilogue if any.
      */
     static void storeTile(float[] tile, int mr, int nr, float[] c, int cOff, int ldc,
                           float alpha, float beta, float[] bias, int biasOff) {
+        storeTile(tile, mr, nr, c, cOff, ldc, alpha, beta, bias, biasOff, null);
+    }
+
+    /** As above, then {@code ep} (null for none). */
+    static void storeTile(float[] tile, int mr, int nr, float[] c, int cOff, int ldc,
+                          float alpha, float beta, float[] bias, int biasOff, Epilogue ep) {
+        float[] scale = ep == null ? null : ep.scale, shift = ep == null ? null : ep.shift;
+        float[] res = ep == null ? null : ep.res;
+        boolean relu = ep != null && ep.relu;
         if (nr == NR) {
             for (int i = 0; i < mr; i++) {
                 int co = cOff + i * ldc;
@@ -208,6 +225,19 @@ final class Gemm {
                     v0 = v0.add(FloatVector.fromArray(S, c, co).mul(beta));
                     v1 = v1.add(FloatVector.fromArray(S, c, co + VL).mul(beta));
                 }
+                if (scale != null) {
+                    float sc = scale[biasOff + i], sh = shift[biasOff + i];
+                    v0 = v0.fma(sc, sh);
+                    v1 = v1.fma(sc, sh);
+                }
+                if (res != null) {
+                    v0 = v0.add(FloatVector.fromArray(S, res, co));
+                    v1 = v1.add(FloatVector.fromArray(S, res, co + VL));
+                }
+                if (relu) {
+                    v0 = v0.max(0f);
+                    v1 = v1.max(0f);
+                }
                 v0.intoArray(c, co);
                 v1.intoArray(c, co + VL);
             }
@@ -216,9 +246,13 @@ final class Gemm {
         for (int i = 0; i < mr; i++) {
             int co = cOff + i * ldc;
             float bv = bias == null ? 0f : bias[biasOff + i];
+            float sc = scale == null ? 1f : scale[biasOff + i], sh = scale == null ? 0f : shift[biasOff + i];
             for (int j = 0; j < nr; j++) {
                 float v = alpha * tile[i * NR + j] + bv;
-                c[co + j] = beta == 0f ? v : v + beta * c[co + j];
+                v = beta == 0f ? v : v + beta * c[co + j];
+                if (scale != null) v = Math.fma(v, sc, sh);
+                if (res != null) v += res[co + j];
+                c[co + j] = relu ? Math.max(v, 0f) : v;
             }
         }
     }
@@ -241,6 +275,14 @@ final class Gemm {
     static void panelColumn(int m, int nr, int kc, float[] a, int aOff, int ars, int acs, int aPanel,
                             float[] bPanel, int bOff, float[] c, int cOff, int ldc, float alpha, float beta,
                             float[] bias, int biasOff, float[] tile, float[] aTail) {
+        panelColumn(m, nr, kc, a, aOff, ars, acs, aPanel, bPanel, bOff, c, cOff, ldc, alpha, beta, bias, biasOff,
+                tile, aTail, null);
+    }
+
+    /** As above, applying {@code ep} (null for none) to every stored tile. */
+    static void panelColumn(int m, int nr, int kc, float[] a, int aOff, int ars, int acs, int aPanel,
+                            float[] bPanel, int bOff, float[] c, int cOff, int ldc, float alpha, float beta,
+                            float[] bias, int biasOff, float[] tile, float[] aTail, Epilogue ep) {
         for (int i = 0, ao = aOff; i < m; i += MR, ao += aPanel) {
             int mr = Math.min(MR, m - i);
             if (mr == MR && acs == 1) {
@@ -251,7 +293,7 @@ final class Gemm {
                 packTail(a, ao, ars, acs, mr, kc, aTail, 0);
                 kernelColumns(kc, aTail, 0, MR, bPanel, bOff, tile);
             }
-            storeTile(tile, mr, nr, c, cOff + i * ldc, ldc, alpha, beta, bias, biasOff + i);
+            storeTile(tile, mr, nr, c, cOff + i * ldc, ldc, alpha, beta, bias, biasOff + i, ep);
         }
     }
 
@@ -334,6 +376,38 @@ final class Gemm {
     /** dst[d .. d+len) = 0. */
     static void zero(float[] dst, int d, int len) {
         Arrays.fill(dst, d, d + len, 0f);
+    }
+
+    /**
+     * {@code sum_p a[aOff+p] * b[bOff+p]} for {@code p < len}: four vector accumulators, added in a
+     * fixed order and their lanes summed left to right through {@code lanes} (VL floats of scratch),
+     * so the result does not depend on how the JIT reduces lanes; the tail is added last.
+     */
+    static float dot(float[] a, int aOff, float[] b, int bOff, int len, float[] lanes) {
+        FloatVector s0 = FloatVector.zero(S), s1 = s0, s2 = s0, s3 = s0;
+        int p = 0;
+        for (int bound = len - 4 * VL; p <= bound; p += 4 * VL) {
+            s0 = FloatVector.fromArray(S, a, aOff + p).fma(FloatVector.fromArray(S, b, bOff + p), s0);
+            s1 = FloatVector.fromArray(S, a, aOff + p + VL).fma(FloatVector.fromArray(S, b, bOff + p + VL), s1);
+            s2 = FloatVector.fromArray(S, a, aOff + p + 2 * VL).fma(FloatVector.fromArray(S, b, bOff + p + 2 * VL), s2);
+            s3 = FloatVector.fromArray(S, a, aOff + p + 3 * VL).fma(FloatVector.fromArray(S, b, bOff + p + 3 * VL), s3);
+        }
+        for (int bound = len - VL; p <= bound; p += VL)
+            s0 = FloatVector.fromArray(S, a, aOff + p).fma(FloatVector.fromArray(S, b, bOff + p), s0);
+        s0.add(s1).add(s2.add(s3)).intoArray(lanes, 0);
+        float t = 0f;
+        for (int i = 0; i < VL; i++) t += lanes[i];
+        for (; p < len; p++) t += a[aOff + p] * b[bOff + p];
+        return t;
+    }
+
+    /** {@code y[yOff+j] += s * x[xOff+j]} for {@code j < len}, one fused multiply-add each. */
+    static void axpy(float s, float[] x, int xOff, float[] y, int yOff, int len) {
+        FloatVector sv = FloatVector.broadcast(S, s);
+        int j = 0;
+        for (int bound = S.loopBound(len); j < bound; j += VL)
+            FloatVector.fromArray(S, x, xOff + j).fma(sv, FloatVector.fromArray(S, y, yOff + j)).intoArray(y, yOff + j);
+        for (; j < len; j++) y[yOff + j] = Math.fma(s, x[xOff + j], y[yOff + j]);
     }
 
     /**

@@ -53,20 +53,25 @@ final class Im2col {
      * the offset of the group's first channel of the image in {@code x}.
      */
     static void packPanel(ConvGeom g, float[] x, int xc, int q0, int kc, int p0, int nr, float[] dst) {
+        packPanel(g, x, xc, q0, kc, p0, nr, dst, 0);
+    }
+
+    /** As above, into {@code dst[dOff ..)}. */
+    static void packPanel(ConvGeom g, float[] x, int xc, int q0, int kc, int p0, int nr, float[] dst, int dOff) {
         int h = g.h(), w = g.w(), ow = g.ow(), r = g.r(), s = g.s();
         int sh = g.strideH(), sw = g.strideW(), pt = g.padTop(), pl = g.padLeft(), dh = g.dilH(), dw = g.dilW();
         if (pointwise(g)) {
             for (int q = 0; q < kc; q++) {
-                Gemm.copy(x, xc + (q0 + q) * h * w + p0, dst, q * NR, nr);
-                if (nr < NR) Gemm.zero(dst, q * NR + nr, NR - nr);
+                Gemm.copy(x, xc + (q0 + q) * h * w + p0, dst, dOff + q * NR, nr);
+                if (nr < NR) Gemm.zero(dst, dOff + q * NR + nr, NR - nr);
             }
             return;
         }
         int sx = q0 % s, ry = (q0 / s) % r, c = q0 / (r * s);
         int oyStart = p0 / ow, oxStart = p0 % ow;
         for (int q = 0; q < kc; q++) {
-            row(g, x, xc + c * h * w, ry, sx, oyStart, oxStart, nr, dst, q * NR);
-            if (nr < NR) Gemm.zero(dst, q * NR + nr, NR - nr);
+            row(g, x, xc + c * h * w, ry, sx, oyStart, oxStart, nr, dst, dOff + q * NR);
+            if (nr < NR) Gemm.zero(dst, dOff + q * NR + nr, NR - nr);
             if (++sx == s) {
                 sx = 0;
                 if (++ry == r) {
@@ -211,10 +216,10 @@ final class Im2col {
                         int lo = clamp(-ix0, 0, len), hi = clamp(w - ix0, lo, len);
                         Gemm.addInto(col, src + j + lo, dx, xrow + ix0 + lo, hi - lo);
                     } else {
-                        for (int t = 0; t < len; t++) {
-                            int ix = ix0 + t * sw;
-                            if (ix >= 0 && ix < w) dx[xrow + ix] += col[src + j + t];
-                        }
+                        // the t with 0 <= ix0 + t*sw < w, found once: no test per element
+                        int lo = ix0 >= 0 ? 0 : (-ix0 + sw - 1) / sw;
+                        int hi = ix0 >= w ? 0 : Math.min(len, (w - 1 - ix0) / sw + 1);
+                        for (int t = lo, d = xrow + ix0 + lo * sw, e = src + j + lo; t < hi; t++, d += sw, e++) dx[d] += col[e];
                     }
                 }
                 j += len;

@@ -9,6 +9,7 @@ import static dev.convlens.tensor.simd.Gemm.ceilDiv;
 
 import dev.convlens.tensor.kernels.ConvGeom;
 import dev.convlens.tensor.kernels.Kernels;
+import dev.convlens.tensor.kernels.PoolGeom;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
@@ -58,6 +59,20 @@ public final class SimdKernels implements Kernels {
     private static final int CHUNK = 32;
     /** Idle workers end after this long; the next call starts them again. */
     private static final long IDLE_SECONDS = 30;
+    /**
+     * Output pixels (over the batch) from which backward-data of a stride-1 convolution runs as a
+     * forward (see asForward): flipping the weights is one memory-bound pass over them (~3 ms for the
+     * 9.4 MB of layer4, as long as its forward), worth it from layer3's 196 pixels, not at layer4's 49.
+     */
+    private static final int FLIP_MIN_PIXELS = 100;
+    /** Columns of c per block of the one-row gemm with B stored (kk, n): 4 KiB of sums stay in L1. */
+    private static final int GEMV_COLUMNS = 1024;
+    /** Tasks per thread that {@link #splits} aims at. */
+    private static final int TASKS_PER_THREAD = 4;
+    /** (k, c) block edge of the weight flip in backward-data as a forward. */
+    private static final int FLIP_BLOCK = 16;
+    /** Column panels (over all images and groups) up to which the forward packs col(x) whole; see forwardFewPanels. */
+    private static final int FEW_PANELS = 8;
     /** Rows of A per pass of gemm over a column block: an (MC, KC) slice of A (256 KiB) stays in L2. */
     private static final int MC = 256;
 
@@ -65,6 +80,8 @@ public final class SimdKernels implements Kernels {
     private final ExecutorService pool;                   // threads-1 daemon workers; null for one thread
     private final Workspace[] workspaces;                 // one per worker; [0] is the caller's
     private float[] packedW = new float[0];               // forward weights (groups, ceil(kg/MR), cg*r*s, MR)
+    private float[] flippedW = new float[0];              // backward-data as a forward: w~ (c, kg, r, s), flipped
+    private float[] packedB = new float[0];               // forward with few panels: col(x) (units, nPanels, cg*r*s*NR + VL)
 
     private SimdKernels(int threads) {
         this.threads = threads;
@@ -113,6 +130,8 @@ public final class SimdKernels implements Kernels {
         final float[] aTail = new float[KC * MR];         // a last partial panel of A rows (kc <= KC, MR)
         final float[] rows = new float[NR * KC + VL];     // im2col rows before transposing (NR, kc <= KC) + slack
         final int[] gather = new int[NR];                 // lane offsets of the transposing gathers (NR)
+        final float[] lanes = new float[VL];              // gemv: the lanes of a dot product, summed in order
+        final float[] row = new float[GEMV_COLUMNS];      // gemv: a block of c's columns (GEMV_COLUMNS)
 
         static float[] grow(float[] buf, int n) {
             return buf.length >= n ? buf : new float[n];
@@ -164,21 +183,34 @@ public final class SimdKernels implements Kernels {
 
     /**
      * Into how many pieces to cut each of {@code units} work units (at most {@code max}) so the
-     * tasks keep every thread busy: a multiple of the thread count, or plenty of tasks.
+     * tasks keep every thread busy: at least {@value #TASKS_PER_THREAD} tasks per thread where the
+     * work allows, taken dynamically, so a thread that the OS deschedules for a while (a shared
+     * machine) delays a call by one small task, not by half the call.
      */
     private int splits(int units, int max) {
         if (threads == 1) return 1;
-        for (int s = 1; s < max; s++) {
-            long t = (long) units * s;
-            if (t % threads == 0 || t >= 4L * threads) return s;
-        }
-        return Math.max(1, max);
+        long s = ((long) TASKS_PER_THREAD * threads + units - 1) / units;
+        return (int) Math.max(1, Math.min(max, s));
     }
 
     // ---------------------------------------------------------------- convolution forward
 
     @Override
     public synchronized void convForward(ConvGeom g, float[] x, float[] w, float[] b, float[] y) {
+        forward(g, x, w, b, null, y);
+    }
+
+    /** The affine map, the residual and ReLU are applied to each tile as the last K block stores it. */
+    @Override
+    public synchronized void convForwardAffine(ConvGeom g, float[] x, float[] w, float[] b, float[] scale,
+                                               float[] shift, float[] res, boolean relu, float[] y) {
+        if ((scale == null) != (shift == null))
+            throw new IllegalArgumentException("convForwardAffine: scale and shift must both be given or both be null");
+        boolean none = scale == null && res == null && !relu;
+        forward(g, x, w, b, none ? null : new Gemm.Epilogue(scale, shift, res, relu), y);
+    }
+
+    private void forward(ConvGeom g, float[] x, float[] w, float[] b, Gemm.Epilogue ep, float[] y) {
         int groups = g.groups(), kg = g.kg(), cg = g.cg(), depth = cg * g.r() * g.s();
         int hw = g.h() * g.w(), pix = g.oh() * g.ow();
         int mPanels = ceilDiv(kg, MR), nPanels = ceilDiv(pix, NR);
@@ -193,8 +225,13 @@ public final class SimdKernels implements Kernels {
                         a, grp * wStride + i0 * depth);
             });
         }
-        // Tasks: image x group x column strip (x row block when the strips are too few).
         int units = g.n() * groups;
+        if (units * nPanels <= FEW_PANELS) {
+            forwardFewPanels(g, x, w, b, ep, y);
+            return;
+        }
+        // Tasks: image x group x column strip (x row block when the strips are too few).
+
         int strips = splits(units, nPanels);
         int rowBlocks = units * strips >= threads ? 1 : splits(units * strips, mPanels);
         int kcb = blockDepth(depth);
@@ -208,18 +245,61 @@ public final class SimdKernels implements Kernels {
             for (int pc = 0; pc < depth; pc += kcb) {
                 int kc = Math.min(kcb, depth - pc);
                 boolean first = pc == 0;
+                Gemm.Epilogue e = pc + kc == depth ? ep : null;
                 for (int jp = jpa; jp < jpb; jp++) {
                     int p0 = jp * NR, nr = Math.min(NR, pix - p0);
                     Im2col.packPanel(g, x, xc, pc, kc, p0, nr, ws.b);
                     if (pack) {
                         Gemm.panelColumn(i1 - i0, nr, kc, a, grp * wStride + i0 * depth + pc * MR, 1, MR, depth * MR,
-                                ws.b, y, yc + p0, pix, 1f, first ? 0f : 1f, first ? b : null, grp * kg + i0,
-                                ws.tile, ws.aTail);
+                                ws.b, 0, y, yc + p0, pix, 1f, first ? 0f : 1f, first ? b : null, grp * kg + i0,
+                                ws.tile, ws.aTail, e);
                     } else {
                         Gemm.panelColumn(i1 - i0, nr, kc, w, (grp * kg + i0) * depth + pc, depth, 1, MR * depth,
-                                ws.b, y, yc + p0, pix, 1f, first ? 0f : 1f, first ? b : null, grp * kg + i0,
-                                ws.tile, ws.aTail);
+                                ws.b, 0, y, yc + p0, pix, 1f, first ? 0f : 1f, first ? b : null, grp * kg + i0,
+                                ws.tile, ws.aTail, e);
                     }
+                }
+            }
+        });
+    }
+
+    /**
+     * The forward when the output has few column panels (the late layers at batch 1: layer3 has 7,
+     * layer4 2) and the weights are large (2.4 and 9.4 MB): col(x) is packed whole first, every
+     * panel in parallel, into {@code packedB (units, nPanels, depth*NR + VL)}; then the output channels
+     * are split over the threads (4 row blocks per thread, taken dynamically), and each block of
+     * weight rows, read in place, meets every column panel while it is in L2. So each weight is read
+     * from memory once per call, not once per column strip, and both cores work on every layer. The sums run over the same K blocks in the same order as in the column-strip
+     * path, so the results are bit for bit those of that path.
+     */
+    private void forwardFewPanels(ConvGeom g, float[] x, float[] w, float[] b, Gemm.Epilogue ep, float[] y) {
+        int groups = g.groups(), kg = g.kg(), cg = g.cg(), depth = cg * g.r() * g.s();
+        int hw = g.h() * g.w(), pix = g.oh() * g.ow();
+        int mPanels = ceilDiv(kg, MR), nPanels = ceilDiv(pix, NR), units = g.n() * groups;
+        // floats per packed column panel, plus VL of slack: the im2col row stores run up to VL-1 past
+        // a panel's last row, which must not reach the next panel (another thread may own it)
+        int panel = depth * NR + VL;
+        float[] bAll = packedB = Workspace.grow(packedB, units * nPanels * panel);
+        parallelFor(units * nPanels, (t, ws) -> {
+            int unit = t / nPanels, jp = t % nPanels, img = unit / groups, grp = unit % groups;
+            int p0 = jp * NR;
+            Im2col.packPanel(g, x, (img * g.c() + grp * cg) * hw, 0, depth, p0, Math.min(NR, pix - p0), bAll, t * panel);
+        });
+        int rowBlocks = threads == 1 ? 1 : Math.min(mPanels, TASKS_PER_THREAD * threads);
+        int kcb = blockDepth(depth);
+        parallelFor(units * rowBlocks, (t, ws) -> {
+            int rb = t % rowBlocks, unit = t / rowBlocks, img = unit / groups, grp = unit % groups;
+            int i0 = rb * mPanels / rowBlocks * MR, i1 = Math.min(kg, (rb + 1) * mPanels / rowBlocks * MR);
+            int yc = (img * g.k() + grp * kg) * pix;      // the group's first output channel
+            for (int pc = 0; pc < depth; pc += kcb) {
+                int kc = Math.min(kcb, depth - pc);
+                boolean first = pc == 0;
+                Gemm.Epilogue e = pc + kc == depth ? ep : null;
+                for (int jp = 0; jp < nPanels; jp++) {
+                    int p0 = jp * NR, nr = Math.min(NR, pix - p0);
+                    Gemm.panelColumn(i1 - i0, nr, kc, w, (grp * kg + i0) * depth + pc, depth, 1, MR * depth,
+                            bAll, (unit * nPanels + jp) * panel + pc * NR, y, yc + i0 * pix + p0, pix,
+                            1f, first ? 0f : 1f, first ? b : null, grp * kg + i0, ws.tile, ws.aTail, e);
                 }
             }
         });
@@ -229,6 +309,10 @@ public final class SimdKernels implements Kernels {
 
     @Override
     public synchronized void convBackwardData(ConvGeom g, float[] dy, float[] w, float[] dx) {
+        if (asForward(g)) {
+            backwardDataAsForward(g, dy, w, dx);
+            return;
+        }
         int groups = g.groups(), kg = g.kg(), cg = g.cg(), rs = g.r() * g.s(), depth = cg * rs;
         int hw = g.h() * g.w(), pix = g.oh() * g.ow();
         int nPanels = ceilDiv(pix, NR);
@@ -273,6 +357,51 @@ public final class SimdKernels implements Kernels {
                 if (!pointwise) Im2col.col2imPanel(g, col, rows, p0, nr, dx, dxc);
             }
         });
+    }
+
+    /**
+     * Whether backward-data runs as a forward convolution ({@link #backwardDataAsForward}): stride
+     * and dilation 1, a kernel larger than 1x1 (a 1x1 one needs no col2im already), pads that leave
+     * the flipped kernel a non-negative padding, and enough output pixels per weight that flipping
+     * the weights (one pass over them) costs little next to the products.
+     */
+    private static boolean asForward(ConvGeom g) {
+        return g.strideH() == 1 && g.strideW() == 1 && g.dilH() == 1 && g.dilW() == 1 && g.r() * g.s() > 1
+                && g.padTop() < g.r() && g.padBottom() < g.r() && g.padLeft() < g.s() && g.padRight() < g.s()
+                && (long) g.n() * g.oh() * g.ow() >= FLIP_MIN_PIXELS;
+    }
+
+    /**
+     * Backward-data of a stride-1 convolution is itself a forward convolution (the transposed
+     * convolution): {@code dx[c, iy, ix] = sum_{k,r,s} dy[k, iy + padTop - r, ix + padLeft - s] w[k, c, r, s]},
+     * and with {@code r' = R-1-r, s' = S-1-s}
+     * <pre>
+     *   dx = conv(dy, w~),  w~[g*cg + c, k, r', s'] = w[g*kg + k, c, R-1-r', S-1-s']   (C, K/groups, R, S)
+     *   pads (R-1-padTop, S-1-padLeft, R-1-padBottom, S-1-padRight), output (h, w)
+     * </pre>
+     * So it runs on the forward's packed im2col panels and tiles (and writes each dx element once)
+     * instead of a column panel per pixel block added back into dx by col2im.
+     */
+    private void backwardDataAsForward(ConvGeom g, float[] dy, float[] w, float[] dx) {
+        int groups = g.groups(), kg = g.kg(), cg = g.cg(), r = g.r(), s = g.s(), rs = r * s;
+        ConvGeom t = ConvGeom.of("convBackwardData", g.n(), g.k(), g.oh(), g.ow(), g.c(), kg, r, s, 1, 1,
+                r - 1 - g.padTop(), s - 1 - g.padLeft(), r - 1 - g.padBottom(), s - 1 - g.padRight(), 1, 1, groups);
+        float[] wt = flippedW = Workspace.grow(flippedW, g.k() * cg * rs);
+        // blocks of FLIP_BLOCK x FLIP_BLOCK (k, c) pairs: FLIP_BLOCK*r*s contiguous floats read per k and
+        // written per c, instead of one page per k (rows of the layer4 weights lie 18 KiB apart)
+        int kBlocks = ceilDiv(kg, FLIP_BLOCK), cBlocks = ceilDiv(cg, FLIP_BLOCK);
+        parallelFor(groups * kBlocks, (task, ws) -> {
+            int grp = task / kBlocks, k0 = task % kBlocks * FLIP_BLOCK, k1 = Math.min(kg, k0 + FLIP_BLOCK);
+            for (int cb = 0; cb < cBlocks; cb++) {
+                int c0 = cb * FLIP_BLOCK, c1 = Math.min(cg, c0 + FLIP_BLOCK);
+                for (int c = c0; c < c1; c++)
+                    for (int k = k0; k < k1; k++) {
+                        int src = ((grp * kg + k) * cg + c) * rs, dst = ((grp * cg + c) * kg + k) * rs;
+                        for (int q = 0; q < rs; q++) wt[dst + q] = w[src + rs - 1 - q];   // (r', s') = (R-1-r, S-1-s)
+                    }
+            }
+        });
+        forward(t, dy, wt, null, null, dx);
     }
 
     // ---------------------------------------------------------------- convolution backward-weights
@@ -335,6 +464,78 @@ public final class SimdKernels implements Kernels {
 
     // ---------------------------------------------------------------- gemm
 
+    /**
+     * One row of A (a fully connected layer at batch 1): {@code c[j] = alpha * sum_p a[p] B(p, j) + beta*c[j]}.
+     * The register-tiled kernel would compute 8 rows for 1 and gather B^T with scalar loads; here B is
+     * read once, with unit stride: with B stored (n, kk) ({@code transB}, a Linear layer's weight) each
+     * c[j] is a dot product of two contiguous rows; with B stored (kk, n) the rows of B are added into a
+     * block of c's columns, scaled by a[p], in order of p. Column blocks go to the threads.
+     */
+    private void gemv(boolean transB, int n, int kk, float alpha, float[] a, int aOff, float[] b, int bOff, int ldb,
+                      float beta, float[] c, int cOff) {
+        int blocks = (long) n * kk < SMALL_GEMM ? 1 : splits(1, ceilDiv(n, GEMV_COLUMNS));
+        parallelFor(blocks, (t, ws) -> {
+            int j0 = t * n / blocks, j1 = (t + 1) * n / blocks;
+            if (transB) {
+                for (int j = j0; j < j1; j++) {
+                    float v = alpha * Gemm.dot(a, aOff, b, bOff + j * ldb, kk, ws.lanes);
+                    c[cOff + j] = beta == 0f ? v : v + beta * c[cOff + j];
+                }
+                return;
+            }
+            for (int jc = j0; jc < j1; jc += GEMV_COLUMNS) {
+                int width = Math.min(GEMV_COLUMNS, j1 - jc);
+                float[] acc = ws.row;
+                Gemm.zero(acc, 0, width);
+                for (int p = 0; p < kk; p++) Gemm.axpy(a[aOff + p], b, bOff + p * ldb + jc, acc, 0, width);
+                for (int j = 0; j < width; j++) {
+                    float v = alpha * acc[j];
+                    c[cOff + jc + j] = beta == 0f ? v : v + beta * c[cOff + jc + j];
+                }
+            }
+        });
+    }
+
+    /**
+     * Max pooling as {@link Kernels#maxPoolForward}, with a fast path for 3x3 windows (dilation 1)
+     * that lie inside the input, ResNet's stem pool: no bounds tests, three taps a row. Windows that
+     * touch the padding, and every other shape, take the reference loop. Same ties (first max in
+     * row-major order) and NaN rule (a NaN always takes the place) as the definition.
+     */
+    @Override
+    public void maxPoolForward(PoolGeom g, float[] x, float[] y, int[] switches) {
+        if (g.kernelW() != 3 || g.dilW() != 1) {
+            Kernels.super.maxPoolForward(g, x, y, switches);
+            return;
+        }
+        int h = g.h(), w = g.w(), oh = g.oh(), ow = g.ow(), kh = g.kernelH(), dh = g.dilH();
+        int o = 0;
+        for (int p = 0; p < g.n() * g.c(); p++) { // one (n,c) plane at a time
+            int xOff = p * h * w;
+            for (int oy = 0; oy < oh; oy++) {
+                int y0 = oy * g.strideH() - g.padTop();
+                boolean rowsInside = y0 >= 0 && y0 + (kh - 1) * dh < h;
+                for (int ox = 0; ox < ow; ox++, o++) {
+                    int x0 = ox * g.strideW() - g.padLeft();
+                    if (!(rowsInside && x0 >= 0 && x0 + 2 < w)) {
+                        Kernels.maxPoolWindow(g, x, xOff, oy, ox, y, switches, o);
+                        continue;
+                    }
+                    int arg = xOff + y0 * w + x0;
+                    float max = x[arg];
+                    for (int i = 0, row = arg; i < kh; i++, row += dh * w) {
+                        float v0 = x[row], v1 = x[row + 1], v2 = x[row + 2];
+                        if (v0 > max || v0 != v0) { max = v0; arg = row; }
+                        if (v1 > max || v1 != v1) { max = v1; arg = row + 1; }
+                        if (v2 > max || v2 != v2) { max = v2; arg = row + 2; }
+                    }
+                    y[o] = max;
+                    switches[o] = arg;
+                }
+            }
+        }
+    }
+
     @Override
     public synchronized void gemm(boolean transA, boolean transB, int m, int n, int kk, float alpha,
                                   float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
@@ -348,6 +549,10 @@ public final class SimdKernels implements Kernels {
                     int ci = cOff + i * ldc + j;
                     c[ci] = beta == 0f ? 0f : beta * c[ci];
                 }
+            return;
+        }
+        if (m == 1 && (!transA || lda == 1)) {
+            gemv(transB, n, kk, alpha, a, aOff, b, bOff, ldb, beta, c, cOff);
             return;
         }
         int mPanels = ceilDiv(m, MR), nPanels = ceilDiv(n, NR);

@@ -113,6 +113,38 @@ class MaxPool2dTest {
         assertArrayEquals(new float[] {0, 0, 0, 0, 10, 0, 0, 0, 0}, dx.data);
     }
 
+    /**
+     * The 3x3 windows that lie inside the input take a path without bounds tests in the SIMD kernels: on inputs full of
+     * ties (values 0, 1, 2) and some NaNs, with and without padding, stride 1 and 2, y and the switches
+     * equal those of the definition (first max in row-major order, a NaN always takes the place).
+     */
+    @Test
+    void interiorWindowsFollowTheTieAndNanConventions() {
+        SplittableRandom r = new SplittableRandom(3);
+        Tensor x = Tensor.zeros(2, 3, 9, 8);
+        for (int i = 0; i < x.size(); i++) x.data[i] = r.nextInt(40) == 0 ? Float.NaN : r.nextInt(3);
+        for (MaxPool2d pool : new MaxPool2d[] {MaxPool2d.of(3, 1, 0), MaxPool2d.of(3, 2, 1), MaxPool2d.of(3, 1, 1),
+                new MaxPool2d(2, 3, 1, 2, 1, 1, 0, 1, 1, 1, false)}) {
+            MaxPool2d.Result res = pool.forward(dev.convlens.tensor.kernels.Backend.select("simd", 1), x);
+            var g = pool.geometry(x.shape());
+            for (int p = 0, o = 0; p < g.n() * g.c(); p++)
+                for (int oy = 0; oy < g.oh(); oy++)
+                    for (int ox = 0; ox < g.ow(); ox++, o++) {
+                        int arg = -1;
+                        for (int i = 0; i < pool.kernelH(); i++)
+                            for (int j = 0; j < pool.kernelW(); j++) {
+                                int iy = oy * pool.strideH() - pool.padTop() + i, ix = ox * pool.strideW() - pool.padLeft() + j;
+                                if (iy < 0 || iy >= g.h() || ix < 0 || ix >= g.w()) continue;
+                                int idx = (p * g.h() + iy) * g.w() + ix;
+                                float v = x.data[idx];
+                                if (arg < 0 || v > x.data[arg] || Float.isNaN(v)) arg = idx;
+                            }
+                        assertEquals(arg, res.switches()[o], pool + ": switch of output " + o);
+                        assertEquals(x.data[arg], res.y().data[o], pool + ": value of output " + o);
+                    }
+        }
+    }
+
     @Test
     void nanPropagates() {
         float[] v = {1, Float.NaN, 3, 4};

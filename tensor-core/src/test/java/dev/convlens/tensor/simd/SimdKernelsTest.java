@@ -50,9 +50,10 @@ class SimdKernelsTest {
                 {1, 5, 19, 19, 11, 3, 3, 1, 1, 0, 2, 1, 0, 1, 1, 1},  // 342 pixels: packed weights, asymmetric pads
                 {2, 7, 15, 20, 9, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1},   // 1x1 over 300 pixels: packed weights
                 {1, 117, 5, 5, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},   // depth 1053: 33 dw column panels, two chunks
+                {2, 4, 11, 13, 5, 3, 2, 3, 3, 1, 2, 0, 1, 1, 1, 1},   // stride 3, 3x2 kernel, pads cut by the stride
         };
         String[] names = {"3x3 pad 1", "stride 2 asym pads", "dilation 2", "groups 2", "depthwise s2",
-                "1x1", "1x1 stride 2", "7x7 stride 2", "depth 333", "289 pixels", "kg 263", "1x1 kg 300", "342 pixels", "1x1 300 pixels", "depth 1053"};
+                "1x1", "1x1 stride 2", "7x7 stride 2", "depth 333", "289 pixels", "kg 263", "1x1 kg 300", "342 pixels", "1x1 300 pixels", "depth 1053", "stride 3"};
         Stream.Builder<Arguments> out = Stream.builder();
         for (int threads = 1; threads <= 2; threads++)
             for (int i = 0; i < shapes.length; i++) out.add(Arguments.of(names[i], shapes[i], threads));
@@ -93,6 +94,23 @@ class SimdKernelsTest {
         simd.convForward(g, x, w, null, y);
         assertClose(name + " forward without bias", yRef, y);
 
+        // the fused epilogue (batch norm in inference and ReLU): scale of both signs, so both sides of the kink occur
+        float[] scale = Tensor.uniform(5, -2, 2, g.k()).data, shift = Tensor.uniform(6, -1, 1, g.k()).data;
+        float[] res = Tensor.uniform(7, -1, 1, yn).data;
+        for (boolean relu : new boolean[] {false, true})
+            for (float[] r : new float[][] {null, res}) {
+                String what = name + " forward affine relu=" + relu + (r == null ? "" : " with residual");
+                ref.convForwardAffine(g, x, w, b, scale, shift, r, relu, yRef);
+                y = nans(yn);
+                simd.convForwardAffine(g, x, w, b, scale, shift, r, relu, y);
+                assertClose(what, yRef, y);
+                if (relu) for (float v : y) assertTrue(v >= 0f, what + ": negative value after the fused ReLU");
+            }
+        ref.convForwardAffine(g, x, w, null, null, null, null, true, yRef);
+        y = nans(yn);
+        simd.convForwardAffine(g, x, w, null, null, null, null, true, y);
+        assertClose(name + " forward relu only", yRef, y);
+
         float[] dxRef = new float[xn], dx = nans(xn);
         ref.convBackwardData(g, dy, w, dxRef);
         simd.convBackwardData(g, dy, w, dx);
@@ -110,10 +128,31 @@ class SimdKernelsTest {
         assertClose(name + " bias only", dbRef, dbOnly);
     }
 
+    /**
+     * An image alone (few column panels: col(x) packed whole, output channels split over threads) and
+     * the same image inside a batch of 5 (column strips per image) give the same bits: both paths sum
+     * over the same K blocks in the same order.
+     */
+    @ParameterizedTest(name = "{0} threads")
+    @org.junit.jupiter.params.provider.ValueSource(ints = {1, 2})
+    void forwardBitsDoNotDependOnTheBatchAroundAnImage(int threads) {
+        Kernels simd = SimdKernels.create(threads);
+        ConvGeom one = geom(new int[] {1, 37, 11, 11, 83, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1});   // 4 panels, depth 333
+        ConvGeom five = geom(new int[] {5, 37, 11, 11, 83, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1});  // 20 panels
+        int xn = 37 * 11 * 11, yn = 83 * 11 * 11;
+        float[] x5 = Tensor.uniform(21, -1, 1, 5 * xn).data, w = Tensor.uniform(22, -1, 1, 83 * 37 * 9).data;
+        float[] b = Tensor.uniform(23, -1, 1, 83).data, scale = Tensor.uniform(24, -2, 2, 83).data;
+        float[] shift = Tensor.uniform(25, -1, 1, 83).data;
+        float[] y5 = nans(5 * yn), y1 = nans(yn);
+        simd.convForwardAffine(five, x5, w, b, scale, shift, null, true, y5);
+        simd.convForwardAffine(one, Arrays.copyOfRange(x5, 2 * xn, 3 * xn), w, b, scale, shift, null, true, y1);
+        assertTrue(Arrays.equals(Arrays.copyOfRange(y5, 2 * yn, 3 * yn), y1), "image 2 alone differs from image 2 in the batch");
+    }
+
     /** transA, transB, m, n, k, threads: small, one K block, several K blocks, enough work to split, enough B panels to pack A. */
     static Stream<Arguments> gemms() {
         Stream.Builder<Arguments> out = Stream.builder();
-        int[][] sizes = {{3, 5, 7}, {13, 37, 300}, {70, 101, 263}, {20, 520, 40}};
+        int[][] sizes = {{3, 5, 7}, {13, 37, 300}, {70, 101, 263}, {20, 520, 40}, {1, 1000, 517}, {1, 2100, 70}, {1, 7, 3}};
         for (int[] s : sizes)
             for (int threads = 1; threads <= 2; threads++)
                 for (int t = 0; t < 4; t++) out.add(Arguments.of(t / 2 == 1, t % 2 == 1, s[0], s[1], s[2], threads));
@@ -152,6 +191,19 @@ class SimdKernelsTest {
         for (int i = 0; i < m; i++)
             for (int j = n; j < ldc && cOff + i * ldc + j < cNan.length; j++)
                 assertTrue(Float.isNaN(cNan[cOff + i * ldc + j]), what + ": wrote past column n");
+    }
+
+    /** One row of A stored as a column (transA, lda 1): the one-row path reads it as a vector too. */
+    @ParameterizedTest(name = "transB={0}, {1} threads")
+    @org.junit.jupiter.params.provider.CsvSource({"true,1", "true,2", "false,1", "false,2"})
+    void oneRowGemmWithATransposedMatchesReference(boolean tb, int threads) {
+        Kernels simd = SimdKernels.create(threads);
+        int n = 1500, k = 300, ldb = tb ? k : n;
+        float[] a = Tensor.uniform(31, -1, 1, k).data, b = Tensor.uniform(32, -1, 1, n * k).data;
+        float[] cRef = Tensor.uniform(33, -1, 1, n).data, c = cRef.clone();
+        ref.gemm(true, tb, 1, n, k, 1.3f, a, 0, 1, b, 0, ldb, 0.5f, cRef, 0, n);
+        simd.gemm(true, tb, 1, n, k, 1.3f, a, 0, 1, b, 0, ldb, 0.5f, c, 0, n);
+        assertClose("gemm 1x" + n + "x" + k + " transA lda 1", cRef, c);
     }
 
     @Test
