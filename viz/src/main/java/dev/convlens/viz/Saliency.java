@@ -9,6 +9,7 @@ import dev.convlens.tensor.ops.Relu;
 import dev.convlens.viz.image.Images;
 import java.awt.image.BufferedImage;
 import java.nio.file.Path;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -82,11 +83,16 @@ public final class Saliency {
         return best;
     }
 
-    /** The forward pass of {@code x}. */
+    /** The forward pass of {@code x}: {@link Graph#infer} (batch norm folded), keeping only the outputs. */
     public Run forward(Tensor x) {
+        return forward(x, List.of());
+    }
+
+    /** The forward pass of {@code x} keeping the values named in {@code keep} as well. */
+    public Run forward(Tensor x, Collection<String> keep) {
         Shapes.requireRank("Saliency", "input x", x, 4);
         Shapes.check(x.dim(0) == 1, "Saliency", "one image at a time: x " + Shapes.str(x.shape()) + " has batch " + x.dim(0));
-        return g.forward(k, Map.of(input(), x), false);
+        return g.infer(k, Map.of(input(), x), keep);
     }
 
     /** S_c(x). */
@@ -191,9 +197,9 @@ public final class Saliency {
      * The result's {@code gradient} is the vanilla input gradient, from the same backward pass.
      */
     public Result gradCam(Tensor x, int target, String layer) {
-        Run run = forward(x);
-        int t = target(run, target);
         String a = LayerRef.resolve(g, layer);
+        Run run = forward(x, List.of(a));
+        int t = target(run, target);
         Map<String, Tensor> grads = down(run, t, Relu.Rule.GRADIENT, List.of(input(), a));
         Tensor cam = cam(run.value(a), grads.get(a), layer);
         return new Result("gradcam", t, run.output().data[t], grads.get(input()), bilinear(cam, x.dim(2), x.dim(3)), cam);
@@ -201,9 +207,9 @@ public final class Saliency {
 
     /** Guided Grad-CAM: guided backpropagation times the upsampled Grad-CAM map at {@code layer}. */
     public Result guidedGradCam(Tensor x, int target, String layer) {
-        Run run = forward(x);
-        int t = target(run, target);
         String a = LayerRef.resolve(g, layer);
+        Run run = forward(x, List.of(a));
+        int t = target(run, target);
         Tensor cam = cam(run.value(a), down(run, t, Relu.Rule.GRADIENT, List.of(a)).get(a), layer);
         Tensor up = bilinear(cam, x.dim(2), x.dim(3));
         Tensor gb = down(run, t, Relu.Rule.GUIDED, List.of(input())).get(input());

@@ -154,7 +154,7 @@ public final class Workload {
     /** Does the work once; returns a number that depends on all of it (a logit, a gradient, the loss). */
     public float run() {
         return switch (what) {
-            case FORWARD -> g.forward(k, Map.of(input, x), false).output().data[0];
+            case FORWARD -> g.infer(k, Map.of(input, x)).output().data[0];
             case SALIENCY -> saliency();
             case TRAIN -> trainStep();
             case VISUALIZE -> visualize();
@@ -162,7 +162,7 @@ public final class Workload {
     }
 
     private float saliency() {
-        Run run = g.forward(k, Map.of(input, x), false);
+        Run run = g.infer(k, Map.of(input, x));
         Tensor z = run.output();
         int n = x.dim(0), kk = z.size() / n;
         Tensor seedGrad = Tensor.zeros(z.shape());

@@ -169,7 +169,7 @@ final class Predict implements Callable<Integer> {
         long t2 = System.nanoTime();
         Tensor y;
         try {
-            y = g.forward(k, Map.of(g.inputs.get(0), x), false).output();
+            y = g.infer(k, Map.of(g.inputs.get(0), x)).output();
         } catch (IllegalArgumentException e) {
             throw new Failure(Main.INPUT, "the input " + Shapes.str(x.shape()) + " does not fit the model " + model
                     + ": " + e.getMessage(), e);

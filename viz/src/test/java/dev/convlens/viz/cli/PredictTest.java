@@ -244,7 +244,7 @@ class PredictTest {
 
     static float[] expectedLogits(Tensor x, String backend) {
         Graph g = OnnxImporter.load(model);
-        return g.forward(Backend.select(backend, 1), Map.of("x", x), false).output().data;
+        return g.infer(Backend.select(backend, 1), Map.of("x", x)).output().data;
     }
 
     static int argmax(float[] v) {
