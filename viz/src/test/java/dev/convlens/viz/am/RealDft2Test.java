@@ -18,7 +18,7 @@ import org.junit.jupiter.params.provider.CsvSource;
  * adjoint against the forward (the dot-product test).
  */
 class RealDft2Test {
-    /** float32 output of a double-accumulated transform of O(1) values: rounding ~1e-7 relative. */
+    /** float32 transform of O(1) values, sums of a few hundred float products: rounding ~1e-6 relative. */
     static final double TOL = 1e-5;
 
     /** The full spectrum X[ky, kx] for kx in [0, w): the stored half, the rest by Hermitian symmetry. */
