@@ -111,8 +111,9 @@ public record MaxPool2d(int kernelH, int kernelW, int strideH, int strideW, int 
         int xSize = g.n() * g.c() * g.h() * g.w();
         for (int o = 0; o < switches.length; o++) {
             int s = switches[o];
-            Shapes.check(s >= 0 && s < xSize, OP, "switch " + s + " at output " + o
-                    + " is outside the input " + Shapes.str(xShape));
+            if (s < 0 || s >= xSize) { // the message only when it is needed (not built per element)
+                Shapes.check(false, OP, "switch " + s + " at output " + o + " is outside the input " + Shapes.str(xShape));
+            }
         }
         Tensor dx = Tensor.zeros(xShape);
         kern.maxPoolBackward(g, dy.data, switches, dx.data);
