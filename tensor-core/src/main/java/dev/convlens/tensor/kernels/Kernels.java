@@ -157,8 +157,14 @@ public interface Kernels {
      */
     default void batchNormTrainForward(int n, int c, int hw, float eps, float[] x, float[] gamma, float[] beta,
                                        float[] y, float[] mean, float[] invStd, float[] var) {
+        batchNormTrainForward(0, c, n, c, hw, eps, x, gamma, beta, y, mean, invStd, var);
+    }
+
+    /** {@link #batchNormTrainForward} for the channels {@code [c0, c1)} only: channels are independent. */
+    static void batchNormTrainForward(int c0, int c1, int n, int c, int hw, float eps, float[] x, float[] gamma, float[] beta,
+                                      float[] y, float[] mean, float[] invStd, float[] var) {
         long m = (long) n * hw;
-        for (int ch = 0; ch < c; ch++) {
+        for (int ch = c0; ch < c1; ch++) {
             double sum = 0;
             for (int b = 0; b < n; b++)
                 for (int i = (b * c + ch) * hw, end = i + hw; i < end; i++) sum += x[i];
@@ -186,8 +192,14 @@ public interface Kernels {
      */
     default void batchNormTrainBackward(int n, int c, int hw, float[] x, float[] gamma, float[] dy,
                                         float[] mean, float[] invStd, float[] dx, float[] dgamma, float[] dbeta) {
+        batchNormTrainBackward(0, c, n, c, hw, x, gamma, dy, mean, invStd, dx, dgamma, dbeta);
+    }
+
+    /** {@link #batchNormTrainBackward} for the channels {@code [c0, c1)} only: channels are independent. */
+    static void batchNormTrainBackward(int c0, int c1, int n, int c, int hw, float[] x, float[] gamma, float[] dy,
+                                       float[] mean, float[] invStd, float[] dx, float[] dgamma, float[] dbeta) {
         double m = (double) n * hw;
-        for (int ch = 0; ch < c; ch++) {
+        for (int ch = c0; ch < c1; ch++) {
             double mu = mean[ch], s = invStd[ch];
             double sumDy = 0, sumDyXhat = 0;
             for (int b = 0; b < n; b++)

@@ -536,6 +536,28 @@ public final class SimdKernels implements Kernels {
         }
     }
 
+    /**
+     * Batch-norm training forward as {@link Kernels#batchNormTrainForward}, channels split over the
+     * threads. Each channel is computed by the same code in the same order, so the bits do not depend
+     * on the thread count.
+     */
+    @Override
+    public synchronized void batchNormTrainForward(int n, int c, int hw, float eps, float[] x, float[] gamma, float[] beta,
+                                                   float[] y, float[] mean, float[] invStd, float[] var) {
+        int tasks = splits(1, c);
+        parallelFor(tasks, (t, ws) -> Kernels.batchNormTrainForward(
+                (int) ((long) c * t / tasks), (int) ((long) c * (t + 1) / tasks), n, c, hw, eps, x, gamma, beta, y, mean, invStd, var));
+    }
+
+    /** Batch-norm training backward, channels split over the threads (bits independent of the thread count). */
+    @Override
+    public synchronized void batchNormTrainBackward(int n, int c, int hw, float[] x, float[] gamma, float[] dy,
+                                                    float[] mean, float[] invStd, float[] dx, float[] dgamma, float[] dbeta) {
+        int tasks = splits(1, c);
+        parallelFor(tasks, (t, ws) -> Kernels.batchNormTrainBackward(
+                (int) ((long) c * t / tasks), (int) ((long) c * (t + 1) / tasks), n, c, hw, x, gamma, dy, mean, invStd, dx, dgamma, dbeta));
+    }
+
     @Override
     public synchronized void gemm(boolean transA, boolean transB, int m, int n, int kk, float alpha,
                                   float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
