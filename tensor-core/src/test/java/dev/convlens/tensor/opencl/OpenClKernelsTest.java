@@ -1,7 +1,8 @@
 package dev.convlens.tensor.opencl;
 
-import static dev.convlens.tensor.testing.GradCheck.maxAbsRel;
-import static dev.convlens.tensor.testing.GradCheck.relL2;
+import static dev.convlens.tensor.testing.KernelChecks.assertClose;
+import static dev.convlens.tensor.testing.KernelChecks.geom;
+import static dev.convlens.tensor.testing.KernelChecks.nans;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -31,10 +32,6 @@ import org.junit.jupiter.params.provider.MethodSource;
  * statistics), nothing more.
  */
 class OpenClKernelsTest {
-    /** Relative L2 error: float32 sums of a few hundred products reorder to ~1e-6; 1e-5 leaves margin. */
-    static final double REL_L2 = 1e-5;
-    /** Worst element error, relative to the largest reference value: a wrong index shows up as O(1). */
-    static final double MAX_ABS_REL = 1e-4;
 
     final Kernels ref = new ReferenceKernels();
     OpenClKernels cl;
@@ -66,26 +63,11 @@ class OpenClKernelsTest {
                 Arguments.of("depth 333", new int[] {1, 37, 13, 13, 41, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}));
     }
 
-    static ConvGeom geom(int[] v) {
-        return ConvGeom.of("test", v[0], v[1], v[2], v[3], v[4], v[1] / v[15], v[5], v[6], v[7], v[8],
-                v[9], v[10], v[11], v[12], v[13], v[14], v[15]);
-    }
-
-    static float[] nans(int n) {
-        float[] a = new float[n];
-        Arrays.fill(a, Float.NaN);
-        return a;
-    }
 
     static float[] rand(long seed, int n) {
         return Tensor.uniform(seed, -1, 1, n).data;
     }
 
-    static void assertClose(String what, float[] expected, float[] actual) {
-        double rel = relL2(expected, actual), max = maxAbsRel(expected, actual);
-        assertTrue(rel <= REL_L2, what + ": relative L2 error " + rel + " > " + REL_L2);
-        assertTrue(max <= MAX_ABS_REL, what + ": max abs error / max|ref| " + max + " > " + MAX_ABS_REL);
-    }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("convs")
