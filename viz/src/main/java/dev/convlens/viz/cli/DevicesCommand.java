@@ -15,9 +15,9 @@ import picocli.CommandLine.ParentCommand;
         usageHelpWidth = 100,
         mixinStandardHelpOptions = true,
         description = {
-            "Lists the kernel layers (reference, simd, opencl) and every OpenCL device, and says which one",
-            "--backend opencl picks (the first GPU, else the first accelerator, else the first CPU device;",
-            "-Dconvlens.opencl.device=INDEX chooses another).",
+            "Lists the kernel layers (reference, simd, opencl), every OpenCL device, and the one --backend opencl picks.",
+            "The first GPU is picked, else the first accelerator, else the first CPU device;",
+            "-Dconvlens.opencl.device=INDEX chooses another.",
             ""},
         footerHeading = "%nExit codes:%n",
         footer = Main.EXIT_CODES)
