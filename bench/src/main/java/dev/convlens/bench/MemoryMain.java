@@ -80,11 +80,7 @@ public final class MemoryMain {
             double acts = mb(activations(g, run));
             run = null;
             double gradsMomentum = 0;
-            if (training) {
-                long n = 0;
-                for (String p : Trainer.learnable(g)) n += g.params.get(p).size();
-                gradsMomentum = mb(2 * 4 * n);
-            }
+            if (training) gradsMomentum = mb(2 * 4 * Trainer.learnableValues(g));
             double keep = weights + acts + gradsMomentum;
             double poolPeak = poolPeak(w);
             w = null;

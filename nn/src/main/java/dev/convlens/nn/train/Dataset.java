@@ -55,6 +55,17 @@ public record Dataset(byte[] pixels, int[] labels, int c, int h, int w, List<Str
         return subset(idx);
     }
 
+    /**
+     * {@code n} images chosen at random (the first {@code n} of a Fisher-Yates permutation from
+     * {@code seed}), kept in their original order; all of them when {@code n >= size()}. For sets
+     * stored class by class (the digits sheet), where {@link #head} would take only the first classes.
+     */
+    public Dataset sample(int n, long seed) {
+        int[] idx = Arrays.copyOf(permutation(size(), new SplittableRandom(seed)), Math.min(n, size()));
+        Arrays.sort(idx);
+        return subset(idx);
+    }
+
     /** A train/test pair. */
     public record Split(Dataset train, Dataset test) {}
 

@@ -136,6 +136,13 @@ public final class Trainer {
         return names;
     }
 
+    /** How many values {@link #learnable} holds: the parameters an optimizer would change. */
+    public static long learnableValues(Graph g) {
+        long n = 0;
+        for (String p : learnable(g)) n += g.params.get(p).size();
+        return n;
+    }
+
     /** Optimizer updates done so far (over all epochs). */
     public long step() {
         return step;

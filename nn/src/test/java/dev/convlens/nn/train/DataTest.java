@@ -175,4 +175,21 @@ class DataTest {
         assertEquals(200, t.step());
         assertTrue(r.test().accuracy() > 0.6, "test accuracy " + r.test().accuracy() + " after 200 steps (chance 0.1)");
     }
+
+    @Test
+    void sampleIsASeededOrderedSubset() {
+        int n = 50;
+        byte[] px = new byte[n];
+        int[] lb = new int[n];
+        for (int i = 0; i < n; i++) {
+            px[i] = (byte) i;
+            lb[i] = i / 5;
+        }
+        Dataset d = new Dataset(px, lb, 1, 1, 1, List.of("0", "1", "2", "3", "4", "5", "6", "7", "8", "9"));
+        Dataset s = d.sample(20, 3);
+        assertEquals(20, s.size());
+        for (int i = 1; i < s.size(); i++) assertTrue(s.pixels()[i - 1] < s.pixels()[i], "original order, no repeats");
+        assertArrayEquals(s.pixels(), d.sample(20, 3).pixels());
+        assertArrayEquals(d.pixels(), d.sample(99, 3).pixels());
+    }
 }

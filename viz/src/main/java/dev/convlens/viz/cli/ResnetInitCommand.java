@@ -155,7 +155,7 @@ final class ResnetInitCommand implements Callable<Integer> {
         Dataset thirdTest = uci.subset(Arrays.copyOfRange(perm, b.finetuneTrain(), Math.min(uci.size(), b.finetuneTrain() + b.finetuneTest())));
         Dataset ckaSet = thirdTest.head(b.ckaImages());
         Dataset.Split digits = DigitsSheet.load(DigitsSheet.DEFAULT, 28).split(0.2, seed);
-        Dataset digitsTrain = sample(digits.train(), b.digitsTrain(), seed), digitsTest = sample(digits.test(), b.digitsTest(), seed);
+        Dataset digitsTrain = digits.train().sample(b.digitsTrain(), seed), digitsTest = digits.test().sample(b.digitsTest(), seed);
         p.note(String.format(Locale.ROOT, "data: third set UCI digits %d fine-tuning + %d test images (CKA on %d); digits sheet %d train + "
                 + "%d test; %d threads, kernels %s", third.size(), thirdTest.size(), ckaSet.size(), digitsTrain.size(), digitsTest.size(),
                 threads, k.name()));
@@ -246,13 +246,6 @@ final class ResnetInitCommand implements Callable<Integer> {
     }
 
     /** {@code n} images of {@code d} drawn at random (all of them, in order, when {@code n >= d.size()}): the sheet is class-major. */
-    static Dataset sample(Dataset d, int n, long seed) {
-        if (n >= d.size()) return d;
-        int[] idx = Arrays.copyOf(Dataset.permutation(d.size(), new SplittableRandom(seed)), n);
-        Arrays.sort(idx);
-        return d.subset(idx);
-    }
-
     // ---------------------------------------------------------------- training
 
     private static Sgd sgd() {

@@ -223,7 +223,7 @@ final class TrainingOptions {
         int c = data.train().c(), h = data.train().h(), w = data.train().w();
         Kernels k = Backend.select(backend.name(), threads != null ? threads : Runtime.getRuntime().availableProcessors());
         err.printf(Locale.ROOT, "convlens: %s: %d trainable parameter tensors (%d values), %s, lr %.4g (%s), batch %d, seed %d, kernels %s%n",
-                command, Trainer.learnable(g).size(), values(g), optimizer, learningRate(), schedule, batch, seed, k.name());
+                command, Trainer.learnable(g).size(), Trainer.learnableValues(g), optimizer, learningRate(), schedule, batch, seed, k.name());
         Trainer.Config cfg = new Trainer.Config(epochs, batch, seed, makeSchedule(), new Augment(cropPad, flip), normalize(c), this.out,
                 resume, err);
         Trainer.Result r;
@@ -253,12 +253,6 @@ final class TrainingOptions {
         out.printf(Locale.ROOT, "test accuracy %.4f, test loss %.4f after %d epochs%n", r.test().accuracy(), r.test().loss(), epochs);
         out.println("wrote " + model + ", classes.txt, curves.csv, curves.png, confusion.csv, confusion.png, checkpoint.ckpt in " + this.out);
         return Main.OK;
-    }
-
-    private static long values(Graph g) {
-        long n = 0;
-        for (String p : Trainer.learnable(g)) n += g.params.get(p).size();
-        return n;
     }
 
     /** Runs {@code body}, mapping failures to exit codes and messages as {@code predict} does. */

@@ -138,7 +138,7 @@ final class TransferSaliencyCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new TrainingOptions.Failure(Main.INPUT, e.getMessage(), e);
         }
-        if (quick) data = new Dataset.Split(sample(data.train(), QUICK_TRAIN, seed), sample(data.test(), QUICK_TEST, seed + 1));
+        if (quick) data = new Dataset.Split(data.train().sample(QUICK_TRAIN, seed), data.test().sample(QUICK_TEST, seed + 1));
         int classes = data.train().classes().size();
         note(err, String.format(Locale.ROOT, "digits sheet: %d train and %d test images of 28x28, %d classes (split by seed %d); "
                 + "%d epochs per variant, kernels %s", data.train().size(), data.test().size(), classes, seed, epochs, k.name()));
@@ -149,7 +149,7 @@ final class TransferSaliencyCommand implements Callable<Integer> {
         for (int v = 0; v < ids.length; v++) {
             Graph g = build(ids[v], classes, seed);
             String title = TITLES[v], frozen = FROZEN[v];
-            long trainable = values(g);
+            long trainable = Trainer.learnableValues(g);
             note(err, String.format(Locale.ROOT, "[%d/3] %s: %s; %d trainable values (ETA: %s)", v + 1, ids[v], title, trainable,
                     eta(variants, v)));
             Trainer.Config cfg = new Trainer.Config(epochs, BATCH, seed, new Schedule.Cosine(LR, epochs, 0), Augment.NONE,
@@ -204,12 +204,6 @@ final class TransferSaliencyCommand implements Callable<Integer> {
      * {@code n} images of {@code d} drawn at random (seeded), kept in their original order; the sheet is
      * class-major, so a head would hold only the first classes.
      */
-    static Dataset sample(Dataset d, int n, long seed) {
-        int[] idx = java.util.Arrays.copyOf(Dataset.permutation(d.size(), new java.util.SplittableRandom(seed)), Math.min(n, d.size()));
-        java.util.Arrays.sort(idx);
-        return d.subset(idx);
-    }
-
     private static void note(java.io.PrintStream err, String s) {
         err.println("convlens experiment transfer-saliency: " + s);
     }
@@ -257,12 +251,6 @@ final class TransferSaliencyCommand implements Callable<Integer> {
     private static Graph pretrained() {
         byte[] bytes = DemoCommand.resource(MODEL);
         return OnnxImporter.toGraph(OnnxModel.parse(Path.of(MODEL), bytes));
-    }
-
-    private static long values(Graph g) {
-        long n = 0;
-        for (String p : Trainer.learnable(g)) n += g.params.get(p).size();
-        return n;
     }
 
     // ---------------------------------------------------------------- predictions and saliency

@@ -625,7 +625,7 @@ final class ZeilerFergusCommand implements Callable<Integer> {
                 err.printf(Locale.ROOT, "convlens %s:   test accuracy %.4f (%d steps, %.1f s)%n", NAME, a[i], steps, secs[i]);
             }
             res.transfer.add(new Results.Transfer(row.perClass() > 0 ? row.perClass() : train.size() / 10, train.size(), test.size(),
-                    row.epochs(), steps, values(head), values(scratch), a[0], a[1], a[2], secs[0], secs[1], secs[2]));
+                    row.epochs(), steps, Trainer.learnableValues(head), Trainer.learnableValues(scratch), a[0], a[1], a[2], secs[0], secs[1], secs[2]));
         }
     }
 
@@ -637,12 +637,6 @@ final class ZeilerFergusCommand implements Callable<Integer> {
         int[] a = new int[idx.size()];
         for (int i = 0; i < a.length; i++) a[i] = idx.get(i);
         return d.subset(a);
-    }
-
-    private static long values(Graph g) {
-        long n = 0;
-        for (String p : Trainer.learnable(g)) n += g.params.get(p).size();
-        return n;
     }
 
     // ---------------------------------------------------------------- results

@@ -140,12 +140,12 @@ class TransferSaliencyCommandTest {
         int[] labels = new int[n];
         for (int i = 0; i < n; i++) labels[i] = i / 100; // class-major, like the sheet
         Dataset d = new Dataset(new byte[n * m], labels, 1, 28, 28, Dataset.numbered(10));
-        Dataset s = TransferSaliencyCommand.sample(d, 200, 7);
+        Dataset s = d.sample(200, 7);
         assertEquals(200, s.size());
         boolean[] seen = new boolean[10];
         for (int l : s.labels()) seen[l] = true;
         for (int c = 0; c < 10; c++) assertTrue(seen[c], "class " + c + " missing from the random subset");
-        assertEquals(java.util.Arrays.toString(s.labels()), java.util.Arrays.toString(TransferSaliencyCommand.sample(d, 200, 7).labels()));
+        assertEquals(java.util.Arrays.toString(s.labels()), java.util.Arrays.toString(d.sample(200, 7).labels()));
     }
 
     @Test
