@@ -22,14 +22,15 @@ import java.util.logging.Logger;
  * norm have one work item per element (per channel for the reductions).
  *
  * <h2>What lives on the device, and what is copied</h2>
- * Aparapi runs in explicit mode: nothing is copied unless this class says so. Each call puts its
- * inputs once, runs all its launches on the device (a convolution of a batch of N images with G
- * groups is 2*N*G launches, a training batch norm 2, reading and writing device buffers only),
- * and gets its outputs once. Between two calls a tensor is <em>not</em> kept on the device: the ops
- * hand {@code float[]} to the kernels and take {@code float[]} back, so every call copies its
- * inputs in and its outputs out. The im2col workspace is device-only (written and read there, never
- * fetched). On a CPU OpenCL driver such as PoCL the buffers share the Java arrays' memory, so the
- * copies cost little there; on a discrete GPU they are real PCIe transfers.
+ * Aparapi runs in explicit mode: nothing is copied unless this class says so. Work arrives as a
+ * {@link ClPass}: a list of launches over one arena of device memory ({@link ClProgram}), which
+ * {@link #run} puts on the device once, runs there launch after launch, and gets back once. A
+ * {@code Kernels} method of this class is a pass of one op (its inputs copied in, its outputs out);
+ * {@code dev.convlens.nn.ClGraph} records a whole network's forward pass, or its backward pass, as one
+ * pass, so every intermediate tensor stays on the device from the launch that writes it to the
+ * last that reads it. The im2col workspace is device-only. On a CPU OpenCL driver such as PoCL the
+ * buffers share the Java arrays' memory, so the copies cost little there; on a discrete GPU they are
+ * real PCIe transfers.
  *
  * <h2>Where it runs</h2>
  * Aparapi silently falls back to a Java thread pool when a kernel cannot be translated or compiled.
@@ -48,11 +49,7 @@ public final class OpenClKernels implements Kernels {
 
     private final OpenCLDevice device;
     private final ClProgram prog = new ClProgram();
-    private final float[] noF = new float[1];
-    private final int[] noI = new int[1];
-    /** The im2col workspace (cg*r*s, oh*ow), grown as needed; device-only. */
-    private float[] col = new float[1];
-    private long launches;
+    private long launches, passes;
 
     private OpenClKernels(OpenCLDevice device) throws CompileFailedException {
         this.device = device;
@@ -195,6 +192,11 @@ public final class OpenClKernels implements Kernels {
         return launches;
     }
 
+    /** Passes run so far ({@link #run}): each is one transfer of the arena in and one out. */
+    public synchronized long passes() {
+        return passes;
+    }
+
     /** True when the last launch ran on the OpenCL device (Aparapi's own answer, not an assumption). */
     public synchronized boolean lastRanOnOpenCl() {
         return launches > 0 && prog.isRunningCL() && prog.getTargetDevice() instanceof OpenCLDevice
@@ -215,29 +217,40 @@ public final class OpenClKernels implements Kernels {
         return sb.toString();
     }
 
-    // ---------------------------------------------------------------- launching
+    // ---------------------------------------------------------------- running a pass
 
-    private void bind(float[] a, float[] b, float[] c, float[] d, float[] e, int[] sw) {
-        prog.a = a == null ? noF : a;
-        prog.b = b == null ? noF : b;
-        prog.c = c == null ? noF : c;
-        prog.d = d == null ? noF : d;
-        prog.e = e == null ? noF : e;
-        prog.sw = sw == null ? noI : sw;
-    }
-
-    private void put(float[]... in) {
-        for (float[] x : in) prog.put(x);
-    }
-
-    /** One 1-D launch of {@code count} work items of {@code mode}, then the check of where it ran. */
-    private void launch(int mode, int count) {
-        prog.p[ClProgram.MODE] = mode;
-        prog.p[ClProgram.COUNT] = count;
-        prog.put(prog.p).put(prog.fp);
-        int global = roundUp(Math.max(count, 1), ClProgram.WG);
-        prog.execute(device.createRange(global, ClProgram.WG));
-        checkRanOnDevice(mode);
+    /**
+     * Runs a recorded pass: fills the arena with its uploads, puts it on the device once, runs
+     * every launch (each checked to have run on {@link #device()}), gets the arena once, and copies
+     * the downloads into their host arrays. Passes from several threads take turns.
+     *
+     * @throws IllegalStateException when a launch ran anywhere but the OpenCL device
+     */
+    public synchronized void run(ClPass pass) {
+        if (pass.launches.isEmpty() && pass.downloads.isEmpty() && pass.intDownloads.isEmpty()) return;
+        int total = pass.floats + pass.workspace;
+        if (prog.m.length < Math.max(total, 1)) prog.m = new float[total];
+        if (prog.si.length < Math.max(pass.ints, 1)) prog.si = new int[pass.ints];
+        float[] m = prog.m;
+        int[] si = prog.si;
+        for (ClPass.Copy u : pass.uploads) System.arraycopy(u.host(), 0, m, u.slot().off(), u.host().length);
+        for (ClPass.IntCopy u : pass.intUploads) System.arraycopy(u.host(), 0, si, u.slot().off(), u.host().length);
+        prog.put(m);
+        prog.put(si);
+        for (ClPass.Launch l : pass.launches) {
+            System.arraycopy(l.p(), 0, prog.p, 0, ClProgram.P_LEN);
+            System.arraycopy(l.fp(), 0, prog.fp, 0, prog.fp.length);
+            for (int i : l.wsIdx()) prog.p[i] += pass.floats;
+            prog.put(prog.p).put(prog.fp);
+            prog.execute(l.global1() == 0 ? device.createRange(l.global0(), ClProgram.WG)
+                    : device.createRange2D(l.global0(), l.global1(), 16, 16));
+            checkRanOnDevice(l.p()[ClProgram.MODE]);
+        }
+        prog.get(m);
+        if (!pass.intDownloads.isEmpty()) prog.get(si);
+        passes++;
+        for (ClPass.Copy d : pass.downloads) System.arraycopy(m, d.slot().off(), d.host(), 0, d.host().length);
+        for (ClPass.IntCopy d : pass.intDownloads) System.arraycopy(si, d.slot().off(), d.host(), 0, d.host().length);
     }
 
     private void checkRanOnDevice(int mode) {
@@ -249,167 +262,62 @@ public final class OpenClKernels implements Kernels {
         }
     }
 
-    private static int roundUp(int x, int m) {
-        return (x + m - 1) / m * m;
-    }
-
-    private float[] workspace(int size) {
-        if (col.length < size) col = new float[size];
-        return col;
-    }
-
-    private void setConv(ConvGeom g) {
-        int[] p = prog.p;
-        p[ClProgram.N] = g.n();
-        p[ClProgram.C] = g.c();
-        p[ClProgram.H] = g.h();
-        p[ClProgram.W] = g.w();
-        p[ClProgram.K] = g.k();
-        p[ClProgram.R] = g.r();
-        p[ClProgram.S] = g.s();
-        p[ClProgram.SH] = g.strideH();
-        p[ClProgram.SW] = g.strideW();
-        p[ClProgram.PT] = g.padTop();
-        p[ClProgram.PL] = g.padLeft();
-        p[ClProgram.DH] = g.dilH();
-        p[ClProgram.DW] = g.dilW();
-        p[ClProgram.OH] = g.oh();
-        p[ClProgram.OW] = g.ow();
-        p[ClProgram.CG] = g.cg();
-        p[ClProgram.KG] = g.kg();
-    }
-
-    private void setPool(PoolGeom g) {
-        int[] p = prog.p;
-        p[ClProgram.N] = g.n();
-        p[ClProgram.C] = g.c();
-        p[ClProgram.H] = g.h();
-        p[ClProgram.W] = g.w();
-        p[ClProgram.R] = g.kernelH();
-        p[ClProgram.S] = g.kernelW();
-        p[ClProgram.SH] = g.strideH();
-        p[ClProgram.SW] = g.strideW();
-        p[ClProgram.PT] = g.padTop();
-        p[ClProgram.PL] = g.padLeft();
-        p[ClProgram.DH] = g.dilH();
-        p[ClProgram.DW] = g.dilW();
-        p[ClProgram.OH] = g.oh();
-        p[ClProgram.OW] = g.ow();
-    }
-
-    /** One tiled GEMM launch on the arrays already bound to a, b, c. */
-    private void gemmLaunch(boolean transA, boolean transB, int m, int n, int kk, float alpha, int aOff, int lda,
-                            int bOff, int ldb, float beta, int cOff, int ldc) {
-        int[] p = prog.p;
-        p[ClProgram.MODE] = ClProgram.GEMM;
-        p[ClProgram.TRANS_A] = transA ? 1 : 0;
-        p[ClProgram.TRANS_B] = transB ? 1 : 0;
-        p[ClProgram.GM] = m;
-        p[ClProgram.GN] = n;
-        p[ClProgram.GK] = kk;
-        p[ClProgram.A_OFF] = aOff;
-        p[ClProgram.LDA] = lda;
-        p[ClProgram.B_OFF] = bOff;
-        p[ClProgram.LDB] = ldb;
-        p[ClProgram.C_OFF] = cOff;
-        p[ClProgram.LDC] = ldc;
-        prog.fp[ClProgram.ALPHA] = alpha;
-        prog.fp[ClProgram.BETA] = beta;
-        prog.put(p).put(prog.fp);
-        int tm = ClProgram.TM; // 16 x 16 items per TM x TM tile of C
-        prog.execute(device.createRange2D(roundUp(n, tm) / 4, roundUp(m, tm) / 4, 16, 16));
-        checkRanOnDevice(ClProgram.GEMM);
-    }
-
-    // ---------------------------------------------------------------- convolution and GEMM
+    // ---------------------------------------------------------------- the Kernels methods: one-op passes
 
     @Override
-    public synchronized void convForward(ConvGeom g, float[] x, float[] w, float[] bias, float[] y) {
-        int cg = g.cg(), kg = g.kg(), ohw = g.oh() * g.ow(), crs = cg * g.r() * g.s();
-        // a = w (K, cg*r*s), b = col (cg*r*s, oh*ow), c = y, d = x, e = bias
-        bind(w, workspace(crs * ohw), y, x, bias, null);
-        put(w, x);
-        if (bias != null) put(bias);
-        setConv(g);
-        for (int n = 0; n < g.n(); n++) {
-            prog.p[ClProgram.IMG] = n;
-            if (bias != null) launch(ClProgram.BIAS_FILL, g.k() * ohw);
-            for (int grp = 0; grp < g.groups(); grp++) {
-                prog.p[ClProgram.GRP] = grp;
-                launch(ClProgram.IM2COL, crs * ohw);
-                gemmLaunch(false, false, kg, ohw, crs, 1f, grp * kg * crs, crs, 0, ohw,
-                        bias != null ? 1f : 0f, (n * g.k() + grp * kg) * ohw, ohw);
-            }
-        }
-        prog.get(y);
+    public void convForward(ConvGeom g, float[] x, float[] w, float[] bias, float[] y) {
+        convForwardAffine(g, x, w, bias, null, null, null, false, y);
     }
 
     @Override
-    public synchronized void convBackwardData(ConvGeom g, float[] dy, float[] w, float[] dx) {
-        int cg = g.cg(), kg = g.kg(), ohw = g.oh() * g.ow(), crs = cg * g.r() * g.s();
-        // a = w, b = dy, c = col (the column gradient), d = dx
-        bind(w, dy, workspace(crs * ohw), dx, null, null);
-        put(w, dy);
-        setConv(g);
-        for (int n = 0; n < g.n(); n++) {
-            prog.p[ClProgram.IMG] = n;
-            for (int grp = 0; grp < g.groups(); grp++) {
-                // dcol (crs, ohw) = w_g^T (crs, kg) * dy_g (kg, ohw)
-                gemmLaunch(true, false, crs, ohw, kg, 1f, grp * kg * crs, crs, (n * g.k() + grp * kg) * ohw, ohw,
-                        0f, 0, ohw);
-                prog.p[ClProgram.GRP] = grp;
-                launch(ClProgram.COL2IM, cg * g.h() * g.w());
-            }
-        }
-        prog.get(dx);
+    public void convForwardAffine(ConvGeom g, float[] x, float[] w, float[] b, float[] scale, float[] shift,
+                                  float[] res, boolean relu, float[] y) {
+        ClPass pass = new ClPass();
+        ClPass.Slot ys = pass.alloc(y.length);
+        pass.conv(g, pass.upload(x), pass.upload(w), pass.uploadOrNull(b), pass.uploadOrNull(scale),
+                pass.uploadOrNull(shift), pass.uploadOrNull(res), relu, ys);
+        pass.download(ys, y);
+        run(pass);
     }
 
     @Override
-    public synchronized void convBackwardWeights(ConvGeom g, float[] x, float[] dy, float[] dw, float[] db) {
-        int cg = g.cg(), kg = g.kg(), ohw = g.oh() * g.ow(), crs = cg * g.r() * g.s();
-        // a = dy, b = col, c = dw, d = x, e = db
-        bind(dy, workspace(crs * ohw), dw, x, db, null);
-        put(dy, x);
-        setConv(g);
-        if (db != null) {
-            launch(ClProgram.BIAS_GRAD, g.k());
-            prog.get(db);
-        }
-        if (dw == null) return;
-        for (int n = 0; n < g.n(); n++) {
-            prog.p[ClProgram.IMG] = n;
-            for (int grp = 0; grp < g.groups(); grp++) {
-                prog.p[ClProgram.GRP] = grp;
-                launch(ClProgram.IM2COL, crs * ohw);
-                // dw_g (kg, crs) (+)= dy_g (kg, ohw) * col^T (ohw, crs)
-                gemmLaunch(false, true, kg, crs, ohw, 1f, (n * g.k() + grp * kg) * ohw, ohw, 0, ohw,
-                        n == 0 ? 0f : 1f, grp * kg * crs, crs);
-            }
-        }
-        prog.get(dw);
+    public void convBackwardData(ConvGeom g, float[] dy, float[] w, float[] dx) {
+        ClPass pass = new ClPass();
+        ClPass.Slot dxs = pass.alloc(dx.length);
+        pass.convBackwardData(g, pass.upload(dy), pass.upload(w), dxs);
+        pass.download(dxs, dx);
+        run(pass);
     }
 
     @Override
-    public synchronized void gemm(boolean transA, boolean transB, int m, int n, int kk, float alpha,
-                                  float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
-                                  float beta, float[] c, int cOff, int ldc) {
-        bind(a, b, c, null, null, null);
-        put(a, b);
-        if (beta != 0) put(c);
-        gemmLaunch(transA, transB, m, n, kk, alpha, aOff, lda, bOff, ldb, beta, cOff, ldc);
-        prog.get(c);
+    public void convBackwardWeights(ConvGeom g, float[] x, float[] dy, float[] dw, float[] db) {
+        ClPass pass = new ClPass();
+        ClPass.Slot dws = dw == null ? null : pass.alloc(dw.length), dbs = db == null ? null : pass.alloc(db.length);
+        pass.convBackwardWeights(g, dw == null ? null : pass.upload(x), pass.upload(dy), dws, dbs);
+        if (dw != null) pass.download(dws, dw);
+        if (db != null) pass.download(dbs, db);
+        run(pass);
     }
 
-    // ---------------------------------------------------------------- pooling, ReLU, add
+    @Override
+    public void gemm(boolean transA, boolean transB, int m, int n, int kk, float alpha,
+                     float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                     float beta, float[] c, int cOff, int ldc) {
+        ClPass pass = new ClPass();
+        ClPass.Slot cs = pass.upload(c); // also when beta is 0: C outside the (m, n) block at cOff keeps its values
+        pass.gemm(transA, transB, m, n, kk, alpha, pass.upload(a), aOff, lda, pass.upload(b), bOff, ldb, beta, cs, cOff, ldc);
+        pass.download(cs, c);
+        run(pass);
+    }
 
     @Override
-    public synchronized void maxPoolForward(PoolGeom g, float[] x, float[] y, int[] switches) {
-        bind(null, null, y, x, null, switches);
-        put(x);
-        setPool(g);
-        launch(ClProgram.POOL_FWD, y.length);
-        prog.get(y);
-        prog.get(switches);
+    public void maxPoolForward(PoolGeom g, float[] x, float[] y, int[] switches) {
+        ClPass pass = new ClPass();
+        ClPass.Slot ys = pass.alloc(y.length), sws = pass.allocInts(switches.length);
+        pass.maxPool(g, pass.upload(x), ys, sws);
+        pass.download(ys, y);
+        pass.downloadInts(sws, switches);
+        run(pass);
     }
 
     /**
@@ -419,20 +327,20 @@ public final class OpenClKernels implements Kernels {
      * reference scatter runs instead, on the host.
      */
     @Override
-    public synchronized void maxPoolBackward(PoolGeom g, float[] dy, int[] switches, float[] dx) {
+    public void maxPoolBackward(PoolGeom g, float[] dy, int[] switches, float[] dx) {
         if (!switchesInsideWindows(g, switches)) {
             Kernels.super.maxPoolBackward(g, dy, switches, dx);
             return;
         }
-        bind(dy, null, null, dx, null, switches);
-        put(dy);
-        prog.put(switches);
-        setPool(g);
-        launch(ClProgram.POOL_BWD, dx.length);
-        prog.get(dx);
+        ClPass pass = new ClPass();
+        ClPass.Slot dxs = pass.alloc(dx.length);
+        pass.maxPoolBackward(g, pass.upload(dy), pass.uploadInts(switches), dxs);
+        pass.download(dxs, dx);
+        run(pass);
     }
 
-    private static boolean switchesInsideWindows(PoolGeom g, int[] switches) {
+    /** True when every switch lies inside its own output's window (what the gather of unpooling needs). */
+    public static boolean switchesInsideWindows(PoolGeom g, int[] switches) {
         int hw = g.h() * g.w(), ohw = g.oh() * g.ow();
         for (int o = 0; o < switches.length; o++) {
             int s = switches[o];
@@ -447,35 +355,36 @@ public final class OpenClKernels implements Kernels {
     }
 
     @Override
-    public synchronized void reluForward(float[] x, float[] y) {
-        bind(null, null, y, x, null, null);
-        put(x);
-        launch(ClProgram.RELU_FWD, y.length);
-        prog.get(y);
+    public void reluForward(float[] x, float[] y) {
+        ClPass pass = new ClPass();
+        ClPass.Slot ys = pass.alloc(y.length);
+        pass.relu(pass.upload(x), ys);
+        pass.download(ys, y);
+        run(pass);
     }
 
     @Override
-    public synchronized void reluBackward(float[] x, float[] dy, float[] dx, boolean forwardMask, boolean signalMask) {
-        bind(dy, null, dx, x, null, null);
-        put(dy, x);
-        prog.p[ClProgram.FWD_MASK] = forwardMask ? 1 : 0;
-        prog.p[ClProgram.SIG_MASK] = signalMask ? 1 : 0;
-        launch(ClProgram.RELU_BWD, dx.length);
-        prog.get(dx);
+    public void reluBackward(float[] x, float[] dy, float[] dx, boolean forwardMask, boolean signalMask) {
+        ClPass pass = new ClPass();
+        ClPass.Slot dxs = pass.alloc(dx.length);
+        pass.reluBackward(forwardMask ? pass.upload(x) : null, pass.upload(dy), dxs, forwardMask, signalMask);
+        pass.download(dxs, dx);
+        run(pass);
     }
 
     @Override
-    public synchronized void add(float[] a, float[] b, float[] y) {
-        bind(a, b, y, null, null, null);
-        put(a, b);
-        launch(ClProgram.ADD, y.length);
-        prog.get(y);
+    public void add(float[] a, float[] b, float[] y) {
+        ClPass pass = new ClPass();
+        ClPass.Slot ys = pass.alloc(y.length);
+        pass.add(pass.upload(a), pass.upload(b), ys);
+        pass.download(ys, y);
+        run(pass);
     }
 
     // ---------------------------------------------------------------- batch norm
 
     /** The per-channel pack (see {@link ClProgram}): gamma (1 when null), beta (0 when null), then room for the rest. */
-    private static float[] pack(int c, float[] gamma, float[] beta) {
+    public static float[] pack(int c, float[] gamma, float[] beta) {
         float[] e = new float[7 * c];
         for (int ch = 0; ch < c; ch++) {
             e[ClProgram.GAMMA * c + ch] = gamma == null ? 1f : gamma[ch];
@@ -484,46 +393,34 @@ public final class OpenClKernels implements Kernels {
         return e;
     }
 
-    private void setBn(int n, int c, int hw) {
-        prog.p[ClProgram.N] = n;
-        prog.p[ClProgram.C] = c;
-        prog.p[ClProgram.HW] = hw;
-        prog.fp[ClProgram.INV_M] = (float) (1.0 / ((double) n * hw));
-    }
-
     @Override
-    public synchronized void batchNormTrainForward(int n, int c, int hw, float eps, float[] x, float[] gamma,
-                                                   float[] beta, float[] y, float[] mean, float[] invStd, float[] var) {
+    public void batchNormTrainForward(int n, int c, int hw, float eps, float[] x, float[] gamma,
+                                      float[] beta, float[] y, float[] mean, float[] invStd, float[] var) {
         float[] e = pack(c, gamma, beta);
-        bind(null, null, y, x, e, null);
-        put(x, e);
-        setBn(n, c, hw);
-        prog.fp[ClProgram.EPS] = eps;
-        launch(ClProgram.BN_STATS, c);
-        launch(ClProgram.BN_NORM, y.length);
-        prog.get(y);
-        prog.get(e);
+        ClPass pass = new ClPass();
+        ClPass.Slot ys = pass.alloc(y.length), es = pass.upload(e);
+        pass.batchNormTrain(n, c, hw, eps, pass.upload(x), es, ys);
+        pass.download(ys, y);
+        pass.download(es, e);
+        run(pass);
         System.arraycopy(e, ClProgram.MEAN * c, mean, 0, c);
         System.arraycopy(e, ClProgram.INV_STD * c, invStd, 0, c);
         System.arraycopy(e, ClProgram.VAR * c, var, 0, c);
     }
 
     @Override
-    public synchronized void batchNormTrainBackward(int n, int c, int hw, float[] x, float[] gamma, float[] dy,
-                                                    float[] mean, float[] invStd, float[] dx, float[] dgamma,
-                                                    float[] dbeta) {
+    public void batchNormTrainBackward(int n, int c, int hw, float[] x, float[] gamma, float[] dy,
+                                       float[] mean, float[] invStd, float[] dx, float[] dgamma,
+                                       float[] dbeta) {
         float[] e = pack(c, gamma, null);
         System.arraycopy(mean, 0, e, ClProgram.MEAN * c, c);
         System.arraycopy(invStd, 0, e, ClProgram.INV_STD * c, c);
-        bind(dy, null, dx, x, e, null);
-        put(dy, x, e);
-        setBn(n, c, hw);
-        launch(ClProgram.BN_BWD_SUMS, c);
-        if (dx != null) {
-            launch(ClProgram.BN_BWD_DX, dx.length);
-            prog.get(dx);
-        }
-        prog.get(e);
+        ClPass pass = new ClPass();
+        ClPass.Slot es = pass.upload(e), dxs = dx == null ? null : pass.alloc(dx.length);
+        pass.batchNormTrainBackward(n, c, hw, pass.upload(x), pass.upload(dy), es, dxs);
+        if (dx != null) pass.download(dxs, dx);
+        pass.download(es, e);
+        run(pass);
         if (dgamma != null) System.arraycopy(e, ClProgram.SUM_DY_XHAT * c, dgamma, 0, c);
         if (dbeta != null) System.arraycopy(e, ClProgram.SUM_DY * c, dbeta, 0, c);
     }
@@ -539,33 +436,37 @@ public final class OpenClKernels implements Kernels {
     }
 
     @Override
-    public synchronized void batchNormInferenceForward(int n, int c, int hw, float eps, float[] x, float[] gamma,
-                                                       float[] beta, float[] mean, float[] var, float[] y) {
-        float[] e = packFixed(c, eps, gamma, beta, mean, var);
-        bind(null, null, y, x, e, null);
-        put(x, e);
-        setBn(n, c, hw);
-        launch(ClProgram.BN_NORM, y.length);
-        prog.get(y);
+    public void batchNormInferenceForward(int n, int c, int hw, float eps, float[] x, float[] gamma,
+                                          float[] beta, float[] mean, float[] var, float[] y) {
+        ClPass pass = new ClPass();
+        ClPass.Slot ys = pass.alloc(y.length);
+        pass.batchNormApply(n, c, hw, pass.upload(x), pass.upload(packFixed(c, eps, gamma, beta, mean, var)), ys);
+        pass.download(ys, y);
+        run(pass);
     }
 
+    /** Fixed statistics: dx = dy * gamma * invStd (a channel scaling); dgamma, dbeta the sums of dy*xhat and dy. */
     @Override
-    public synchronized void batchNormInferenceBackward(int n, int c, int hw, float eps, float[] x, float[] gamma,
-                                                        float[] mean, float[] var, float[] dy, float[] dx,
-                                                        float[] dgamma, float[] dbeta) {
+    public void batchNormInferenceBackward(int n, int c, int hw, float eps, float[] x, float[] gamma,
+                                           float[] mean, float[] var, float[] dy, float[] dx,
+                                           float[] dgamma, float[] dbeta) {
         float[] e = packFixed(c, eps, gamma, null, mean, var);
-        bind(dy, null, dx, x, e, null);
-        put(dy, x, e);
-        setBn(n, c, hw);
+        float[] scale = new float[c];
+        for (int ch = 0; ch < c; ch++) scale[ch] = e[ClProgram.GAMMA * c + ch] * e[ClProgram.INV_STD * c + ch];
+        ClPass pass = new ClPass();
+        ClPass.Slot dys = pass.upload(dy);
         if (dgamma != null || dbeta != null) {
-            launch(ClProgram.BN_BWD_SUMS, c);
-            prog.get(e);
-            if (dgamma != null) System.arraycopy(e, ClProgram.SUM_DY_XHAT * c, dgamma, 0, c);
-            if (dbeta != null) System.arraycopy(e, ClProgram.SUM_DY * c, dbeta, 0, c);
+            ClPass.Slot es = pass.upload(e);
+            pass.batchNormTrainBackward(n, c, hw, pass.upload(x), dys, es, null);
+            pass.download(es, e);
         }
         if (dx != null) {
-            launch(ClProgram.BN_BWD_DX_FIXED, dx.length);
-            prog.get(dx);
+            ClPass.Slot dxs = pass.alloc(dx.length);
+            pass.scaleChannels(c, hw, dys, pass.upload(scale), dxs);
+            pass.download(dxs, dx);
         }
+        run(pass);
+        if (dgamma != null) System.arraycopy(e, ClProgram.SUM_DY_XHAT * c, dgamma, 0, c);
+        if (dbeta != null) System.arraycopy(e, ClProgram.SUM_DY * c, dbeta, 0, c);
     }
 }

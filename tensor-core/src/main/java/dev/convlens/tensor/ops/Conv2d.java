@@ -58,7 +58,14 @@ public record Conv2d(int strideH, int strideW, int padTop, int padLeft, int padB
     public ConvGeom geometry(Tensor x, Tensor w) {
         Shapes.requireRank(OP, "input x (N,C,H,W)", x, 4);
         Shapes.requireRank(OP, "weight w (K,C/groups,R,S)", w, 4);
-        return ConvGeom.of(OP, x.dim(0), x.dim(1), x.dim(2), x.dim(3), w.dim(0), w.dim(1), w.dim(2), w.dim(3),
+        return geometry(x.shape(), w.shape());
+    }
+
+    /** {@link #geometry(Tensor, Tensor)} from the shapes alone (x and w of rank 4). */
+    public ConvGeom geometry(int[] x, int[] w) {
+        Shapes.check(x.length == 4 && w.length == 4, OP, "input x (N,C,H,W) " + Shapes.str(x)
+                + " and weight w (K,C/groups,R,S) " + Shapes.str(w) + " must have rank 4");
+        return ConvGeom.of(OP, x[0], x[1], x[2], x[3], w[0], w[1], w[2], w[3],
                 strideH, strideW, padTop, padLeft, padBottom, padRight, dilationH, dilationW, groups);
     }
 

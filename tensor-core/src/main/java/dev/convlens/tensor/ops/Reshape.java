@@ -32,8 +32,13 @@ public final class Reshape {
     /** x with the target shape; one dimension may be -1 (inferred). */
     public static Tensor forward(Tensor x, int... shape) {
         Shapes.check(x != null, OP, "input x is null");
+        return Tensor.of(x.data.clone(), shape(x.shape(), shape));
+    }
+
+    /** The shape {@link #forward} gives an input of shape {@code xShape}: the target with its -1 resolved. */
+    public static int[] shape(int[] xShape, int... shape) {
         Shapes.check(shape != null, OP, "target shape is null");
-        String what = "input " + Shapes.str(x.shape()) + " to " + Shapes.str(shape);
+        String what = "input " + Shapes.str(xShape) + " to " + Shapes.str(shape);
         int inferred = -1;
         long known = 1;
         for (int i = 0; i < shape.length; i++) {
@@ -48,7 +53,7 @@ public final class Reshape {
                         + ": the target has more elements than a Java array can hold");
             }
         }
-        int n = x.size();
+        int n = Shapes.numel(OP, xShape);
         int[] resolved = shape.clone();
         if (inferred >= 0) {
             Shapes.check(n % known == 0, OP, "cannot reshape " + what + ": " + n
@@ -57,7 +62,7 @@ public final class Reshape {
         }
         Shapes.check(Shapes.numel(OP, resolved) == n, OP, "cannot reshape " + what + ": " + n
                 + " elements but the target " + Shapes.str(resolved) + " has " + known);
-        return Tensor.of(x.data.clone(), resolved);
+        return resolved;
     }
 
     /**
@@ -67,13 +72,18 @@ public final class Reshape {
      */
     public static Tensor flatten(Tensor x, int axis) {
         Shapes.check(x != null, FLATTEN, "input x is null");
-        int r = x.rank();
+        return Tensor.of(x.data.clone(), flattenShape(x.shape(), axis));
+    }
+
+    /** The shape {@link #flatten} gives an input of shape {@code xShape}. */
+    public static int[] flattenShape(int[] xShape, int axis) {
+        int r = xShape.length;
         Shapes.check(axis >= -r && axis <= r, FLATTEN, "axis " + axis + " is out of range [" + (-r) + ","
-                + r + "] for input " + Shapes.str(x.shape()));
+                + r + "] for input " + Shapes.str(xShape));
         int a = axis < 0 ? axis + r : axis;
-        int outer = 1;
-        for (int i = 0; i < a; i++) outer *= x.dim(i); // fits in int: a factor of x.size()
-        return Tensor.of(x.data.clone(), outer, x.size() / outer);
+        int outer = 1, size = Shapes.numel(FLATTEN, xShape);
+        for (int i = 0; i < a; i++) outer *= xShape[i]; // fits in int: a factor of the size
+        return new int[] {outer, size / outer};
     }
 
     /** dx = dy with x's shape {@code xShape}. */
