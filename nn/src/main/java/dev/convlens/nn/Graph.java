@@ -2,6 +2,7 @@ package dev.convlens.nn;
 
 import dev.convlens.tensor.Tensor;
 import dev.convlens.tensor.kernels.Kernels;
+import dev.convlens.tensor.opencl.OpenClKernels;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
@@ -218,8 +219,14 @@ public final class Graph {
      *
      * @param feeds    a tensor for every name in {@link #inputs}
      * @param training true for training mode (batch statistics and running-stat updates, dropout)
+     *                 <p>On {@link OpenClKernels} an inference forward whose nodes all have device
+     *                 kernels runs as one OpenCL pass ({@link ClGraph}); otherwise op by op.
      */
     public Run forward(Kernels k, Map<String, Tensor> feeds, boolean training) {
+        if (!training && k instanceof OpenClKernels cl) {
+            Run onDevice = ClGraph.forward(this, cl, feeds);
+            if (onDevice != null) return onDevice;
+        }
         Map<String, Tensor> values = new LinkedHashMap<>(params);
         for (String in : inputs) {
             Tensor t = feeds.get(in);

@@ -335,14 +335,19 @@ public final class Layers {
         public String type() { return "Reshape"; }
 
         public Step forward(Kernels k, Tensor[] in, boolean training) {
+            return new Step(one(Reshape.forward(in[0], target(in[0].shape()))), null);
+        }
+
+        /** The target for an input of shape {@code x}: each 0 replaced by x's dim at that place (-1 left to {@link Reshape}). */
+        int[] target(int[] x) {
             int[] target = shape.clone();
             for (int i = 0; i < target.length; i++) {
                 if (target[i] == 0) {
-                    Shapes.check(i < in[0].rank(), "Reshape", "0 at position " + i + " but input " + Shapes.str(in[0].shape()) + " has rank " + in[0].rank());
-                    target[i] = in[0].dim(i);
+                    Shapes.check(i < x.length, "Reshape", "0 at position " + i + " but input " + Shapes.str(x) + " has rank " + x.length);
+                    target[i] = x[i];
                 }
             }
-            return new Step(one(Reshape.forward(in[0], target)), null);
+            return target;
         }
 
         public Tensor[] backward(Kernels k, Tensor[] in, Step s, Tensor[] dOut, boolean[] want, Relu.Rule rule) {

@@ -4,6 +4,7 @@ import dev.convlens.tensor.Shapes;
 import dev.convlens.tensor.Tensor;
 import dev.convlens.tensor.kernels.Kernels;
 import dev.convlens.tensor.ops.Relu;
+import dev.convlens.tensor.opencl.OpenClKernels;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -56,15 +57,11 @@ public final class Run {
         Tensor start = value(from);
         Shapes.requireSameShape("backward", "value '" + from + "'", start, "seed", seed);
         // Values that depend on something in wrt: only their gradients are needed.
-        Set<String> needed = new HashSet<>(wrt);
-        for (Node n : graph.nodes) {
-            for (String in : n.inputs()) {
-                if (needed.contains(in)) {
-                    needed.addAll(n.outputs());
-                    break;
-                }
-            }
+        if (k instanceof OpenClKernels cl) {
+            Map<String, Tensor> onDevice = ClGraph.backward(this, cl, from, seed, rule, wrt);
+            if (onDevice != null) return onDevice;
         }
+        Set<String> needed = needed(graph, wrt);
         Set<String> keep = new HashSet<>(wrt);
         Map<String, Tensor> grads = new HashMap<>();
         grads.put(from, seed);
@@ -106,6 +103,25 @@ public final class Run {
             result.put(name, g != null ? g : Tensor.zeros(value(name).shape()));
         }
         return result;
+    }
+
+    /** The values that depend on something in {@code wrt} (wrt included): only their gradients are needed. */
+    static Set<String> needed(Graph graph, Collection<String> wrt) {
+        Set<String> needed = new HashSet<>(wrt);
+        for (Node n : graph.nodes) {
+            for (String in : n.inputs()) {
+                if (needed.contains(in)) {
+                    needed.addAll(n.outputs());
+                    break;
+                }
+            }
+        }
+        return needed;
+    }
+
+    /** What node {@code i} saved in the forward pass. */
+    Op.Step step(int i) {
+        return steps.get(i);
     }
 
     /** grads[name] += g, never writing into a tensor that an op may still hold. */

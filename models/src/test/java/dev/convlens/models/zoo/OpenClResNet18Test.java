@@ -2,6 +2,7 @@ package dev.convlens.models.zoo;
 
 import static dev.convlens.tensor.testing.GradCheck.maxAbsRel;
 import static dev.convlens.tensor.testing.GradCheck.relL2;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.convlens.nn.Graph;
@@ -38,7 +39,9 @@ class OpenClResNet18Test {
         Tensor x = Tensor.uniform(11, -2, 2, 1, 3, SIZE, SIZE);
 
         Run r0 = g.forward(simd, Map.of("input", x), false);
+        long passes = cl.passes();
         Run r1 = g.forward(cl, Map.of("input", x), false);
+        assertEquals(passes + 1, cl.passes(), "the forward pass ran as one OpenCL pass");
         float[] y0 = r0.output().data, y1 = r1.output().data;
         double fwd = maxAbsRel(y0, y1);
         assertTrue(fwd <= FWD, "logits: max abs error / max|ref| " + fwd + " > " + FWD);
@@ -50,10 +53,22 @@ class OpenClResNet18Test {
         String out = g.outputs.get(0);
         for (Relu.Rule rule : new Relu.Rule[] {Relu.Rule.GRADIENT, Relu.Rule.GUIDED}) {
             Tensor s0 = r0.backward(out, seed, rule, List.of("input")).get("input");
+            long before1 = cl.passes();
             Tensor s1 = r1.backward(out, seed, rule, List.of("input")).get("input");
+            assertEquals(before1 + 1, cl.passes(), "the backward pass ran as one OpenCL pass");
             double rel = relL2(s0.data, s1.data);
             assertTrue(rel <= GRAD, rule + " saliency: relative L2 error " + rel + " > " + GRAD);
         }
+        // the fused inference plan (conv + folded batch norm + residual + ReLU per launch chain)
+        long before2 = cl.passes();
+        Run f1 = g.infer(cl, Map.of("input", x));
+        double fused = maxAbsRel(y0, f1.output().data);
+        assertTrue(fused <= FWD, "fused logits: max abs error / max|ref| " + fused + " > " + FWD);
+        Tensor sf = f1.backward(out, seed, Relu.Rule.GRADIENT, List.of("input")).get("input");
+        Tensor s0 = r0.backward(out, seed, Relu.Rule.GRADIENT, List.of("input")).get("input");
+        double relFused = relL2(s0.data, sf.data);
+        assertTrue(relFused <= GRAD, "fused saliency: relative L2 error " + relFused + " > " + GRAD);
+        assertEquals(before2 + 2, cl.passes(), "fused forward and backward: one OpenCL pass each");
         assertTrue(cl.launches() - before > 100, "the network ran " + (cl.launches() - before) + " OpenCL launches");
         assertTrue(cl.lastRanOnOpenCl(), () -> "last launch did not run on OpenCL:\n" + cl.usageReport());
     }
