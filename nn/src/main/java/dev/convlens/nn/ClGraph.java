@@ -20,20 +20,23 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * A graph's inference forward pass, and a backward pass from any value to inputs or kept values,
- * each as <em>one</em> {@link ClPass}: the parameters and the input go to the device once, every
+ * A graph's forward pass (inference or training), and a backward pass from any value to inputs,
+ * intermediate values or parameters, each as <em>one</em> {@link ClPass}: the parameters and the input go to the device once, every
  * node's launches run there reading the values earlier launches left in the device arena, and the
  * values come back once at the end. Between the two passes the forward values live in the
  * {@link Run} on the host (as on every backend); the backward pass uploads the few it reads (the
  * ReLU masks, the switches, the weights) once.
  *
- * <p>{@link Graph#forward} (inference) and {@link Run#backward} come here when their kernels are
+ * <p>{@link Graph#forward} and {@link Run#backward} come here when their kernels are
  * {@link OpenClKernels}. Node types with device kernels: Conv, the fused conv of {@link Graph#infer}
- * (batch norm folded, residual, ReLU), Relu, MaxPool, GlobalAveragePool, BatchNorm in inference,
- * Gemm (bias a row vector), Add of equal shapes, Flatten, Reshape, Identity, Dropout in inference,
- * Constant. A graph with any other node (or one of these in a form without a device kernel, such
- * as a broadcasting Add), a training-mode forward, and a backward to parameters run op by op
- * instead: same results, each op its own transfer (the methods return null to say so).
+ * (batch norm folded, residual, ReLU; no parameter gradients, as on the host), Relu, MaxPool,
+ * GlobalAveragePool, BatchNorm (batch statistics in training: the running statistics are updated
+ * on the host from the batch's mean and variance after the pass), Gemm (bias a row vector), Add
+ * of equal shapes, Flatten, Reshape, Identity, Dropout (its training mask made on the host, as
+ * {@link dev.convlens.tensor.ops.Dropout} makes it, and applied on the device), Constant. A graph
+ * with any other node, or one of these in a form without a device kernel (a broadcasting Add),
+ * runs op by op instead: same results, each op its own transfer (the methods return
+ * null to say so).
  */
 final class ClGraph {
     private ClGraph() {}
@@ -94,8 +97,8 @@ final class ClGraph {
 
     // ---------------------------------------------------------------- forward
 
-    /** The inference forward as one pass; null when some node has no device form (run op by op). */
-    static Run forward(Graph g, OpenClKernels cl, Map<String, Tensor> feeds) {
+    /** The forward as one pass; null when some node has no device form (run op by op). */
+    static Run forward(Graph g, OpenClKernels cl, Map<String, Tensor> feeds, boolean training) {
         Map<String, Tensor> values = new LinkedHashMap<>(g.params);
         for (String in : g.inputs) {
             Tensor t = feeds.get(in);
@@ -106,7 +109,7 @@ final class ClGraph {
         List<Op.Step> steps = new ArrayList<>(g.nodes.size());
         List<Runnable> after = new ArrayList<>();
         try {
-            for (Node n : g.nodes) steps.add(record(r, n, after));
+            for (Node n : g.nodes) steps.add(record(r, n, training, after));
         } catch (Unsupported | IllegalArgumentException e) {
             return null; // the op-by-op path runs it, or names the node and the shape at fault
         }
@@ -147,7 +150,7 @@ final class ClGraph {
     }
 
     /** Records one node; returns its step (outputs filled after the pass, and what its backward needs). */
-    private static Op.Step record(Recorder r, Node n, List<Runnable> after) {
+    private static Op.Step record(Recorder r, Node n, boolean training, List<Runnable> after) {
         Op op = n.op();
         List<String> ins = n.inputs();
         for (int o = 1; o < n.outputs().size(); o++) {
@@ -211,11 +214,12 @@ final class ClGraph {
             r.pass.globalAvg(s[0] * s[1], s[2] * s[3], x.slot(), output(r, n, 0, new int[] {s[0], s[1], 1, 1}, out).slot());
             return new Op.Step(out, null);
         }
-        if (op instanceof Layers.BatchNorm bn && !bn.trainingMode()) {
+        if (op instanceof Layers.BatchNorm bn) {
             Val x = r.in(ins.get(0));
             int[] s = x.shape();
             if (s.length < 2) throw new Unsupported("rank");
             int c = s[1], hw = x.size() / (s[0] * c);
+            if (training || bn.trainingMode()) return batchNormTrain(r, n, bn.bn(), x, c, hw, after);
             BatchNorm2d.Affine a = bn.bn().affine(c, r.hostValue(ins.get(1)), r.hostValue(ins.get(2)),
                     r.hostValue(ins.get(3)), r.hostValue(ins.get(4)));
             Val y = output(r, n, 0, s, out);
@@ -256,7 +260,15 @@ final class ClGraph {
             Val x = r.in(ins.get(0));
             return alias(r, n, x, Reshape.shape(x.shape(), rs.target(x.shape())));
         }
-        if (op instanceof Layers.Identity || op instanceof Layers.DropoutOp d && !d.trainingMode()) {
+        if (op instanceof Layers.DropoutOp d && (training || d.trainingMode())) {
+            // the mask of the op's next step, made on the host as Dropout makes it; the step counts once the pass ran
+            Val x = r.in(ins.get(0));
+            float[] mask = d.dropout().mask(x.size(), d.steps().get());
+            r.pass.mul(x.slot(), r.upload(mask), output(r, n, 0, x.shape(), out).slot());
+            after.add(d.steps()::incrementAndGet);
+            return new Op.Step(out, mask);
+        }
+        if (op instanceof Layers.Identity || op instanceof Layers.DropoutOp) {
             Val x = r.in(ins.get(0));
             return alias(r, n, x, x.shape());
         }
@@ -268,17 +280,41 @@ final class ClGraph {
         throw new Unsupported(op.type());
     }
 
+    /**
+     * Batch norm with the batch's statistics: they are computed into the pack on the device and
+     * fetched with it; after the pass the running statistics are updated on the host
+     * ({@link BatchNorm2d#updateRunning}) and the step saves mean and invStd for the backward.
+     */
+    private static Op.Step batchNormTrain(Recorder r, Node n, BatchNorm2d bn, Val x, int c, int hw, List<Runnable> after) {
+        List<String> ins = n.inputs();
+        long m = (long) x.shape()[0] * hw;
+        if (m <= 1) throw new Unsupported("one value per channel"); // the op-by-op path names the fault
+        Tensor gamma = r.hostValue(ins.get(1)), beta = r.hostValue(ins.get(2));
+        Tensor runMean = ins.get(3).isEmpty() ? null : r.hostValue(ins.get(3));
+        Tensor runVar = ins.get(4).isEmpty() ? null : r.hostValue(ins.get(4));
+        if (gamma.size() != c || beta.size() != c) throw new Unsupported("channel vectors");
+        Tensor[] out = new Tensor[1];
+        Val y = output(r, n, 0, x.shape(), out);
+        Slot pack = r.upload(OpenClKernels.pack(c, gamma.data, beta.data));
+        r.pass.batchNormTrain(x.shape()[0], c, hw, bn.eps(), x.slot(), pack, y.slot());
+        float[] mean = new float[c], invStd = new float[c], var = new float[c];
+        r.pass.download(ClPass.packMean(pack, c), mean);
+        r.pass.download(ClPass.packInvStd(pack, c), invStd);
+        r.pass.download(ClPass.packVar(pack, c), var);
+        if (runMean != null && runVar != null) after.add(() -> bn.updateRunning(runMean, runVar, mean, var, m));
+        return new Op.Step(out, new BatchNorm2d.TrainResult(out[0], mean, invStd));
+    }
+
     // ---------------------------------------------------------------- backward
 
     /**
-     * The backward of {@link Run#backward} as one pass, for gradients with respect to inputs and
-     * intermediate values; null when a parameter gradient is asked for or some node on the way has
-     * no device form (run op by op).
+     * The backward of {@link Run#backward} as one pass, for gradients with respect to inputs,
+     * intermediate values and parameters; null when some node on the way has no device form for
+     * what is asked (run op by op).
      */
     static Map<String, Tensor> backward(Run run, OpenClKernels cl, String from, Tensor seed, Relu.Rule rule,
                                         Collection<String> wrt) {
         Graph g = run.graph;
-        for (String w : wrt) if (g.params.containsKey(w)) return null;
         Set<String> needed = Run.needed(g, wrt);
         Map<String, Tensor> host = new HashMap<>();
         for (Node n : g.nodes) {
@@ -339,9 +375,15 @@ final class ClGraph {
         List<String> ins = n.inputs();
         Val[] d = new Val[ins.size()];
         if (op instanceof Layers.Conv c) {
-            if (want[1] || want.length > 2 && want[2]) throw new Unsupported("parameter gradient");
-            if (want[0]) d[0] = convData(r, c.conv().geometry(r.in(ins.get(0)).shape(), r.in(ins.get(1)).shape()),
-                    dy, r.in(ins.get(1)), r.in(ins.get(0)).shape());
+            Val x = r.in(ins.get(0)), w = r.in(ins.get(1));
+            ConvGeom g = c.conv().geometry(x.shape(), w.shape());
+            if (want[0]) d[0] = convData(r, g, dy, w, x.shape());
+            boolean wantDb = want.length > 2 && want[2];
+            if (want[1] || wantDb) {
+                if (want[1]) d[1] = new Val(r.pass.alloc(w.size()), w.shape());
+                if (wantDb) d[2] = new Val(r.pass.alloc(g.k()), r.host.get(ins.get(2)).shape());
+                r.pass.convBackwardWeights(g, x.slot(), dy.slot(), want[1] ? d[1].slot() : null, wantDb ? d[2].slot() : null);
+            }
             return d;
         }
         if (op instanceof Layers.FusedConv f) {
@@ -389,20 +431,54 @@ final class ClGraph {
             r.pass.globalAvgBackward(xs[0] * xs[1], xs[2] * xs[3], dy.slot(), d[0].slot());
             return d;
         }
-        if (op instanceof Layers.BatchNorm bn && step.saved() == null) {
-            for (int j = 1; j < want.length; j++) if (want[j]) throw new Unsupported("parameter gradient");
-            int[] s = r.host.get(ins.get(0)).shape();
-            int c = s[1], hw = dy.size() / (s[0] * c);
-            BatchNorm2d.Affine a = bn.bn().affine(c, r.host.get(ins.get(1)), r.host.get(ins.get(2)),
-                    r.host.get(ins.get(3)), r.host.get(ins.get(4)));
-            d[0] = new Val(r.pass.alloc(dy.size()), s);
-            r.pass.scaleChannels(c, hw, dy.slot(), r.upload(a.scale()), d[0].slot());
+        if (op instanceof Layers.BatchNorm bn) {
+            // the running statistics get no gradient (null: zero), as on the host
+            Val x = r.in(ins.get(0));
+            int[] s = x.shape();
+            int nb = s[0], c = s[1], hw = dy.size() / (nb * c);
+            Tensor gamma = r.host.get(ins.get(1));
+            Slot pack;
+            if (step.saved() instanceof BatchNorm2d.TrainResult tr) {        // batch statistics
+                pack = r.upload(OpenClKernels.packStats(c, gamma == null ? null : gamma.data, tr.mean(), tr.invStd()));
+                if (want[0]) d[0] = new Val(r.pass.alloc(dy.size()), s);
+                r.pass.batchNormTrainBackward(nb, c, hw, x.slot(), dy.slot(), pack, want[0] ? d[0].slot() : null);
+            } else {                                                           // the running statistics: an affine map
+                if (step.saved() != null) throw new Unsupported("saved " + step.saved());
+                Tensor mean = r.host.get(ins.get(3)), var = r.host.get(ins.get(4));
+                if (want[0]) {
+                    BatchNorm2d.Affine a = bn.bn().affine(c, gamma, r.host.get(ins.get(2)), mean, var);
+                    d[0] = new Val(r.pass.alloc(dy.size()), s);
+                    r.pass.scaleChannels(c, hw, dy.slot(), r.upload(a.scale()), d[0].slot());
+                }
+                if (!want[1] && !(want.length > 2 && want[2])) return d;
+                pack = r.upload(OpenClKernels.packFixed(c, bn.bn().eps(), gamma == null ? null : gamma.data, null,
+                        mean.data, var.data));
+                r.pass.batchNormTrainBackward(nb, c, hw, x.slot(), dy.slot(), pack, null);
+            }
+            if (want[1]) d[1] = new Val(ClPass.packDgamma(pack, c), gamma.shape());
+            if (want.length > 2 && want[2]) d[2] = new Val(ClPass.packDbeta(pack, c), r.host.get(ins.get(2)).shape());
             return d;
         }
         if (op instanceof Layers.Gemm gm) {
-            if (want[1] || want.length > 2 && want[2]) throw new Unsupported("parameter gradient");
             Val a = r.in(ins.get(0)), b = r.in(ins.get(1));
             int m = dy.shape()[0], nn = dy.shape()[1], kk = gm.transA() ? a.shape()[0] : a.shape()[1];
+            if (want.length > 2 && want[2]) {    // dC = beta dY summed over the rows C is broadcast along
+                Tensor c = r.host.get(ins.get(2));
+                if (gm.beta() != 1 || c.size() != nn) throw new Unsupported("C not a row vector, or beta != 1");
+                d[2] = new Val(r.pass.alloc(nn), c.shape());
+                r.pass.channelSums(m, nn, 1, dy.slot(), d[2].slot());
+            }
+            if (want[1]) {                       // dB' (kk,n) = alpha A'ᵀ dY; stored transposed when transB
+                d[1] = new Val(r.pass.alloc(b.size()), b.shape());
+                if (!gm.transB()) {
+                    r.pass.gemm(!gm.transA(), false, kk, nn, m, gm.alpha(), a.slot(), 0, a.shape()[1], dy.slot(), 0, nn,
+                            0f, d[1].slot(), 0, nn);
+                } else {
+                    r.pass.gemm(true, gm.transA(), nn, kk, m, gm.alpha(), dy.slot(), 0, nn, a.slot(), 0, a.shape()[1],
+                            0f, d[1].slot(), 0, kk);
+                }
+            }
+            if (!want[0]) return d;
             d[0] = new Val(r.pass.alloc(a.size()), a.shape());
             // dA' (m,kk) = alpha dY (m,n) B'ᵀ; stored transposed when transA (as Layers.Gemm)
             if (!gm.transA()) {
@@ -421,8 +497,13 @@ final class ClGraph {
             d[1] = dy;
             return d;
         }
+        if (op instanceof Layers.DropoutOp && step.saved() instanceof float[] mask) {   // dx = dy * mask
+            d[0] = new Val(r.pass.alloc(dy.size()), dy.shape());
+            r.pass.mul(dy.slot(), r.upload(mask), d[0].slot());
+            return d;
+        }
         if (op instanceof Layers.Flatten || op instanceof Layers.ReshapeOp || op instanceof Layers.Identity
-                || op instanceof Layers.DropoutOp && step.saved() == null) {
+                || op instanceof Layers.DropoutOp) {
             int[] xs = r.host.get(ins.get(0)).shape();
             d[0] = new Val(dy.slot(), xs);
             return d;

@@ -219,12 +219,12 @@ public final class Graph {
      *
      * @param feeds    a tensor for every name in {@link #inputs}
      * @param training true for training mode (batch statistics and running-stat updates, dropout)
-     *                 <p>On {@link OpenClKernels} an inference forward whose nodes all have device
-     *                 kernels runs as one OpenCL pass ({@link ClGraph}); otherwise op by op.
+     *                 <p>On {@link OpenClKernels} a forward whose nodes all have device kernels
+     *                 runs as one OpenCL pass ({@link ClGraph}); otherwise op by op.
      */
     public Run forward(Kernels k, Map<String, Tensor> feeds, boolean training) {
-        if (!training && k instanceof OpenClKernels cl) {
-            Run onDevice = ClGraph.forward(this, cl, feeds);
+        if (k instanceof OpenClKernels cl) {
+            Run onDevice = ClGraph.forward(this, cl, feeds, training);
             if (onDevice != null) return onDevice;
         }
         Map<String, Tensor> values = new LinkedHashMap<>(params);

@@ -67,6 +67,12 @@ class ClGraphTest {
         return new Graph(nodes, p, List.of("x"), List.of("out"));
     }
 
+    static double maxAbs(float[] a) {
+        double m = 0;
+        for (float v : a) m = Math.max(m, Math.abs(v));
+        return m;
+    }
+
     static final Tensor X = Tensor.uniform(11, -2, 2, 2, 3, 8, 8);
     static final Tensor SEED = Tensor.uniform(12, -1, 1, 2, 5);
 
@@ -98,6 +104,39 @@ class ClGraphTest {
     }
 
     @Test
+    void aTrainingStepIsOnePassForwardAndOneBackwardWithEveryParameterGradient() {
+        OpenClKernels cl = OpenClTesting.kernels();
+        Graph g0 = net(false), g1 = net(false);
+        Run r0 = g0.forward(new ReferenceKernels(), Map.of("x", X), true);
+        long passes = cl.passes();
+        Run r1 = g1.forward(cl, Map.of("x", X), true);
+        assertEquals(passes + 1, cl.passes(), "the training forward is one OpenCL pass");
+        for (String v : List.of("n1", "out")) {
+            double err = maxAbsRel(r0.value(v).data, r1.value(v).data);
+            assertTrue(err <= FWD, v + " (batch statistics): " + err + " > " + FWD);
+        }
+        for (String v : List.of("mean", "var")) {   // running statistics, updated in place from the batch
+            double err = maxAbsRel(g0.params.get(v).data, g1.params.get(v).data);
+            assertTrue(err <= FWD, "running " + v + ": " + err + " > " + FWD);
+        }
+        List<String> wrt = List.of("x", "w1", "b1", "gamma", "beta", "w2", "wfc", "bfc");
+        Map<String, Tensor> d0 = r0.backward("out", SEED, Relu.Rule.GRADIENT, wrt);
+        passes = cl.passes();
+        Map<String, Tensor> d1 = r1.backward("out", SEED, Relu.Rule.GRADIENT, wrt);
+        assertEquals(passes + 1, cl.passes(), "the backward to every parameter is one OpenCL pass");
+        for (String v : wrt) {
+            if (v.equals("b1")) continue;
+            double err = relL2(d0.get(v).data, d1.get(v).data);
+            assertTrue(err <= GRAD, "d" + v + ": relative L2 error " + err + " > " + GRAD);
+        }
+        // b1 feeds a batch norm with batch statistics, which subtracts the batch mean: db1 is exactly 0
+        // in exact arithmetic, so both sides hold rounding noise; bound it against the size of dw1
+        double scale = maxAbs(d0.get("w1").data);
+        assertTrue(maxAbs(d0.get("b1").data) <= 1e-5 * scale && maxAbs(d1.get("b1").data) <= 1e-5 * scale,
+                "db1 = 0 up to rounding: " + maxAbs(d0.get("b1").data) + " and " + maxAbs(d1.get("b1").data));
+    }
+
+    @Test
     void theFusedInferencePlanRunsAsOnePassToo() {
         OpenClKernels cl = OpenClTesting.kernels();
         Graph g = net(false);
@@ -124,15 +163,23 @@ class ClGraphTest {
         double fwd = maxAbsRel(r0.output().data, r1.output().data);
         assertTrue(fwd <= FWD, "logits: " + fwd + " > " + FWD);
 
-        Graph h = net(false);
-        Run s0 = h.forward(ref, Map.of("x", X), false), s1 = h.forward(cl, Map.of("x", X), false);
         passes = cl.passes();
-        Map<String, Tensor> d1 = s1.backward("out", SEED, Relu.Rule.GRADIENT, List.of("x", "w1"));
-        assertTrue(cl.passes() - passes > 1, "a parameter gradient sends the backward op by op");
-        Map<String, Tensor> d0 = s0.backward("out", SEED, Relu.Rule.GRADIENT, List.of("x", "w1"));
+        Map<String, Tensor> d1 = r1.backward("out", SEED, Relu.Rule.GRADIENT, List.of("x", "w1"));
+        assertTrue(cl.passes() - passes > 1, "the backward of an op-by-op run with a broadcast Add is op by op");
+        Map<String, Tensor> d0 = r0.backward("out", SEED, Relu.Rule.GRADIENT, List.of("x", "w1"));
         for (String v : List.of("x", "w1")) {
             double err = relL2(d0.get(v).data, d1.get(v).data);
             assertTrue(err <= GRAD, "d" + v + ": relative L2 error " + err + " > " + GRAD);
         }
+
+        Graph h = net(false);
+        Run t0 = h.forward(ref, Map.of("x", X), false);
+        passes = cl.passes();
+        Run t1 = h.infer(cl, Map.of("x", X));
+        assertEquals(passes + 1, cl.passes());
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> t1.backward("out", SEED, Relu.Rule.GRADIENT, List.of("w1")));
+        assertTrue(e.getMessage().contains("Graph.infer"), "the folded plan refuses parameter gradients as on the host: " + e.getMessage());
+        assertTrue(t0.output().size() == t1.output().size());
     }
 }

@@ -72,4 +72,52 @@ class OpenClResNet18Test {
         assertTrue(cl.launches() - before > 100, "the network ran " + (cl.launches() - before) + " OpenCL launches");
         assertTrue(cl.lastRanOnOpenCl(), () -> "last launch did not run on OpenCL:\n" + cl.usageReport());
     }
+
+    /**
+     * A training step of the shipped small architectures (batch statistics, dropout, gradients of
+     * every trainable parameter): the forward is one OpenCL pass and the backward another, and they
+     * agree with simd. Each parameter's gradient error is bounded relative to the whole gradient's
+     * norm (a bias feeding a batch norm has an exactly-zero gradient, all rounding noise).
+     */
+    @Test
+    void aTrainingStepOfTheSmallNetsIsOnePassEachWayAndAgreesWithSimd() {
+        OpenClKernels cl = OpenClTesting.kernels();
+        Kernels simd = Backend.select("simd", 2);
+        for (String arch : List.of("resnet-small", "alexnet-small")) {
+            Graph g0 = SmallNets.build(arch, 1, 28, 10, 3), g1 = SmallNets.build(arch, 1, 28, 10, 3);
+            Tensor x = Tensor.uniform(5, -1, 2, 4, 1, 28, 28);
+            Run r0 = g0.forward(simd, Map.of(g0.inputs.get(0), x), true);
+            long passes = cl.passes();
+            Run r1 = g1.forward(cl, Map.of(g1.inputs.get(0), x), true);
+            assertEquals(passes + 1, cl.passes(), arch + ": the training forward is one OpenCL pass");
+            double fwd = maxAbsRel(r0.output().data, r1.output().data);
+            assertTrue(fwd <= FWD, arch + " logits: " + fwd + " > " + FWD);
+            Tensor seed = Tensor.uniform(6, -1, 1, r0.output().shape());
+            List<String> wrt = g0.trainable();
+            Map<String, Tensor> d0 = r0.backward(g0.outputs.get(0), seed, Relu.Rule.GRADIENT, wrt);
+            passes = cl.passes();
+            Map<String, Tensor> d1 = r1.backward(g1.outputs.get(0), seed, Relu.Rule.GRADIENT, wrt);
+            assertEquals(passes + 1, cl.passes(), arch + ": the backward to " + wrt.size() + " parameters is one OpenCL pass");
+            double norm = 0, diff = 0;
+            for (String v : wrt) {
+                norm += sq(d0.get(v).data, null);
+                diff += sq(d0.get(v).data, d1.get(v).data);
+            }
+            assertTrue(Math.sqrt(diff / norm) <= GRAD, arch + ": relative L2 error of all gradients " + Math.sqrt(diff / norm));
+            for (String v : wrt) {
+                double e = Math.sqrt(sq(d0.get(v).data, d1.get(v).data) / norm);
+                assertTrue(e <= GRAD, arch + " d" + v + ": error / |whole gradient| " + e + " > " + GRAD);
+            }
+        }
+    }
+
+    /** Sum of squares of a, or of a - b. */
+    private static double sq(float[] a, float[] b) {
+        double s = 0;
+        for (int i = 0; i < a.length; i++) {
+            double d = b == null ? a[i] : (double) a[i] - b[i];
+            s += d * d;
+        }
+        return s;
+    }
 }

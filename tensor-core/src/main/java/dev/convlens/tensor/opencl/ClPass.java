@@ -265,13 +265,7 @@ public final class ClPass {
     /** dw (when not null) summed over the images, per group a GEMM {@code dy_g colᵀ}; db (when not null) per channel. */
     public void convBackwardWeights(ConvGeom g, Slot x, Slot dy, Slot dw, Slot db) {
         int cg = g.cg(), kg = g.kg(), ohw = g.oh() * g.ow(), crs = cg * g.r() * g.s();
-        if (db != null) {
-            reset(ClProgram.BIAS_GRAD, g.k());
-            setConv(g);
-            p[ClProgram.OA] = dy.off();
-            p[ClProgram.OE] = db.off();
-            add1d();
-        }
+        if (db != null) channelSums(g.n(), g.k(), g.oh() * g.ow(), dy, db);
         if (dw == null) return;
         workspace = Math.max(workspace, crs * ohw);
         for (int n = 0; n < g.n(); n++) {
@@ -287,6 +281,18 @@ public final class ClPass {
                         n == 0 ? 0f : 1f, dw.off() + grp * kg * crs, crs, ClProgram.B_OFF);
             }
         }
+    }
+
+    /** {@code s[ch] = sum over n and the hw positions of x[n, ch]} (a conv bias gradient; a GEMM's bias gradient with hw = 1). */
+    public void channelSums(int n, int c, int hw, Slot x, Slot s) {
+        reset(ClProgram.BIAS_GRAD, c);
+        p[ClProgram.N] = n;
+        p[ClProgram.K] = c;
+        p[ClProgram.OH] = hw;
+        p[ClProgram.OW] = 1;
+        p[ClProgram.OA] = x.off();
+        p[ClProgram.OE] = s.off();
+        add1d();
     }
 
     /** Max pooling with switches (flat indices into x) in the int slot {@code sw}. */
@@ -334,6 +340,15 @@ public final class ClPass {
     /** y = a + b elementwise (y may be a or b). */
     public void add(Slot a, Slot b, Slot y) {
         reset(ClProgram.ADD, y.len());
+        p[ClProgram.OA] = a.off();
+        p[ClProgram.OB] = b.off();
+        p[ClProgram.OC] = y.off();
+        add1d();
+    }
+
+    /** y = a * b elementwise (a dropout mask). */
+    public void mul(Slot a, Slot b, Slot y) {
+        reset(ClProgram.MUL, y.len());
         p[ClProgram.OA] = a.off();
         p[ClProgram.OB] = b.off();
         p[ClProgram.OC] = y.off();
@@ -395,6 +410,27 @@ public final class ClPass {
         p[ClProgram.OE] = pack.off();
         p[ClProgram.OC] = y.off();
         add1d();
+    }
+
+    /** Where the pack (of C channels) holds the mean, the invStd, the variance, sum dy (dbeta) and sum dy*xhat (dgamma). */
+    public static Slot packMean(Slot pack, int c) {
+        return new Slot(pack.off() + ClProgram.MEAN * c, c);
+    }
+
+    public static Slot packInvStd(Slot pack, int c) {
+        return new Slot(pack.off() + ClProgram.INV_STD * c, c);
+    }
+
+    public static Slot packVar(Slot pack, int c) {
+        return new Slot(pack.off() + ClProgram.VAR * c, c);
+    }
+
+    public static Slot packDbeta(Slot pack, int c) {
+        return new Slot(pack.off() + ClProgram.SUM_DY * c, c);
+    }
+
+    public static Slot packDgamma(Slot pack, int c) {
+        return new Slot(pack.off() + ClProgram.SUM_DY_XHAT * c, c);
     }
 
     /** Sums dy and dy*xhat per channel into the pack; then, when dx is not null, the batch-statistics dx. */

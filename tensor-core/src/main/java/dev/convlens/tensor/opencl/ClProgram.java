@@ -31,7 +31,7 @@ final class ClProgram extends Kernel {
     // ---- modes
     static final int IM2COL = 1, GEMM = 2, COL2IM = 3, EPILOGUE = 4, BIAS_GRAD = 5, POOL_FWD = 6, POOL_BWD = 7,
             RELU_FWD = 8, RELU_BWD = 9, ADD = 10, BN_STATS = 11, BN_NORM = 12, BN_BWD_SUMS = 13, BN_BWD_DX = 14,
-            SCALE_CH = 15, GAP_FWD = 16, GAP_BWD = 17;
+            SCALE_CH = 15, GAP_FWD = 16, GAP_BWD = 17, MUL = 18;
     /** GEMM: C tiles of TM x TM per work-group of 16 x 16 items (4 x 4 each), K staged TK at a time through local memory. */
     static final int TM = 64, TK = 16;
     /** Work-group size of the one-dimensional modes. */
@@ -99,6 +99,8 @@ final class ClProgram extends Kernel {
             globalAvgForward();
         } else if (mode == GAP_BWD) {
             globalAvgBackward();
+        } else if (mode == MUL) {
+            mulAb();
         }
     }
 
@@ -330,6 +332,12 @@ final class ClProgram extends Kernel {
     private void addAb() {
         int gid = getGlobalId();
         if (gid < p[COUNT]) m[p[OC] + gid] = m[p[OA] + gid] + m[p[OB] + gid];
+    }
+
+    /** y (OC) = a (OA) * b (OB) elementwise (a dropout mask). */
+    private void mulAb() {
+        int gid = getGlobalId();
+        if (gid < p[COUNT]) m[p[OC] + gid] = m[p[OA] + gid] * m[p[OB] + gid];
     }
 
     /** y (OC) = x (OA) * scale[ch] (OF), ch = (i / HW) % C: dx of a fixed batch norm or of a folded scale. */

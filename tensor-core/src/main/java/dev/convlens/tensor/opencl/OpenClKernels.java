@@ -393,6 +393,14 @@ public final class OpenClKernels implements Kernels {
         return e;
     }
 
+    /** The pack for the training backward: gamma, and the batch's mean and invStd saved by the forward. */
+    public static float[] packStats(int c, float[] gamma, float[] mean, float[] invStd) {
+        float[] e = pack(c, gamma, null);
+        System.arraycopy(mean, 0, e, ClProgram.MEAN * c, c);
+        System.arraycopy(invStd, 0, e, ClProgram.INV_STD * c, c);
+        return e;
+    }
+
     @Override
     public void batchNormTrainForward(int n, int c, int hw, float eps, float[] x, float[] gamma,
                                       float[] beta, float[] y, float[] mean, float[] invStd, float[] var) {
@@ -412,9 +420,7 @@ public final class OpenClKernels implements Kernels {
     public void batchNormTrainBackward(int n, int c, int hw, float[] x, float[] gamma, float[] dy,
                                        float[] mean, float[] invStd, float[] dx, float[] dgamma,
                                        float[] dbeta) {
-        float[] e = pack(c, gamma, null);
-        System.arraycopy(mean, 0, e, ClProgram.MEAN * c, c);
-        System.arraycopy(invStd, 0, e, ClProgram.INV_STD * c, c);
+        float[] e = packStats(c, gamma, mean, invStd);
         ClPass pass = new ClPass();
         ClPass.Slot es = pass.upload(e), dxs = dx == null ? null : pass.alloc(dx.length);
         pass.batchNormTrainBackward(n, c, hw, pass.upload(x), pass.upload(dy), es, dxs);
@@ -426,7 +432,7 @@ public final class OpenClKernels implements Kernels {
     }
 
     /** The pack for fixed statistics: invStd = 1/sqrt(var + eps) of the C stored variances (C scalars, on the host). */
-    private static float[] packFixed(int c, float eps, float[] gamma, float[] beta, float[] mean, float[] var) {
+    public static float[] packFixed(int c, float eps, float[] gamma, float[] beta, float[] mean, float[] var) {
         float[] e = pack(c, gamma, beta);
         for (int ch = 0; ch < c; ch++) {
             e[ClProgram.MEAN * c + ch] = mean[ch];

@@ -96,14 +96,21 @@ public record BatchNorm2d(float eps, float momentum) {
         Tensor y = Tensor.zeros(x.shape());
         float[] mean = new float[c], invStd = new float[c], var = new float[c];
         kern.batchNormTrainForward(n, c, hw, eps, x.data, data(gamma), data(beta), y.data, mean, invStd, var);
-        if (runningMean != null) {
-            for (int ch = 0; ch < c; ch++) {
-                runningMean.data[ch] = (float) ((1.0 - momentum) * runningMean.data[ch] + momentum * mean[ch]);
-                runningVar.data[ch] = (float) ((1.0 - momentum) * runningVar.data[ch]
-                        + momentum * ((double) var[ch] * m / (m - 1)));
-            }
-        }
+        if (runningMean != null) updateRunning(runningMean, runningVar, mean, var, m);
         return new TrainResult(y, mean, invStd);
+    }
+
+    /**
+     * The running statistics after one training batch of {@code m} values per channel with batch
+     * mean and biased variance {@code var}: {@code running = (1 - momentum) running + momentum batch},
+     * the variance made unbiased ({@code var * m / (m - 1)}) as PyTorch does. In place.
+     */
+    public void updateRunning(Tensor runningMean, Tensor runningVar, float[] mean, float[] var, long m) {
+        for (int ch = 0; ch < mean.length; ch++) {
+            runningMean.data[ch] = (float) ((1.0 - momentum) * runningMean.data[ch] + momentum * mean[ch]);
+            runningVar.data[ch] = (float) ((1.0 - momentum) * runningVar.data[ch]
+                    + momentum * ((double) var[ch] * m / (m - 1)));
+        }
     }
 
     /** The training-mode gradients (through the batch mean and variance); only those flagged are computed. */

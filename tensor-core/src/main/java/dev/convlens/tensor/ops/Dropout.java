@@ -45,15 +45,19 @@ public record Dropout(float p, long seed) {
         Shapes.check(x != null, OP, "input x is null");
         if (!training) return new Result(x.copy(), null);
         Tensor y = Tensor.zeros(x.shape());
-        float[] mask = new float[x.size()];
+        float[] mask = mask(x.size(), step);
+        float[] xd = x.data, yd = y.data;
+        for (int i = 0; i < mask.length; i++) yd[i] = xd[i] * mask[i];
+        return new Result(y, mask);
+    }
+
+    /** The mask of training step {@code step} for {@code size} elements: each 0 (dropped, with probability p) or 1/(1-p). */
+    public float[] mask(int size, long step) {
+        float[] mask = new float[size];
         float scale = (float) (1.0 / (1.0 - p));
         SplittableRandom r = new SplittableRandom(seed ^ step * STEP_MIX);
-        float[] xd = x.data, yd = y.data;
-        for (int i = 0; i < mask.length; i++) {
-            mask[i] = r.nextDouble() < p ? 0f : scale;
-            yd[i] = xd[i] * mask[i];
-        }
-        return new Result(y, mask);
+        for (int i = 0; i < mask.length; i++) mask[i] = r.nextDouble() < p ? 0f : scale;
+        return mask;
     }
 
     /** dx = dy * mask, or a copy of dy when {@code mask} is null (inference). */
