@@ -229,8 +229,10 @@ public final class OpenClKernels implements Kernels {
     public synchronized void run(ClPass pass) {
         if (pass.launches.isEmpty() && pass.downloads.isEmpty() && pass.intDownloads.isEmpty()) return;
         int total = pass.floats + pass.workspace;
-        if (prog.m.length < Math.max(total, 1)) prog.m = new float[total];
-        if (prog.si.length < Math.max(pass.ints, 1)) prog.si = new int[pass.ints];
+        // Aparapi moves whole arrays: an arena much larger than this pass needs would be copied whole
+        // both ways, so it is replaced (a new device buffer) when too small or more than 4x too large
+        if (prog.m.length < total || prog.m.length > 4L * total + 4096) prog.m = new float[Math.max(total, 1)];
+        if (prog.si.length < pass.ints || prog.si.length > 4L * pass.ints + 4096) prog.si = new int[Math.max(pass.ints, 1)];
         float[] m = prog.m;
         int[] si = prog.si;
         for (ClPass.Copy u : pass.uploads) System.arraycopy(u.host(), 0, m, u.slot().off(), u.host().length);
