@@ -4,7 +4,10 @@ import com.google.protobuf.CodedInputStream;
 import dev.convlens.models.onnx.proto.Onnx.ModelProto;
 import dev.convlens.models.onnx.proto.Onnx.OperatorSetIdProto;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.Path;
 
 /**
@@ -30,9 +33,9 @@ public record OnnxModel(Path file, ModelProto proto, long opset) {
             throw new OnnxException(file, "is " + size + " bytes; protobuf files above 2 GiB must keep their "
                     + "weights in external data files");
         }
-        byte[] bytes;
-        try {
-            bytes = Files.readAllBytes(file);
+        ByteBuffer bytes;
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            bytes = ch.map(FileChannel.MapMode.READ_ONLY, 0, size); // stays valid after the channel closes
         } catch (IOException e) {
             throw new OnnxException(file, "cannot read: " + e, e);
         }
@@ -41,7 +44,18 @@ public record OnnxModel(Path file, ModelProto proto, long opset) {
 
     /** Parses model bytes; {@code file} is used for messages and external data only. */
     public static OnnxModel parse(Path file, byte[] bytes) {
+        return parse(file, ByteBuffer.wrap(bytes));
+    }
+
+    /**
+     * Parses model bytes without copying the tensors' raw data: the parsed {@code raw_data} fields
+     * alias {@code bytes} (protobuf's aliasing), so the weights exist once in the buffer and once
+     * as the floats made from them. {@link #read} maps the file, so the buffer is off the Java heap
+     * and a model's import needs about its weights' size in heap, not three times that.
+     */
+    public static OnnxModel parse(Path file, ByteBuffer bytes) {
         CodedInputStream in = CodedInputStream.newInstance(bytes);
+        in.enableAliasing(true);
         in.setRecursionLimit(100);
         ModelProto proto;
         try {
@@ -49,11 +63,11 @@ public record OnnxModel(Path file, ModelProto proto, long opset) {
             in.checkLastTagWas(0);
         } catch (IOException | RuntimeException e) {
             throw new OnnxException(file, "malformed ONNX model near byte offset " + in.getTotalBytesRead()
-                    + " of " + bytes.length + ": " + e.getMessage(), e);
+                    + " of " + bytes.limit() + ": " + e.getMessage(), e);
         }
         if (!proto.hasGraph()) {
             throw new OnnxException(file, "no graph in the model (is this an ONNX ModelProto? "
-                    + bytes.length + " bytes, ir_version " + proto.getIrVersion() + ")");
+                    + bytes.limit() + " bytes, ir_version " + proto.getIrVersion() + ")");
         }
         long opset = -1;
         for (OperatorSetIdProto o : proto.getOpsetImportList()) {
