@@ -1,6 +1,7 @@
 package dev.convlens.models.onnx;
 
 import com.google.protobuf.CodedInputStream;
+import com.google.protobuf.UnsafeByteOperations;
 import dev.convlens.models.onnx.proto.Onnx.ModelProto;
 import dev.convlens.models.onnx.proto.Onnx.OperatorSetIdProto;
 import java.io.IOException;
@@ -49,12 +50,14 @@ public record OnnxModel(Path file, ModelProto proto, long opset) {
 
     /**
      * Parses model bytes without copying the tensors' raw data: the parsed {@code raw_data} fields
-     * alias {@code bytes} (protobuf's aliasing), so the weights exist once in the buffer and once
+     * alias {@code bytes} (protobuf's aliasing; the caller must not change them while the model is
+     * in use), so the weights exist once in the buffer and once
      * as the floats made from them. {@link #read} maps the file, so the buffer is off the Java heap
      * and a model's import needs about its weights' size in heap, not three times that.
      */
     public static OnnxModel parse(Path file, ByteBuffer bytes) {
-        CodedInputStream in = CodedInputStream.newInstance(bytes);
+        // a ByteString over the buffer gives a stream that may alias it (protobuf aliases only immutable input)
+        CodedInputStream in = UnsafeByteOperations.unsafeWrap(bytes).newCodedInput();
         in.enableAliasing(true);
         in.setRecursionLimit(100);
         ModelProto proto;
