@@ -6,9 +6,9 @@ package dev.convlens.viz.am;
  * <pre>
  *   X[k, b] = sum_{j=0}^{n-1} x[j, b] e^{-2 pi i j k / n},     k = 0 .. n-1,  b = 0 .. lanes-1
  * </pre>
- * on split planes {@code re, im (n, lanes)} (element {@code (j, b)} at {@code j * lanes + b}). The
- * sequences run down the columns, so every butterfly is a loop over a contiguous row of lanes, which
- * the JIT turns into SIMD. The inverse (sign +, still unnormalized) is the same call with the planes
+ * on split planes {@code re, im (n, lanes)}, one array per row (element {@code (j, b)} at
+ * {@code re[j][b]}). The sequences run down the columns, so every butterfly is a loop over rows of
+ * lanes, which the JIT turns into SIMD. The inverse (sign +, still unnormalized) is the same call with the planes
  * swapped, {@code forward(im, re)}: swapping is {@code z -> i conj(z)}, and
  * {@code DFT(i conj z) = i conj(IDFT(z))}.
  *
@@ -44,15 +44,15 @@ final class ComplexFft {
     private final float[][] twr, twi;
     /** Per pass: cos and sin of 2 pi r t / p, (p, p) (generic radices only, else null). */
     private final float[][] cosP, sinP;
-    /** Ping-pong workspace (n, lanes); scratch for the generic butterfly (p - 1 rows of a pass). */
-    private final float[] wr, wi, sr, si;
+    /** Ping-pong workspace (n, lanes); scratch for the generic butterfly (p - 1, lanes). */
+    private final float[][] wr, wi, sr, si;
 
     // Bluestein (null unless n has a prime factor > MAX_RADIX)
     private final ComplexFft conv;
     /** The chirp c*[j] = e^{-i pi j^2 / n}, (n); the spectrum of c over L, divided by L, (L). */
     private final float[] chr, chi, bhr, bhi;
     /** (L, lanes): the padded sequence being convolved. */
-    private final float[] ar, ai;
+    private final float[][] ar, ai;
 
     ComplexFft(int n, int lanes) {
         if (n < 1 || lanes < 1) throw new IllegalArgumentException("ComplexFft: n and lanes must be >= 1, got n=" + n + ", lanes=" + lanes);
@@ -75,28 +75,29 @@ final class ComplexFft {
                 chi[j] = (float) -Math.sin(t);
             }
             // b[j] = c[j] = conj(c*[j]) for |j| < n, wrapped cyclically; its DFT, / L
-            float[] br = new float[l], bi = new float[l];
+            float[][] br = new float[l][1], bi = new float[l][1];
             for (int j = 0; j < n; j++) {
-                br[j] = chr[j];
-                bi[j] = -chi[j];
+                br[j][0] = chr[j];
+                bi[j][0] = -chi[j];
                 if (j > 0) {
-                    br[l - j] = chr[j];
-                    bi[l - j] = -chi[j];
+                    br[l - j][0] = chr[j];
+                    bi[l - j][0] = -chi[j];
                 }
             }
             new ComplexFft(l, 1).forward(br, bi);
+            bhr = new float[l];
+            bhi = new float[l];
             for (int i = 0; i < l; i++) {
-                br[i] /= l;
-                bi[i] /= l;
+                bhr[i] = br[i][0] / l;
+                bhi[i] = bi[i][0] / l;
             }
-            bhr = br;
-            bhi = bi;
-            ar = new float[l * lanes];
-            ai = new float[l * lanes];
+            ar = new float[l][lanes];
+            ai = new float[l][lanes];
             return;
         }
         conv = null;
-        chr = chi = bhr = bhi = ar = ai = null;
+        chr = chi = bhr = bhi = null;
+        ar = ai = null;
         radix = f;
         twr = new float[f.length][];
         twi = new float[f.length][];
@@ -122,15 +123,14 @@ final class ComplexFft {
                         cosP[s][r * p + t] = (float) Math.cos(a);
                         sinP[s][r * p + t] = (float) Math.sin(a);
                     }
-                // rows of (n / len) lanes-blocks: the stride S of this pass, times p - 1
-                scratch = Math.max(scratch, (p - 1) * (n / len) * lanes);
+                scratch = Math.max(scratch, p - 1);
             }
             len = m;
         }
-        wr = new float[n * lanes];
-        wi = new float[n * lanes];
-        sr = new float[scratch];
-        si = new float[scratch];
+        wr = new float[n][lanes];
+        wi = new float[n][lanes];
+        sr = new float[scratch][lanes];
+        si = new float[scratch][lanes];
     }
 
     /** The prime factors of n, fours first (4 4 .. 2 3 5 7 ..), ascending after them. */
@@ -151,14 +151,19 @@ final class ComplexFft {
         return java.util.Arrays.copyOf(f, c);
     }
 
-    /** In place: (re, im) (n, lanes) = DFT along the rows' index of (re, im). */
-    void forward(float[] re, float[] im) {
+    /**
+     * In place: (re, im) (n rows of lanes) = DFT along the row index of (re, im). The passes
+     * ping-pong between the caller's rows and the workspace's, and when they end in the workspace
+     * the two exchange rows ({@code re[j]} may afterwards be a different array of the same length):
+     * callers keep the outer arrays, not rows.
+     */
+    void forward(float[][] re, float[][] im) {
         if (conv != null) {
             bluestein(re, im);
             return;
         }
-        float[] xr = re, xi = im, yr = wr, yi = wi;
-        int len = n, s = lanes; // s: the lane stride S = (n / len) * lanes
+        float[][] xr = re, xi = im, yr = wr, yi = wi;
+        int len = n, s = 1; // s: rows per block, n / len
         for (int pass = 0; pass < radix.length; pass++) {
             int p = radix[pass], m = len / p;
             switch (p) {
@@ -167,7 +172,7 @@ final class ComplexFft {
                 case 4 -> radix4(xr, xi, yr, yi, m, s, twr[pass], twi[pass]);
                 default -> radixOdd(xr, xi, yr, yi, p, m, s, pass);
             }
-            float[] t = xr;
+            float[][] t = xr;
             xr = yr;
             yr = t;
             t = xi;
@@ -176,180 +181,183 @@ final class ComplexFft {
             len = m;
             s *= p;
         }
-        if (xr != re) {
-            System.arraycopy(xr, 0, re, 0, n * lanes);
-            System.arraycopy(xi, 0, im, 0, n * lanes);
-        }
+        if (xr != re)
+            for (int j = 0; j < n; j++) {
+                float[] t = re[j];
+                re[j] = wr[j];
+                wr[j] = t;
+                t = im[j];
+                im[j] = wi[j];
+                wi[j] = t;
+            }
     }
 
     // ---------------------------------------------------------------- butterflies
-    // x at [s (j + r m) + q], y at [s (p j + t) + q], q < s; twiddle (j, t) at [j (p-1) + t - 1].
+    // Pass with blocks of s rows: input row s (j + r m) + u, output row s (p j + t) + u, u < s;
+    // twiddle (j, t) at [j (p-1) + t - 1]. Each butterfly is a few row loops (below) that index all
+    // their rows by the same q and touch at most 8 rows: the form C2's SuperWord vectorizes on
+    // JDK 17 (distinct offsets into one flat array, or a long loop body that C2 declines to
+    // unroll, keep it scalar). The rows of one butterfly stay in L1 between the loops.
 
-    private static void radix2(float[] xr, float[] xi, float[] yr, float[] yi, int m, int s, float[] twr, float[] twi) {
-        for (int j = 0; j < m; j++) {
-            int a = s * j, b = s * (j + m), o0 = s * 2 * j, o1 = o0 + s;
-            float cr = twr[j], ci = twi[j];
-            for (int q = 0; q < s; q++) {
-                float ar = xr[a + q], ai = xi[a + q], br = xr[b + q], bi = xi[b + q];
-                yr[o0 + q] = ar + br;
-                yi[o0 + q] = ai + bi;
-                float dr = ar - br, di = ai - bi;
-                yr[o1 + q] = dr * cr - di * ci;
-                yi[o1 + q] = dr * ci + di * cr;
+    private void radix2(float[][] xr, float[][] xi, float[][] yr, float[][] yi, int m, int s, float[] twr, float[] twi) {
+        for (int j = 0; j < m; j++)
+            for (int u = 0; u < s; u++) {
+                int a = s * j + u, b = s * (j + m) + u, o0 = s * 2 * j + u, o1 = o0 + s;
+                sumDiff(xr[a], xi[a], xr[b], xi[b], yr[o0], yi[o0], yr[o1], yi[o1]);
+                if (j > 0) twiddle(yr[o1], yi[o1], twr[j], twi[j]);
             }
-        }
     }
 
     /** w3 = e^{-2 pi i/3} = -1/2 - i sqrt(3)/2: y1,2 = a0 - (a1 + a2)/2 -+ i sqrt(3)/2 (a1 - a2). */
-    private static void radix3(float[] xr, float[] xi, float[] yr, float[] yi, int m, int s, float[] twr, float[] twi) {
+    private void radix3(float[][] xr, float[][] xi, float[][] yr, float[][] yi, int m, int s, float[] twr, float[] twi) {
         final float h = (float) (Math.sqrt(3) / 2);
-        for (int j = 0; j < m; j++) {
-            int a = s * j, b = s * (j + m), c = s * (j + 2 * m), o0 = s * 3 * j, o1 = o0 + s, o2 = o1 + s;
-            float c1r = twr[2 * j], c1i = twi[2 * j], c2r = twr[2 * j + 1], c2i = twi[2 * j + 1];
-            for (int q = 0; q < s; q++) {
-                float a0r = xr[a + q], a0i = xi[a + q], a1r = xr[b + q], a1i = xi[b + q], a2r = xr[c + q], a2i = xi[c + q];
-                float sr = a1r + a2r, si = a1i + a2i, dr = h * (a1r - a2r), di = h * (a1i - a2i);
-                float mr = a0r - 0.5f * sr, mi = a0i - 0.5f * si;
-                yr[o0 + q] = a0r + sr;
-                yi[o0 + q] = a0i + si;
-                float y1r = mr + di, y1i = mi - dr, y2r = mr - di, y2i = mi + dr;
-                yr[o1 + q] = y1r * c1r - y1i * c1i;
-                yi[o1 + q] = y1r * c1i + y1i * c1r;
-                yr[o2 + q] = y2r * c2r - y2i * c2i;
-                yi[o2 + q] = y2r * c2i + y2i * c2r;
+        for (int j = 0; j < m; j++)
+            for (int u = 0; u < s; u++) {
+                int a = s * j + u, b = s * (j + m) + u, c = s * (j + 2 * m) + u, o0 = s * 3 * j + u, o1 = o0 + s, o2 = o1 + s;
+                sumDiff(xr[b], xi[b], xr[c], xi[c], yr[o1], yi[o1], yr[o2], yi[o2]);   // y1 = a1 + a2, y2 = a1 - a2
+                add(xr[a], xi[a], yr[o1], yi[o1], yr[o0], yi[o0]);                       // y0 = a0 + y1
+                scaleAdd(xr[a], xi[a], -0.5f, yr[o1], yi[o1]);                           // y1 = a0 - y1 / 2
+                sumDiffRot(yr[o1], yi[o1], yr[o2], yi[o2], h);                           // y1,2 = y1 -+ i h y2
+                if (j > 0) {
+                    twiddle(yr[o1], yi[o1], twr[2 * j], twi[2 * j]);
+                    twiddle(yr[o2], yi[o2], twr[2 * j + 1], twi[2 * j + 1]);
+                }
             }
-        }
     }
 
     /** w4 = -i: y0 = (a0 + a2) + (a1 + a3), y2 = (a0 + a2) - (a1 + a3), y1,3 = (a0 - a2) -+ i (a1 - a3). */
-    private static void radix4(float[] xr, float[] xi, float[] yr, float[] yi, int m, int s, float[] twr, float[] twi) {
-        for (int j = 0; j < m; j++) {
-            int a = s * j, b = s * (j + m), c = s * (j + 2 * m), d = s * (j + 3 * m);
-            int o0 = s * 4 * j, o1 = o0 + s, o2 = o1 + s, o3 = o2 + s;
-            float c1r = twr[3 * j], c1i = twi[3 * j], c2r = twr[3 * j + 1], c2i = twi[3 * j + 1];
-            float c3r = twr[3 * j + 2], c3i = twi[3 * j + 2];
-            for (int q = 0; q < s; q++) {
-                float a0r = xr[a + q], a0i = xi[a + q], a1r = xr[b + q], a1i = xi[b + q];
-                float a2r = xr[c + q], a2i = xi[c + q], a3r = xr[d + q], a3i = xi[d + q];
-                float b0r = a0r + a2r, b0i = a0i + a2i, b1r = a0r - a2r, b1i = a0i - a2i;
-                float b2r = a1r + a3r, b2i = a1i + a3i, b3r = a1r - a3r, b3i = a1i - a3i;
-                yr[o0 + q] = b0r + b2r;
-                yi[o0 + q] = b0i + b2i;
-                float y1r = b1r + b3i, y1i = b1i - b3r, y2r = b0r - b2r, y2i = b0i - b2i, y3r = b1r - b3i, y3i = b1i + b3r;
-                yr[o1 + q] = y1r * c1r - y1i * c1i;
-                yi[o1 + q] = y1r * c1i + y1i * c1r;
-                yr[o2 + q] = y2r * c2r - y2i * c2i;
-                yi[o2 + q] = y2r * c2i + y2i * c2r;
-                yr[o3 + q] = y3r * c3r - y3i * c3i;
-                yi[o3 + q] = y3r * c3i + y3i * c3r;
+    private void radix4(float[][] xr, float[][] xi, float[][] yr, float[][] yi, int m, int s, float[] twr, float[] twi) {
+        for (int j = 0; j < m; j++)
+            for (int u = 0; u < s; u++) {
+                int a = s * j + u, b = s * (j + m) + u, c = s * (j + 2 * m) + u, d = s * (j + 3 * m) + u;
+                int o0 = s * 4 * j + u, o1 = o0 + s, o2 = o1 + s, o3 = o2 + s;
+                sumDiff(xr[a], xi[a], xr[c], xi[c], yr[o0], yi[o0], yr[o1], yi[o1]);   // y0 = a0 + a2, y1 = a0 - a2
+                sumDiff(xr[b], xi[b], xr[d], xi[d], yr[o2], yi[o2], yr[o3], yi[o3]);   // y2 = a1 + a3, y3 = a1 - a3
+                sumDiff(yr[o0], yi[o0], yr[o2], yi[o2], yr[o0], yi[o0], yr[o2], yi[o2]);
+                sumDiffRot(yr[o1], yi[o1], yr[o3], yi[o3], 1);
+                if (j > 0)
+                    for (int t = 1; t < 4; t++) twiddle(yr[o0 + t * s], yi[o0 + t * s], twr[3 * j + t - 1], twi[3 * j + t - 1]);
             }
-        }
     }
 
     /**
      * Any odd prime p: with sums {@code S_r = a_r + a_{p-r}}, differences {@code D_r = a_r - a_{p-r}}
      * (r = 1 .. (p-1)/2) and angles {@code 2 pi r t / p},
      * {@code y_t = A_t - i B_t}, {@code y_{p-t} = A_t + i B_t}, where
-     * {@code A_t = a_0 + sum_r S_r cos}, {@code B_t = sum_r D_r sin}. Row updates over q.
+     * {@code A_t = a_0 + sum_r S_r cos}, {@code B_t = sum_r D_r sin}.
      */
-    private void radixOdd(float[] xr, float[] xi, float[] yr, float[] yi, int p, int m, int s, int pass) {
+    private void radixOdd(float[][] xr, float[][] xi, float[][] yr, float[][] yi, int p, int m, int s, int pass) {
         float[] cs = cosP[pass], sn = sinP[pass], tr = twr[pass], ti = twi[pass];
         int half = (p - 1) / 2;
-        for (int j = 0; j < m; j++) {
-            int a0 = s * j, o = s * p * j;
-            // scratch rows: S_r at (r - 1) s, D_r at (half + r - 1) s
-            for (int r = 1; r <= half; r++) {
-                int u = s * (j + r * m), v = s * (j + (p - r) * m), ps = (r - 1) * s, pd = (half + r - 1) * s;
-                for (int q = 0; q < s; q++) {
-                    float ur = xr[u + q], ui = xi[u + q], vr = xr[v + q], vi = xi[v + q];
-                    sr[ps + q] = ur + vr;
-                    si[ps + q] = ui + vi;
-                    sr[pd + q] = ur - vr;
-                    si[pd + q] = ui - vi;
-                }
-            }
-            // y_0 = a_0 + sum_r S_r
-            for (int q = 0; q < s; q++) {
-                yr[o + q] = xr[a0 + q];
-                yi[o + q] = xi[a0 + q];
-            }
-            for (int r = 1; r <= half; r++) {
-                int ps = (r - 1) * s;
-                for (int q = 0; q < s; q++) {
-                    yr[o + q] += sr[ps + q];
-                    yi[o + q] += si[ps + q];
-                }
-            }
-            for (int t = 1; t <= half; t++) {
-                int ot = o + t * s, ou = o + (p - t) * s; // A_t into row t, B_t into row p - t
-                for (int q = 0; q < s; q++) {
-                    yr[ot + q] = xr[a0 + q];
-                    yi[ot + q] = xi[a0 + q];
-                    yr[ou + q] = 0;
-                    yi[ou + q] = 0;
-                }
+        for (int j = 0; j < m; j++)
+            for (int u = 0; u < s; u++) {
+                int a0 = s * j + u, o = s * p * j + u;
+                // scratch rows: S_r at r - 1, D_r at half + r - 1
                 for (int r = 1; r <= half; r++) {
-                    float c = cs[r * p + t], sv = sn[r * p + t];
-                    int ps = (r - 1) * s, pd = (half + r - 1) * s;
-                    for (int q = 0; q < s; q++) {
-                        yr[ot + q] += c * sr[ps + q];
-                        yi[ot + q] += c * si[ps + q];
-                        yr[ou + q] += sv * sr[pd + q];
-                        yi[ou + q] += sv * si[pd + q];
+                    int a = s * (j + r * m) + u, b = s * (j + (p - r) * m) + u;
+                    sumDiff(xr[a], xi[a], xr[b], xi[b], sr[r - 1], si[r - 1], sr[half + r - 1], si[half + r - 1]);
+                }
+                // y_0 = a_0 + sum_r S_r
+                System.arraycopy(xr[a0], 0, yr[o], 0, lanes);
+                System.arraycopy(xi[a0], 0, yi[o], 0, lanes);
+                for (int r = 1; r <= half; r++) axpy(1, sr[r - 1], si[r - 1], yr[o], yi[o]);
+                for (int t = 1; t <= half; t++) {
+                    // A_t into row t, B_t into row p - t
+                    float[] atr = yr[o + t * s], ati = yi[o + t * s], btr = yr[o + (p - t) * s], bti = yi[o + (p - t) * s];
+                    System.arraycopy(xr[a0], 0, atr, 0, lanes);
+                    System.arraycopy(xi[a0], 0, ati, 0, lanes);
+                    java.util.Arrays.fill(btr, 0, lanes, 0f);
+                    java.util.Arrays.fill(bti, 0, lanes, 0f);
+                    for (int r = 1; r <= half; r++) {
+                        axpy(cs[r * p + t], sr[r - 1], si[r - 1], atr, ati);
+                        axpy(sn[r * p + t], sr[half + r - 1], si[half + r - 1], btr, bti);
+                    }
+                    sumDiffRot(atr, ati, btr, bti, 1);
+                    if (j > 0) {
+                        twiddle(atr, ati, tr[j * (p - 1) + t - 1], ti[j * (p - 1) + t - 1]);
+                        twiddle(btr, bti, tr[j * (p - 1) + p - t - 1], ti[j * (p - 1) + p - t - 1]);
                     }
                 }
-                // -i B = (B_i, -B_r): y_t = A - i B, y_{p-t} = A + i B; then the twiddles
-                float c1r = tr[j * (p - 1) + t - 1], c1i = ti[j * (p - 1) + t - 1];
-                float c2r = tr[j * (p - 1) + p - t - 1], c2i = ti[j * (p - 1) + p - t - 1];
-                for (int q = 0; q < s; q++) {
-                    float ar = yr[ot + q], ai = yi[ot + q], br = yr[ou + q], bi = yi[ou + q];
-                    float y1r = ar + bi, y1i = ai - br, y2r = ar - bi, y2i = ai + br;
-                    yr[ot + q] = y1r * c1r - y1i * c1i;
-                    yi[ot + q] = y1r * c1i + y1i * c1r;
-                    yr[ou + q] = y2r * c2r - y2i * c2i;
-                    yi[ou + q] = y2r * c2i + y2i * c2r;
-                }
             }
+    }
+
+    // ---------------------------------------------------------------- row loops (q < lanes)
+
+    /** s = a + b, d = a - b (s or d may be a or b). */
+    private void sumDiff(float[] ar, float[] ai, float[] br, float[] bi, float[] sr, float[] si, float[] dr, float[] di) {
+        for (int q = 0; q < lanes; q++) {
+            float a = ar[q], b = ai[q], c = br[q], d = bi[q];
+            sr[q] = a + c;
+            si[q] = b + d;
+            dr[q] = a - c;
+            di[q] = b - d;
+        }
+    }
+
+    /** In place: (a, b) = (a - i c b, a + i c b), c real. */
+    private void sumDiffRot(float[] ar, float[] ai, float[] br, float[] bi, float c) {
+        for (int q = 0; q < lanes; q++) {
+            float a = ar[q], b = ai[q], e = c * br[q], d = c * bi[q];
+            ar[q] = a + d;
+            ai[q] = b - e;
+            br[q] = a - d;
+            bi[q] = b + e;
+        }
+    }
+
+    /** y = a + b. */
+    private void add(float[] ar, float[] ai, float[] br, float[] bi, float[] yr, float[] yi) {
+        for (int q = 0; q < lanes; q++) {
+            yr[q] = ar[q] + br[q];
+            yi[q] = ai[q] + bi[q];
+        }
+    }
+
+    /** In place: y = a + c y, c real. */
+    private void scaleAdd(float[] ar, float[] ai, float c, float[] yr, float[] yi) {
+        for (int q = 0; q < lanes; q++) {
+            yr[q] = ar[q] + c * yr[q];
+            yi[q] = ai[q] + c * yi[q];
+        }
+    }
+
+    /** y += c x, c real. */
+    private void axpy(float c, float[] xr, float[] xi, float[] yr, float[] yi) {
+        for (int q = 0; q < lanes; q++) {
+            yr[q] += c * xr[q];
+            yi[q] += c * xi[q];
+        }
+    }
+
+    /** In place: y = y (cr + i ci); also the Bluestein chirps. */
+    private static void twiddle(float[] yr, float[] yi, float cr, float ci) {
+        twiddle(yr, yi, cr, ci, yr, yi);
+    }
+
+    /** z = y (cr + i ci) (z may be y). */
+    private static void twiddle(float[] yr, float[] yi, float cr, float ci, float[] zr, float[] zi) {
+        for (int q = 0; q < zr.length; q++) {
+            float a = yr[q], b = yi[q];
+            zr[q] = a * cr - b * ci;
+            zi[q] = a * ci + b * cr;
         }
     }
 
     // ---------------------------------------------------------------- Bluestein
 
-    private void bluestein(float[] re, float[] im) {
-        int l = conv.n, b = lanes;
+    private void bluestein(float[][] re, float[][] im) {
+        int l = conv.n;
         // a = x c* (n rows), zero padded to L rows
-        for (int j = 0; j < n; j++) {
-            float cr = chr[j], ci = chi[j];
-            int o = j * b;
-            for (int q = 0; q < b; q++) {
-                float xr = re[o + q], xi = im[o + q];
-                ar[o + q] = xr * cr - xi * ci;
-                ai[o + q] = xr * ci + xi * cr;
-            }
+        for (int j = 0; j < n; j++) twiddle(re[j], im[j], chr[j], chi[j], ar[j], ai[j]);
+        for (int j = n; j < l; j++) {
+            java.util.Arrays.fill(ar[j], 0f);
+            java.util.Arrays.fill(ai[j], 0f);
         }
-        java.util.Arrays.fill(ar, n * b, l * b, 0f);
-        java.util.Arrays.fill(ai, n * b, l * b, 0f);
         // a * c = IDFT(DFT(a) DFT(c)) / L (the 1/L is in bh)
         conv.forward(ar, ai);
-        for (int k = 0; k < l; k++) {
-            float cr = bhr[k], ci = bhi[k];
-            int o = k * b;
-            for (int q = 0; q < b; q++) {
-                float xr = ar[o + q], xi = ai[o + q];
-                ar[o + q] = xr * cr - xi * ci;
-                ai[o + q] = xr * ci + xi * cr;
-            }
-        }
+        for (int k = 0; k < l; k++) twiddle(ar[k], ai[k], bhr[k], bhi[k]);
         conv.forward(ai, ar);
         // X = c* (a * c), first n rows
-        for (int k = 0; k < n; k++) {
-            float cr = chr[k], ci = chi[k];
-            int o = k * b;
-            for (int q = 0; q < b; q++) {
-                float xr = ar[o + q], xi = ai[o + q];
-                re[o + q] = xr * cr - xi * ci;
-                im[o + q] = xr * ci + xi * cr;
-            }
-        }
+        for (int k = 0; k < n; k++) twiddle(ar[k], ai[k], chr[k], chi[k], re[k], im[k]);
     }
 }

@@ -57,8 +57,8 @@ public final class RealDft2 {
     /** (w/2 + 1) cos and sin of 2 pi k / w (even w only). */
     private final float[] tc, ts;
     private final double norm;
-    // workspaces: Z (h, fw), and the x-transform planes (mx, h)
-    private final float[] zr, zi, ur, ui;
+    // workspaces: Z (h, fw), and the x-transform planes (mx, h); rows, see ComplexFft#forward
+    private final float[][] zr, zi, ur, ui;
 
     public RealDft2(int h, int w) {
         if (h < 1 || w < 1) throw new IllegalArgumentException("RealDft2: sizes must be >= 1, got " + h + "x" + w);
@@ -77,10 +77,10 @@ public final class RealDft2 {
                 ts[k] = (float) Math.sin(t);
             }
         norm = 1 / Math.sqrt((double) h * w);
-        zr = new float[h * fw];
-        zi = new float[h * fw];
-        ur = new float[mx * h];
-        ui = new float[mx * h];
+        zr = new float[h][fw];
+        zi = new float[h][fw];
+        ur = new float[mx][h];
+        ui = new float[mx][h];
     }
 
     /**
@@ -89,8 +89,10 @@ public final class RealDft2 {
      */
     public void inverse(float[] s, int reOff, int imOff, float[] x, int xOff, double scale) {
         // Z = inverse DFT along y (the swapped planes: e^{+})
-        System.arraycopy(s, reOff, zr, 0, h * fw);
-        System.arraycopy(s, imOff, zi, 0, h * fw);
+        for (int y = 0; y < h; y++) {
+            System.arraycopy(s, reOff + y * fw, zr[y], 0, fw);
+            System.arraycopy(s, imOff + y * fw, zi[y], 0, fw);
+        }
         fy.forward(zi, zr);
         float f = (float) (norm * scale);
         if (w % 2 == 0) {
@@ -98,39 +100,39 @@ public final class RealDft2 {
             int m = mx;
             for (int k = 0; k < m; k++) {
                 float cr = tc[k], ci = ts[k];
-                int a = k, b = m - k, o = k * h;
+                int a = k, b = m - k;
+                float[] vr = ur[k], vi = ui[k];
                 for (int y = 0; y < h; y++) {
-                    float fr = zr[y * fw + a], fi = k == 0 ? 0 : zi[y * fw + a];
-                    float gr = zr[y * fw + b], gi = k == 0 ? 0 : -zi[y * fw + b];
+                    float fr = zr[y][a], fi = k == 0 ? 0 : zi[y][a];
+                    float gr = zr[y][b], gi = k == 0 ? 0 : -zi[y][b];
                     float dr = fr - gr, di = fi - gi;
                     float or = dr * cr - di * ci, oi = dr * ci + di * cr;
-                    ur[o + y] = fr + gr - oi;
-                    ui[o + y] = fi + gi + or;
+                    vr[y] = fr + gr - oi;
+                    vi[y] = fi + gi + or;
                 }
             }
             fx.forward(ui, ur);
             for (int y = 0; y < h; y++) {
                 int o = xOff + y * w;
                 for (int k = 0; k < m; k++) {
-                    x[o + 2 * k] = f * ur[k * h + y];
-                    x[o + 2 * k + 1] = f * ui[k * h + y];
+                    x[o + 2 * k] = f * ur[k][y];
+                    x[o + 2 * k + 1] = f * ui[k][y];
                 }
             }
         } else {
             // the Hermitian-extended F (w, h); real part of its inverse DFT
             for (int k = 0; k < w; k++) {
-                int o = k * h;
                 boolean mirror = k >= fw;
                 int c = mirror ? w - k : k;
                 for (int y = 0; y < h; y++) {
-                    ur[o + y] = zr[y * fw + c];
-                    ui[o + y] = mirror ? -zi[y * fw + c] : zi[y * fw + c];
+                    ur[k][y] = zr[y][c];
+                    ui[k][y] = mirror ? -zi[y][c] : zi[y][c];
                 }
             }
             fx.forward(ui, ur);
             for (int y = 0; y < h; y++) {
                 int o = xOff + y * w;
-                for (int n = 0; n < w; n++) x[o + n] = f * ur[n * h + y];
+                for (int n = 0; n < w; n++) x[o + n] = f * ur[n][y];
             }
         }
     }
@@ -144,43 +146,46 @@ public final class RealDft2 {
             for (int y = 0; y < h; y++) {
                 int o = xOff + y * w;
                 for (int k = 0; k < m; k++) {
-                    ur[k * h + y] = dx[o + 2 * k];
-                    ui[k * h + y] = dx[o + 2 * k + 1];
+                    ur[k][y] = dx[o + 2 * k];
+                    ui[k][y] = dx[o + 2 * k + 1];
                 }
             }
             fx.forward(ur, ui);
             for (int k = 0; k <= m; k++) {
                 float cr = tc[k], ci = -ts[k], g = k == 0 || k == m ? f : 2 * f;
-                int a = (k % m) * h, b = ((m - k) % m) * h;
+                float[] pr = ur[k % m], pi = ui[k % m], qr = ur[(m - k) % m], qi = ui[(m - k) % m];
+                boolean real = k == 0 || k == m;
                 for (int y = 0; y < h; y++) {
-                    float pr = ur[a + y], pi = ui[a + y], qr = ur[b + y], qi = -ui[b + y];
-                    float er = 0.5f * (pr + qr), ei = 0.5f * (pi + qi);
-                    float or = 0.5f * (pi - qi), oi = -0.5f * (pr - qr);
-                    zr[y * fw + k] = g * (er + or * cr - oi * ci);
-                    zi[y * fw + k] = k == 0 || k == m ? 0 : g * (ei + or * ci + oi * cr);
+                    float ar = pr[y], ai = pi[y], br = qr[y], bi = -qi[y]; // P = U[k], Q = conj U[M-k]
+                    float er = 0.5f * (ar + br), ei = 0.5f * (ai + bi);
+                    float or = 0.5f * (ai - bi), oi = -0.5f * (ar - br);
+                    zr[y][k] = g * (er + or * cr - oi * ci);
+                    zi[y][k] = real ? 0 : g * (ei + or * ci + oi * cr);
                 }
             }
         } else {
             for (int y = 0; y < h; y++) {
                 int o = xOff + y * w;
                 for (int n = 0; n < w; n++) {
-                    ur[n * h + y] = dx[o + n];
-                    ui[n * h + y] = 0;
+                    ur[n][y] = dx[o + n];
+                    ui[n][y] = 0;
                 }
             }
             fx.forward(ur, ui);
             for (int k = 0; k < fw; k++) {
                 float g = k == 0 ? f : 2 * f;
                 for (int y = 0; y < h; y++) {
-                    zr[y * fw + k] = g * ur[k * h + y];
-                    zi[y * fw + k] = k == 0 ? 0 : g * ui[k * h + y];
+                    zr[y][k] = g * ur[k][y];
+                    zi[y][k] = k == 0 ? 0 : g * ui[k][y];
                 }
             }
         }
         // dX = forward DFT along y
         fy.forward(zr, zi);
-        System.arraycopy(zr, 0, ds, reOff, h * fw);
-        System.arraycopy(zi, 0, ds, imOff, h * fw);
+        for (int y = 0; y < h; y++) {
+            System.arraycopy(zr[y], 0, ds, reOff + y * fw, fw);
+            System.arraycopy(zi[y], 0, ds, imOff + y * fw, fw);
+        }
     }
 
     /** |f| in cycles per pixel of spectrum entry (ky, kx): numpy's fftfreq along y, kx / w along x. */
