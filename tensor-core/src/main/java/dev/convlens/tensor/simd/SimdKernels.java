@@ -82,6 +82,13 @@ public final class SimdKernels implements Kernels {
     private float[] packedW = new float[0];               // forward weights (groups, ceil(kg/MR), cg*r*s, MR)
     private float[] flippedW = new float[0];              // backward-data as a forward: w~ (c, kg, r, s), flipped
     private float[] packedB = new float[0];               // forward with few panels: col(x) (units, nPanels, cg*r*s*NR + VL)
+    private float[] winoU = new float[0];                 // Winograd: the transformed weights U (see forwardWinograd)
+    /** Winograd F(2x2, 3x3) for the 3x3 stride-1 convolutions it applies to; -Dconvlens.winograd=false turns it off (A/B timing). */
+    static final boolean WINOGRAD = !"false".equals(System.getProperty("convlens.winograd"));
+    /** Floats of V (and of M) per chunk of tile rows in forwardWinograd: 0.5 MiB each, kept in L2 (tests lower it). */
+    static int winoChunkFloats = 128 << 10;
+    /** Floats between the 16 ξ regions of U, V and M beyond their size (64 bytes). */
+    private static final int WINO_SKEW = 16;
 
     private SimdKernels(int threads) {
         this.threads = threads;
@@ -132,6 +139,17 @@ public final class SimdKernels implements Kernels {
         final int[] gather = new int[NR];                 // lane offsets of the transposing gathers (NR)
         final float[] lanes = new float[VL];              // gemv: the lanes of a dot product, summed in order
         final float[] row = new float[GEMV_COLUMNS];      // gemv: a block of c's columns (GEMV_COLUMNS)
+        float[] winoV = new float[0], winoM = new float[0]; // Winograd: a chunk's V and M
+        Winograd.Scratch wino;                            // Winograd transforms' rows, for tiles per row winoTw
+        int winoTw = -1;
+
+        Winograd.Scratch wino(int tw) {
+            if (winoTw != tw) {
+                wino = new Winograd.Scratch(tw);
+                winoTw = tw;
+            }
+            return wino;
+        }
 
         static float[] grow(float[] buf, int n) {
             return buf.length >= n ? buf : new float[n];
@@ -211,6 +229,10 @@ public final class SimdKernels implements Kernels {
     }
 
     private void forward(ConvGeom g, float[] x, float[] w, float[] b, Gemm.Epilogue ep, float[] y) {
+        if (WINOGRAD && Winograd.applies(g)) {
+            forwardWinograd(g, x, w, b, ep, y);
+            return;
+        }
         int groups = g.groups(), kg = g.kg(), cg = g.cg(), depth = cg * g.r() * g.s();
         int hw = g.h() * g.w(), pix = g.oh() * g.ow();
         int mPanels = ceilDiv(kg, MR), nPanels = ceilDiv(pix, NR);
@@ -260,6 +282,54 @@ public final class SimdKernels implements Kernels {
                     }
                 }
             }
+        });
+    }
+
+    /**
+     * A 3x3 stride-1 convolution as Winograd F(2x2, 3x3) ({@link Winograd}): the weights
+     * transformed into U (packed A panels, one set per ξ, shared), then the tiles in chunks of a few
+     * rows of one image, each chunk a task that runs all of it on its own buffers: the input tiles
+     * into V (packed B panels: written straight in the layout the micro-kernel reads), the 16
+     * products {@code M_ξ = U_ξ V_ξ}, and the output transform with the bias and the epilogue. A
+     * chunk's V and M (0.5 MiB each) stay in L2 from the transform that writes them to the one
+     * that reads them.
+     */
+    private void forwardWinograd(ConvGeom g, float[] x, float[] w, float[] b, Gemm.Epilogue ep, float[] y) {
+        int c = g.c(), k = g.k(), tw = Winograd.tilesW(g), th = Winograd.tilesH(g), rt = Winograd.rowTiles(g);
+        // each ξ's region is padded by 64 bytes: 16 regions a multiple of 4 KiB apart would share L1 sets
+        int mPanels = ceilDiv(k, MR), uStride = mPanels * MR * c + WINO_SKEW;
+        float[] u = winoU = Workspace.grow(winoU, 16 * uStride);
+        int wTasks = splits(1, mPanels);
+        parallelFor(wTasks, (t, ws) -> Winograd.transformWeights(g, w, t * mPanels / wTasks, (t + 1) * mPanels / wTasks, u, uStride));
+        int rows = Math.max(1, winoChunkFloats / (16 * Math.max(c, k)) / rt), chunks = ceilDiv(th, rows);
+        int kcb = blockDepth(c);
+        parallelFor(g.n() * chunks, (t, ws) -> {
+            int img = t / chunks, ty0 = t % chunks * rows, ty1 = Math.min(th, ty0 + rows);
+            int tiles = (ty1 - ty0) * rt, nPanels = ceilDiv(tiles, NR), ldm = nPanels * NR;
+            int vStride = nPanels * c * NR + WINO_SKEW, mStride = k * ldm + WINO_SKEW;
+            float[] v = ws.winoV = Workspace.grow(ws.winoV, 16 * vStride);
+            float[] m = ws.winoM = Workspace.grow(ws.winoM, 16 * mStride + VL);
+            if (tiles % NR != 0) {                         // the last panel's columns past the tiles: zero
+                for (int xi = 0; xi < 16; xi++)
+                    for (int ci = 0; ci < c; ci++) {
+                        int at = xi * vStride + (nPanels - 1) * c * NR + ci * NR;
+                        java.util.Arrays.fill(v, at + tiles % NR, at + NR, 0f);
+                    }
+            }
+            Winograd.Scratch scratch = ws.wino(tw);
+            for (int ci = 0; ci < c; ci++) Winograd.transformInput(g, x, img, ci, ty0, ty1, v, vStride, scratch);
+            for (int xi = 0; xi < 16; xi++) {
+                for (int pc = 0; pc < c; pc += kcb) {
+                    int kc = Math.min(kcb, c - pc);
+                    float beta = pc == 0 ? 0f : 1f;
+                    for (int jp = 0; jp < nPanels; jp++) {
+                        Gemm.panelColumn(k, Math.min(NR, tiles - jp * NR), kc, u, xi * uStride + pc * MR, 1, MR, c * MR,
+                                v, xi * vStride + jp * c * NR + pc * NR, m, xi * mStride + jp * NR, ldm, 1f, beta,
+                                null, 0, ws.tile, ws.aTail, null);
+                    }
+                }
+            }
+            for (int kk = 0; kk < k; kk++) Winograd.transformOutput(g, m, mStride, ldm, img, kk, ty0, ty1, b, ep, y, scratch.lanes);
         });
     }
 

@@ -48,9 +48,11 @@ class SimdKernelsTest {
                 {2, 7, 15, 20, 9, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1},   // 1x1 over 300 pixels: packed weights
                 {1, 117, 5, 5, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},   // depth 1053: 33 dw column panels, two chunks
                 {2, 4, 11, 13, 5, 3, 2, 3, 3, 1, 2, 0, 1, 1, 1, 1},   // stride 3, 3x2 kernel, pads cut by the stride
+                {2, 37, 23, 21, 41, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, // Winograd: 132 tiles per image, odd output sizes, K % MR != 0
+                {1, 300, 30, 30, 9, 3, 3, 1, 1, 0, 2, 1, 0, 1, 1, 1}, // Winograd: C in two K blocks, asymmetric pads
         };
         String[] names = {"3x3 pad 1", "stride 2 asym pads", "dilation 2", "groups 2", "depthwise s2",
-                "1x1", "1x1 stride 2", "7x7 stride 2", "depth 333", "289 pixels", "kg 263", "1x1 kg 300", "342 pixels", "1x1 300 pixels", "depth 1053", "stride 3"};
+                "1x1", "1x1 stride 2", "7x7 stride 2", "depth 333", "289 pixels", "kg 263", "1x1 kg 300", "342 pixels", "1x1 300 pixels", "depth 1053", "stride 3", "winograd", "winograd C 300"};
         Stream.Builder<Arguments> out = Stream.builder();
         for (int threads = 1; threads <= 2; threads++)
             for (int i = 0; i < shapes.length; i++) out.add(Arguments.of(names[i], shapes[i], threads));
@@ -118,17 +120,33 @@ class SimdKernelsTest {
     @ParameterizedTest(name = "{0} threads")
     @org.junit.jupiter.params.provider.ValueSource(ints = {1, 2})
     void forwardBitsDoNotDependOnTheBatchAroundAnImage(int threads) {
+        sameBitsAloneAndInABatch(threads, 11);   // 4 panels, depth 333
+        sameBitsAloneAndInABatch(threads, 23);   // Winograd: 144 tiles per image
+        int saved = SimdKernels.winoChunkFloats;
+        try {
+            SimdKernels.winoChunkFloats = 16 * 83 * 16 * 3;    // chunks of 3 rows of tiles: 4 per image
+            sameBitsAloneAndInABatch(threads, 23);
+        } finally {
+            SimdKernels.winoChunkFloats = saved;
+        }
+    }
+
+    private void sameBitsAloneAndInABatch(int threads, int size) {
         Kernels simd = SimdKernels.create(threads);
-        ConvGeom one = geom(new int[] {1, 37, 11, 11, 83, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1});   // 4 panels, depth 333
-        ConvGeom five = geom(new int[] {5, 37, 11, 11, 83, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1});  // 20 panels
-        int xn = 37 * 11 * 11, yn = 83 * 11 * 11;
+        ConvGeom one = geom(new int[] {1, 37, size, size, 83, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1});
+        ConvGeom five = geom(new int[] {5, 37, size, size, 83, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1});
+        int xn = 37 * size * size, yn = 83 * size * size;
         float[] x5 = Tensor.uniform(21, -1, 1, 5 * xn).data, w = Tensor.uniform(22, -1, 1, 83 * 37 * 9).data;
         float[] b = Tensor.uniform(23, -1, 1, 83).data, scale = Tensor.uniform(24, -2, 2, 83).data;
         float[] shift = Tensor.uniform(25, -1, 1, 83).data;
         float[] y5 = nans(5 * yn), y1 = nans(yn);
         simd.convForwardAffine(five, x5, w, b, scale, shift, null, true, y5);
         simd.convForwardAffine(one, Arrays.copyOfRange(x5, 2 * xn, 3 * xn), w, b, scale, shift, null, true, y1);
-        assertTrue(Arrays.equals(Arrays.copyOfRange(y5, 2 * yn, 3 * yn), y1), "image 2 alone differs from image 2 in the batch");
+        assertTrue(Arrays.equals(Arrays.copyOfRange(y5, 2 * yn, 3 * yn), y1), size + "x" + size
+                + ": image 2 alone differs from image 2 in the batch");
+        float[] yRef = new float[5 * yn];
+        ref.convForwardAffine(five, x5, w, b, scale, shift, null, true, yRef);
+        assertClose(size + "x" + size + " batch of 5", yRef, y5);
     }
 
     /** transA, transB, m, n, k, threads: small, one K block, several K blocks, enough work to split, enough B panels to pack A. */

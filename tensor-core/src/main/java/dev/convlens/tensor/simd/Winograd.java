@@ -1,0 +1,314 @@
+package dev.convlens.tensor.simd;
+
+import dev.convlens.tensor.kernels.ConvGeom;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorShuffle;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Winograd's minimal filtering F(2x2, 3x3) for 3x3 stride-1 convolutions (Lavin and Gray, "Fast
+ * Algorithms for Convolutional Neural Networks", 2016): each 2x2 block of outputs of one channel
+ * pair comes from a 4x4 input tile d and the 3x3 filter g as
+ * <pre>
+ *   Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A
+ *
+ *   Bᵀ = | 1  0 -1  0 |    G = | 1    0    0  |    Aᵀ = | 1  1  1  0 |
+ *        | 0  1  1  0 |        | 1/2  1/2  1/2 |         | 0  1 -1 -1 |
+ *        | 0 -1  1  0 |        | 1/2 -1/2  1/2 |
+ *        | 0  1  0 -1 |        | 0    0    1  |
+ * </pre>
+ * 16 multiplications for 4 outputs instead of 36. Summed over the input channels, the product
+ * {@code ⊙} becomes 16 independent matrix products, one per position ξ of the 4x4 transformed tile:
+ * {@code M_ξ (K, tiles) = U_ξ (K, C) · V_ξ (C, tiles)} with {@code U = G g Gᵀ} (the transformed
+ * weights) and {@code V = Bᵀ d B} (the transformed input tiles), which run on the GEMM engine
+ * ({@link Gemm}); then {@code Y = Aᵀ M A} per tile. 2.25x fewer multiply-adds than the direct
+ * convolution, and the transformed input (16 floats per 4 outputs per channel) is smaller than
+ * im2col's columns (36 per 4). The transforms are additions only (G's halves are exact), so the
+ * result differs from the direct sum by rounding, a few units in the last place more.
+ *
+ * <p>This class holds the three transforms; {@link SimdKernels} schedules them and the 16 products.
+ * A chunk is a few rows of tiles of one image ({@code th = ceil(oh/2)} rows of
+ * {@code tw = ceil(ow/2)} tiles); tiles reaching past the output are computed on zero padding and
+ * not stored.
+ * Layouts: U as packed A panels per ξ ({@code (16, ceil(K/MR), C, MR)}, {@link Gemm#packA}'s);
+ * V as packed B panels per ξ ({@code (16, ceil(T/NR), C, NR)}); M row-major {@code (16, K, ldm)}.
+ */
+final class Winograd {
+    private Winograd() {}
+
+    /**
+     * Tiles per image from which the transforms pay off (U is recomputed on every call, C*K*16
+     * floats): ResNet-18's layer1 (784) and layer2 (196) at 224x224, not layer3 (49) or layer4 (16).
+     * Per image, not per call, so an image gives the same bits alone or in a batch.
+     */
+    static final int MIN_TILES = 128;
+
+    /** True for the convolutions F(2x2, 3x3) computes here: 3x3, stride 1, no dilation, one group, padding at most 2. */
+    static boolean applies(ConvGeom g) {
+        return g.groups() == 1 && g.r() == 3 && g.s() == 3 && g.strideH() == 1 && g.strideW() == 1
+                && g.dilH() == 1 && g.dilW() == 1 && g.padTop() <= 2 && g.padLeft() <= 2 && g.padBottom() <= 2
+                && g.padRight() <= 2 && g.oh() >= 2 && g.ow() >= 2
+                && tilesH(g) * tilesW(g) >= MIN_TILES;
+    }
+
+    static int tilesH(ConvGeom g) {
+        return (g.oh() + 1) / 2;
+    }
+
+    static int tilesW(ConvGeom g) {
+        return (g.ow() + 1) / 2;
+    }
+
+    private static final VectorSpecies<Float> S = Gemm.S;
+    private static final int VL = Gemm.VL;
+    /**
+     * Interleaving two vectors (a0 b0 a1 b1 ...): lane L of the low half takes lane L/2 of a or b
+     * (b on the odd lanes), of the high half lane VL/2 + L/2. One-vector shuffles and a blend, the
+     * forms C2 compiles to single instructions.
+     */
+    private static final VectorShuffle<Float> HALF_LO = half(0), HALF_HI = half(VL / 2);
+    private static final VectorMask<Float> ODD_LANES = oddLanes();
+
+    private static VectorShuffle<Float> half(int from) {
+        int[] idx = new int[VL];
+        for (int i = 0; i < VL; i++) idx[i] = from + i / 2;
+        return VectorShuffle.fromValues(S, idx);
+    }
+
+    private static VectorMask<Float> oddLanes() {
+        boolean[] odd = new boolean[VL];
+        for (int i = 0; i < VL; i++) odd[i] = i % 2 == 1;
+        return VectorMask.fromArray(S, odd, 0);
+    }
+
+    /**
+     * {@code U_ξ = G g Gᵀ} for the output channels of packed panels p0..p1-1 (all input channels),
+     * into packed A panels: ξ's panels start at {@code ξ * uStride}, element (k, c) at
+     * {@code (k/MR)*C*MR + c*MR + k%MR}; rows past K are zero. Scalar: per filter 9 loads and 16
+     * stores, each ξ's stores running along its panel.
+     */
+    static void transformWeights(ConvGeom g, float[] w, int p0, int p1, float[] u, int uStride) {
+        int c = g.c(), k = g.k(), mr = Gemm.MR;
+        for (int panel = p0; panel < p1; panel++) {
+            int k0 = panel * mr;
+            for (int ci = 0; ci < c; ci++) {
+                int at = k0 * c + ci * mr;
+                for (int lane = 0; lane < mr; lane++) {
+                    int d = at + lane;
+                    if (k0 + lane >= k) {
+                        for (int xi = 0; xi < 16; xi++) u[d + xi * uStride] = 0f;
+                        continue;
+                    }
+                    int o = ((k0 + lane) * c + ci) * 9;
+                    float g00 = w[o], g01 = w[o + 1], g02 = w[o + 2], g10 = w[o + 3], g11 = w[o + 4], g12 = w[o + 5];
+                    float g20 = w[o + 6], g21 = w[o + 7], g22 = w[o + 8];
+                    // G g: rows (g0, (g0+g1+g2)/2, (g0-g1+g2)/2, g2); then each row (a, b, c) Gᵀ = (a, (a+b+c)/2, (a-b+c)/2, c)
+                    float h0 = 0.5f * (g00 + g10 + g20), h1 = 0.5f * (g01 + g11 + g21), h2 = 0.5f * (g02 + g12 + g22);
+                    float l0 = 0.5f * (g00 - g10 + g20), l1 = 0.5f * (g01 - g11 + g21), l2 = 0.5f * (g02 - g12 + g22);
+                    u[d] = g00;
+                    u[d + uStride] = 0.5f * (g00 + g01 + g02);
+                    u[d + 2 * uStride] = 0.5f * (g00 - g01 + g02);
+                    u[d + 3 * uStride] = g02;
+                    u[d + 4 * uStride] = h0;
+                    u[d + 5 * uStride] = 0.5f * (h0 + h1 + h2);
+                    u[d + 6 * uStride] = 0.5f * (h0 - h1 + h2);
+                    u[d + 7 * uStride] = h2;
+                    u[d + 8 * uStride] = l0;
+                    u[d + 9 * uStride] = 0.5f * (l0 + l1 + l2);
+                    u[d + 10 * uStride] = 0.5f * (l0 - l1 + l2);
+                    u[d + 11 * uStride] = l2;
+                    u[d + 12 * uStride] = g20;
+                    u[d + 13 * uStride] = 0.5f * (g20 + g21 + g22);
+                    u[d + 14 * uStride] = 0.5f * (g20 - g21 + g22);
+                    u[d + 15 * uStride] = g22;
+                }
+            }
+        }
+    }
+
+    /** Per-task rows of the input transform: the even and odd columns of the four input rows (VL of slack, zero). */
+    static final class Scratch {
+        final float[][] e = new float[4][], o = new float[4][];
+        final float[] lanes = new float[2 * VL];
+        /** One zero-padded input row: room for the vectors that split it (2 VL per VL tiles, tw + 1 of them). */
+        final float[] r;
+
+        Scratch(int tw) {
+            int n = (tw + 1 + VL - 1) / VL * VL;   // tile places rounded up to vectors
+            for (int i = 0; i < 4; i++) {
+                e[i] = new float[n + VL];
+                o[i] = new float[n + VL];
+            }
+            r = new float[2 * n];
+        }
+    }
+
+    /**
+     * {@code V = Bᵀ d B} of the tiles in rows ty0..ty1-1 of input channel {@code ci} of image
+     * {@code img}, written into the packed B panels of each ξ ({@code vStride} apart): the chunk's
+     * tile t at panel {@code t/NR}, element (ci, t%NR), panel size {@code C*NR}. Tiles are numbered
+     * {@code t = (ty - ty0) * rowTiles + tx}, rows padded to {@link #rowTiles} so VL tiles never
+     * straddle a panel.
+     *
+     * <p>Per row of tiles: the four input rows, zero-padded, split into even and odd columns
+     * ({@code E[x] = row[2x - padLeft]}, {@code O[x] = row[2x + 1 - padLeft]}), so tile x reads the
+     * columns {@code (E[x], O[x], E[x+1], O[x+1])}; then VL tiles at once: Bᵀ d combines the rows
+     * {@code (r0 - r2, r1 + r2, r2 - r1, r1 - r3)}, {@code (·) B} the columns the same way. (One
+     * method with no vector crossing a call, so C2 keeps every vector in registers.)
+     */
+    static void transformInput(ConvGeom g, float[] x, int img, int ci, int ty0, int ty1, float[] v, int vStride, Scratch s) {
+        int th = tilesH(g), tw = tilesW(g), rt = rowTiles(g), h = g.h(), wd = g.w(), pl = g.padLeft(), nr = Gemm.NR;
+        int xOff = (img * g.c() + ci) * h * wd, panelSize = g.c() * nr;
+        for (int ty = ty0; ty < ty1; ty++) {
+            // rows 2ty-padTop .. +3; the first two are the last two of the previous row of tiles
+            for (int i = 0; i < 4; i++) {
+                if (ty > ty0 && i < 2) {
+                    float[] te = s.e[i], to = s.o[i];
+                    s.e[i] = s.e[i + 2];
+                    s.o[i] = s.o[i + 2];
+                    s.e[i + 2] = te;
+                    s.o[i + 2] = to;
+                    continue;
+                }
+                split(x, xOff, 2 * ty - g.padTop() + i, h, wd, pl, tw, s.r, s.e[i], s.o[i]);
+            }
+            float[] e0 = s.e[0], e1 = s.e[1], e2 = s.e[2], e3 = s.e[3], o0 = s.o[0], o1 = s.o[1], o2 = s.o[2], o3 = s.o[3];
+            int t0 = (ty - ty0) * rt;
+            for (int q = 0; q < tw; q += VL) {
+                int t = t0 + q, d = (t / nr) * panelSize + ci * nr + t % nr;
+                // the tiles' columns: A = E[x], B = O[x], C = E[x+1], D = O[x+1]; digits are the rows 0..3
+                FloatVector a0 = FloatVector.fromArray(S, e0, q), a1 = FloatVector.fromArray(S, e1, q);
+                FloatVector a2 = FloatVector.fromArray(S, e2, q), a3 = FloatVector.fromArray(S, e3, q);
+                FloatVector b0 = FloatVector.fromArray(S, o0, q), b1 = FloatVector.fromArray(S, o1, q);
+                FloatVector b2 = FloatVector.fromArray(S, o2, q), b3 = FloatVector.fromArray(S, o3, q);
+                FloatVector c0 = FloatVector.fromArray(S, e0, q + 1), c1 = FloatVector.fromArray(S, e1, q + 1);
+                FloatVector c2 = FloatVector.fromArray(S, e2, q + 1), c3 = FloatVector.fromArray(S, e3, q + 1);
+                FloatVector d0 = FloatVector.fromArray(S, o0, q + 1), d1 = FloatVector.fromArray(S, o1, q + 1);
+                FloatVector d2 = FloatVector.fromArray(S, o2, q + 1), d3 = FloatVector.fromArray(S, o3, q + 1);
+                for (int i = 0; i < 4; i++) {
+                    // row i of Bᵀ d at the four columns
+                    FloatVector a, b, c, dd;
+                    if (i == 0) {
+                        a = a0.sub(a2); b = b0.sub(b2); c = c0.sub(c2); dd = d0.sub(d2);
+                    } else if (i == 1) {
+                        a = a1.add(a2); b = b1.add(b2); c = c1.add(c2); dd = d1.add(d2);
+                    } else if (i == 2) {
+                        a = a2.sub(a1); b = b2.sub(b1); c = c2.sub(c1); dd = d2.sub(d1);
+                    } else {
+                        a = a1.sub(a3); b = b1.sub(b3); c = c1.sub(c3); dd = d1.sub(d3);
+                    }
+                    // (·) B: (a - c, b + c, c - b, b - d) as ξ = 4i .. 4i+3
+                    int at = 4 * i * vStride + d;
+                    a.sub(c).intoArray(v, at);
+                    b.add(c).intoArray(v, at + vStride);
+                    c.sub(b).intoArray(v, at + 2 * vStride);
+                    b.sub(dd).intoArray(v, at + 3 * vStride);
+                }
+            }
+        }
+    }
+
+    /**
+     * Input row iy of the plane at xOff, zero-padded ({@code r[j] = row[j - padLeft]}), split into its
+     * even and odd columns {@code e[q] = r[2q]}, {@code o[q] = r[2q + 1]} for q = 0..tw: two vectors
+     * of r at a time, each halved by a shuffle and the halves blended.
+     */
+    private static void split(float[] x, int xOff, int iy, int h, int wd, int pl, int tw, float[] r, float[] e, float[] o) {
+        java.util.Arrays.fill(r, 0f);
+        if (iy >= 0 && iy < h) System.arraycopy(x, xOff + iy * wd, r, pl, Math.min(wd, r.length - pl));
+        for (int q = 0; q <= tw; q++) {
+            e[q] = r[2 * q];
+            o[q] = r[2 * q + 1];
+        }
+    }
+
+    /** Lanes 2L (or 2L+1) of the first vector to lanes L < VL/2, of the second to lanes L >= VL/2. */
+    private static final VectorShuffle<Float> EVEN_LO = pick(0, 0), EVEN_HI = pick(0, VL / 2), ODD_LO = pick(1, 0),
+            ODD_HI = pick(1, VL / 2);
+    private static final VectorMask<Float> HIGH_HALF = S.indexInRange(-VL / 2, VL / 2);
+
+    private static VectorShuffle<Float> pick(int parity, int from) {
+        int[] idx = new int[VL];
+        for (int l = 0; l < VL; l++) idx[l] = (2 * (l - from) + parity + 2 * VL) % VL;
+        return VectorShuffle.fromValues(S, idx);
+    }
+
+    /**
+     * Tile places per row of tiles: {@code tilesW} rounded up to VL, so a vector of VL tiles stays
+     * inside one B panel (NR = 2 VL). The places past tilesW hold values of no tile, which the
+     * products carry to columns of M that no output reads.
+     */
+    static int rowTiles(ConvGeom g) {
+        return (tilesW(g) + VL - 1) / VL * VL;
+    }
+
+    /**
+     * {@code Y = Aᵀ M A} for output channel k of image {@code img}, tile rows ty0..ty1-1, from
+     * {@code M_ξ[k][t]} at {@code m[ξ*mStride + k*ldm + t]}, VL tiles at once: Aᵀ M combines
+     * the rows {@code (m0 + m1 + m2, m1 - m2 - m3)}, {@code (·) A} the columns the same way; each
+     * output row's even and odd columns are interleaved and
+     * {@code y = act(fma(Y + b, scale, shift) + res)} applied as {@link Gemm#storeTile} does (a
+     * row's short tail through {@code lanes}, scalar).
+     */
+    static void transformOutput(ConvGeom g, float[] m, int mStride, int ldm, int img, int k, int ty0, int ty1, float[] b,
+                                Gemm.Epilogue ep, float[] y, float[] lanes) {
+        int th = tilesH(g), tw = tilesW(g), rt = rowTiles(g), oh = g.oh(), ow = g.ow();
+        float bias = b == null ? 0f : b[k];
+        float[] scale = ep == null ? null : ep.scale(), shift = ep == null ? null : ep.shift();
+        float[] res = ep == null ? null : ep.res();
+        boolean relu = ep != null && ep.relu(), affine = scale != null;
+        float sc = scale == null ? 1f : scale[k], sh = scale == null ? 0f : shift[k];
+        int yOff = (img * g.k() + k) * oh * ow;
+        for (int ty = ty0; ty < ty1; ty++) {
+            int t0 = (ty - ty0) * rt;
+            for (int q = 0; q < tw; q += VL) {
+                int at = k * ldm + t0 + q;
+                // m_ij = M_ξ for ξ = 4i + j
+                FloatVector m00 = FloatVector.fromArray(S, m, at), m01 = FloatVector.fromArray(S, m, at + mStride);
+                FloatVector m02 = FloatVector.fromArray(S, m, at + 2 * mStride), m03 = FloatVector.fromArray(S, m, at + 3 * mStride);
+                FloatVector m10 = FloatVector.fromArray(S, m, at + 4 * mStride), m11 = FloatVector.fromArray(S, m, at + 5 * mStride);
+                FloatVector m12 = FloatVector.fromArray(S, m, at + 6 * mStride), m13 = FloatVector.fromArray(S, m, at + 7 * mStride);
+                FloatVector m20 = FloatVector.fromArray(S, m, at + 8 * mStride), m21 = FloatVector.fromArray(S, m, at + 9 * mStride);
+                FloatVector m22 = FloatVector.fromArray(S, m, at + 10 * mStride), m23 = FloatVector.fromArray(S, m, at + 11 * mStride);
+                FloatVector m30 = FloatVector.fromArray(S, m, at + 12 * mStride), m31 = FloatVector.fromArray(S, m, at + 13 * mStride);
+                FloatVector m32 = FloatVector.fromArray(S, m, at + 14 * mStride), m33 = FloatVector.fromArray(S, m, at + 15 * mStride);
+                for (int dy = 0; dy < 2 && 2 * ty + dy < oh; dy++) {
+                    // row dy of Aᵀ M: m0j + m1j + m2j, or m1j - m2j - m3j; then (·) A: even r0 + r1 + r2, odd r1 - r2 - r3
+                    FloatVector r0 = dy == 0 ? m00.add(m10).add(m20) : m10.sub(m20).sub(m30);
+                    FloatVector r1 = dy == 0 ? m01.add(m11).add(m21) : m11.sub(m21).sub(m31);
+                    FloatVector r2 = dy == 0 ? m02.add(m12).add(m22) : m12.sub(m22).sub(m32);
+                    FloatVector r3 = dy == 0 ? m03.add(m13).add(m23) : m13.sub(m23).sub(m33);
+                    FloatVector even = r0.add(r1).add(r2), odd = r1.sub(r2).sub(r3);
+                    FloatVector lo = even.rearrange(HALF_LO).blend(odd.rearrange(HALF_LO), ODD_LANES).add(bias);
+                    FloatVector hi = even.rearrange(HALF_HI).blend(odd.rearrange(HALF_HI), ODD_LANES).add(bias);
+                    if (affine) {
+                        lo = lo.fma(sc, sh);
+                        hi = hi.fma(sc, sh);
+                    }
+                    int row = yOff + (2 * ty + dy) * ow, col = 2 * q;
+                    if (col + 2 * VL <= ow) {
+                        if (res != null) {
+                            lo = lo.add(FloatVector.fromArray(S, res, row + col));
+                            hi = hi.add(FloatVector.fromArray(S, res, row + col + VL));
+                        }
+                        if (relu) {
+                            lo = lo.max(0f);
+                            hi = hi.max(0f);
+                        }
+                        lo.intoArray(y, row + col);
+                        hi.intoArray(y, row + col + VL);
+                    } else {                                   // the row's tail
+                        lo.intoArray(lanes, 0);
+                        hi.intoArray(lanes, VL);
+                        for (int i = 0, n = ow - col; i < n; i++) {
+                            float v = lanes[i];
+                            if (res != null) v += res[row + col + i];
+                            y[row + col + i] = relu ? Math.max(v, 0f) : v;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
