@@ -223,4 +223,94 @@ class SimdKernelsTest {
             assertTrue(Arrays.equals(dx0, dx) && Arrays.equals(dg0, dg) && Arrays.equals(db0, db), at);
         }
     }
+
+    /**
+     * Lengths for the elementwise kernels: empty, shorter than a vector, a vector and a tail, and
+     * 100,003 floats (split into ranges over the threads, the last one ragged).
+     */
+    static Stream<Arguments> elementwiseLengths() {
+        Stream.Builder<Arguments> out = Stream.builder();
+        for (int len : new int[] {0, 5, 3 * Gemm.VL + 7, 100_003})
+            for (int threads = 1; threads <= 3; threads++) out.add(Arguments.of(len, threads));
+        return out.build();
+    }
+
+    /** The special floats every elementwise test meets: both zeros, NaNs of both signs and a payload, infinities, subnormals. */
+    static final float[] SPECIALS = {0f, -0f, Float.NaN, Float.intBitsToFloat(0xffc00000), Float.intBitsToFloat(0x7fc12345),
+            Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.MIN_VALUE, -Float.MIN_VALUE, Float.MAX_VALUE, -Float.MAX_VALUE};
+
+    /** Uniform values in [-1, 1) with every special float sprinkled in (at primes, so they meet every lane and the tail). */
+    static float[] withSpecials(long seed, int len) {
+        float[] a = Tensor.uniform(seed, -1, 1, Math.max(len, 1)).data;
+        a = Arrays.copyOf(a, len);
+        for (int i = 0, j = (int) seed % 7; j < len; i++, j += 13) a[j] = SPECIALS[i % SPECIALS.length];
+        return a;
+    }
+
+    /** Bit for bit ({@code floatToRawIntBits}): a NaN must even keep its sign and payload. */
+    static void assertSameBits(String what, float[] expected, float[] actual) {
+        for (int i = 0; i < expected.length; i++)
+            if (Float.floatToRawIntBits(expected[i]) != Float.floatToRawIntBits(actual[i]))
+                assertEquals(Float.floatToRawIntBits(expected[i]), Float.floatToRawIntBits(actual[i]),
+                        what + " at " + i + ": expected " + expected[i] + ", got " + actual[i]);
+    }
+
+    /**
+     * ReLU forward, its backward under the four mask combinations and add give the reference's bits
+     * exactly: ReLU only copies or zeroes (so a NaN keeps its payload, -0.0 becomes +0.0 forward and
+     * passes unchanged backward), and a sum is one IEEE addition either way (its NaN is compared as
+     * a NaN: Java does not define which payload a sum of NaNs carries).
+     */
+    @ParameterizedTest(name = "length {0}, {1} threads")
+    @MethodSource("elementwiseLengths")
+    void elementwiseKernelsAreBitIdentical(int len, int threads) {
+        Kernels simd = SimdKernels.create(threads);
+        float[] x = withSpecials(41, len), dy = withSpecials(42, len);
+        float[] yRef = new float[len], y = nans(len);
+        ref.reluForward(x, yRef);
+        simd.reluForward(x, y);
+        assertSameBits("relu forward", yRef, y);
+        for (int masks = 0; masks < 4; masks++) {
+            boolean fm = (masks & 1) != 0, sm = (masks & 2) != 0;
+            float[] dxRef = new float[len], dx = nans(len);
+            ref.reluBackward(x, dy, dxRef, fm, sm);
+            simd.reluBackward(x, dy, dx, fm, sm);
+            assertSameBits("relu backward forwardMask=" + fm + " signalMask=" + sm, dxRef, dx);
+        }
+        float[] sRef = new float[len], s = nans(len);
+        ref.add(x, dy, sRef);
+        simd.add(x, dy, s);
+        assertTrue(Arrays.equals(sRef, s), "add (NaN compared as NaN, -0.0 as itself)");
+        // in place (y the same array as x), as an op may call it
+        float[] inPlace = x.clone();
+        simd.reluForward(inPlace, inPlace);
+        assertSameBits("relu forward in place", yRef, inPlace);
+    }
+
+    /**
+     * The same bits once C2 has compiled the vector loops (the intrinsics replace the Java fallback the
+     * interpreter runs): a few thousand calls on a short array with every special float.
+     */
+    @Test
+    void elementwiseKernelsKeepTheirBitsWhenCompiled() {
+        Kernels simd = SimdKernels.create(1);
+        int len = 4 * Gemm.VL + 3;
+        float[] x = withSpecials(43, len), dy = withSpecials(44, len);
+        float[] yRef = new float[len], dxRef = new float[len], sRef = new float[len];
+        ref.reluForward(x, yRef);
+        ref.reluBackward(x, dy, dxRef, true, true);
+        ref.add(x, dy, sRef);
+        float[] y = new float[len], dx = new float[len], s = new float[len];
+        for (int call = 0; call < COMPILE_CALLS; call++) {
+            simd.reluForward(x, y);
+            simd.reluBackward(x, dy, dx, true, true);
+            simd.add(x, dy, s);
+        }
+        assertSameBits("relu forward after " + COMPILE_CALLS + " calls", yRef, y);
+        assertSameBits("relu backward (guided) after " + COMPILE_CALLS + " calls", dxRef, dx);
+        assertTrue(Arrays.equals(sRef, s), "add after " + COMPILE_CALLS + " calls");
+    }
+
+    /** Calls that get a small kernel compiled by C2 (tiered threshold ~15,000 invocations; ~20 ms here). */
+    static final int COMPILE_CALLS = 30_000;
 }
