@@ -10,12 +10,14 @@ import static dev.convlens.tensor.simd.Gemm.ceilDiv;
 import dev.convlens.tensor.kernels.ConvGeom;
 import dev.convlens.tensor.kernels.Kernels;
 import dev.convlens.tensor.kernels.PoolGeom;
+import java.util.Arrays;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -540,6 +542,40 @@ public final class SimdKernels implements Kernels {
                 }
             }
         }
+    }
+
+    /**
+     * Unpooling as {@link Kernels#maxPoolBackward}, split over the (n, c) planes: a switch from
+     * {@code maxPoolForward} points into its own plane, so each plane's scatter reads only its dy
+     * and writes only its dx plane, adding into each dx element in the order of o as the reference
+     * does (same bits, any thread count). A task that meets a switch outside its plane stops, and
+     * then the whole call falls back to the reference loop, which rewrites all of dx.
+     */
+    @Override
+    public synchronized void maxPoolBackward(PoolGeom g, float[] dy, int[] switches, float[] dx) {
+        int planes = g.n() * g.c(), hw = g.h() * g.w(), ohw = g.oh() * g.ow();
+        int tasks = threads == 1 ? 1 : (int) Math.min(Math.min((long) TASKS_PER_THREAD * threads, planes),
+                (long) Math.max(dx.length, dy.length) / ELEMENTWISE_CHUNK);
+        if (tasks <= 1 || switches.length != planes * ohw || dx.length != planes * hw) {
+            Kernels.super.maxPoolBackward(g, dy, switches, dx);
+            return;
+        }
+        AtomicBoolean leaves = new AtomicBoolean();
+        parallelFor(tasks, (t, ws) -> {
+            for (int p = planes * t / tasks, p1 = planes * (t + 1) / tasks; p < p1; p++) {
+                int lo = p * hw;
+                Arrays.fill(dx, lo, lo + hw, 0f);
+                for (int o = p * ohw, end = o + ohw; o < end; o++) {
+                    int i = switches[o];
+                    if (i < lo || i >= lo + hw) {
+                        leaves.set(true);
+                        return;
+                    }
+                    dx[i] += dy[o];
+                }
+            }
+        });
+        if (leaves.get()) Kernels.super.maxPoolBackward(g, dy, switches, dx);
     }
 
     // ---------------------------------------------------------------- elementwise

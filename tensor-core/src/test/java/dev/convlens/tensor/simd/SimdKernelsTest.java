@@ -313,4 +313,39 @@ class SimdKernelsTest {
 
     /** Calls that get a small kernel compiled by C2 (tiered threshold ~15,000 invocations; ~20 ms here). */
     static final int COMPILE_CALLS = 30_000;
+
+    /**
+     * Max-pool backward split over (n, c) planes gives the reference's bits at 1, 2 and 3 threads:
+     * ResNet's stem pool (3x3 stride 2 pad 1: overlapping windows, so dx elements receive several
+     * dy, added in the same order), a plane count that does not divide evenly, dx large enough to be
+     * split; and switches that leave their plane (not what the forward writes, but allowed) take the
+     * reference loop, still the same bits.
+     */
+    @Test
+    void maxPoolBackwardSplitOverPlanesIsBitIdentical() {
+        dev.convlens.tensor.kernels.PoolGeom g = dev.convlens.tensor.kernels.PoolGeom.of("test", 3, 13, 37, 29, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, false);
+        int xn = 3 * 13 * 37 * 29, yn = 3 * 13 * g.oh() * g.ow();
+        // a coarse grid of values, so windows tie and the first-max rule picks among equals
+        float[] x = Tensor.uniform(51, -4, 4, xn).data;
+        for (int i = 0; i < xn; i++) x[i] = Math.round(x[i]);
+        float[] dy = withSpecials(52, yn), y = new float[yn];
+        int[] switches = new int[yn];
+        ref.maxPoolForward(g, x, y, switches);
+        float[] dxRef = new float[xn];
+        ref.maxPoolBackward(g, dy, switches, dxRef);
+        int[] crossing = switches.clone();
+        crossing[yn / 2] = 5;                         // an output of a middle plane scatters into plane 0
+        crossing[yn - 1] = 0;
+        float[] dxCrossRef = new float[xn];
+        ref.maxPoolBackward(g, dy, crossing, dxCrossRef);
+        for (int threads = 1; threads <= 3; threads++) {
+            Kernels simd = SimdKernels.create(threads);
+            float[] dx = nans(xn);
+            simd.maxPoolBackward(g, dy, switches, dx);
+            assertTrue(Arrays.equals(dxRef, dx), threads + " threads");
+            float[] dxCross = nans(xn);
+            simd.maxPoolBackward(g, dy, crossing, dxCross);
+            assertTrue(Arrays.equals(dxCrossRef, dxCross), threads + " threads, switches leaving their plane");
+        }
+    }
 }
