@@ -197,30 +197,69 @@ class SimdKernelsTest {
         assertEquals("simd(2 threads)", k.name());
     }
 
+    /** n, c, hw: a channel count that does not divide evenly, hw no multiple of the vector length, hw 1 (all tail), enough to split inference. */
+    static Stream<Arguments> batchNorms() {
+        return Stream.of(Arguments.of(3, 13, 37), Arguments.of(2, 5, 1), Arguments.of(4, 7, 1500));
+    }
+
     /**
-     * Batch-norm training forward and backward split over channels give the reference's bits exactly
-     * (the same per-channel code runs, only on other threads), for 1, 2 and 3 threads and a channel
-     * count that does not divide evenly.
+     * Batch norm, training and inference, forward and backward, with and without gamma and beta, gives
+     * the reference's bits exactly at 1, 2 and 3 threads: each channel's sums run in the reference's
+     * order, and the maps to y and dx (in vectors of doubles) are its expressions lane by lane.
      */
-    @Test
-    void batchNormTrainSplitOverChannelsIsBitIdentical() {
-        int n = 3, c = 13, hw = 37;
+    @ParameterizedTest(name = "n={0} c={1} hw={2}")
+    @MethodSource("batchNorms")
+    void batchNormIsBitIdentical(int n, int c, int hw) {
         Tensor x = Tensor.uniform(5, -2, 3, n, c, hw), dy = Tensor.uniform(6, -1, 1, n, c, hw);
-        Tensor gamma = Tensor.uniform(7, 0.5f, 1.5f, c), beta = Tensor.uniform(8, -1, 1, c);
-        Kernels ref = new ReferenceKernels();
-        float[] y0 = new float[x.size()], mean0 = new float[c], inv0 = new float[c], var0 = new float[c];
-        ref.batchNormTrainForward(n, c, hw, 1e-5f, x.data, gamma.data, beta.data, y0, mean0, inv0, var0);
-        float[] dx0 = new float[x.size()], dg0 = new float[c], db0 = new float[c];
-        ref.batchNormTrainBackward(n, c, hw, x.data, gamma.data, dy.data, mean0, inv0, dx0, dg0, db0);
-        for (int threads = 1; threads <= 3; threads++) {
-            Kernels simd = SimdKernels.create(threads);
-            float[] y = new float[x.size()], mean = new float[c], inv = new float[c], var = new float[c];
-            simd.batchNormTrainForward(n, c, hw, 1e-5f, x.data, gamma.data, beta.data, y, mean, inv, var);
-            float[] dx = new float[x.size()], dg = new float[c], db = new float[c];
-            simd.batchNormTrainBackward(n, c, hw, x.data, gamma.data, dy.data, mean, inv, dx, dg, db);
-            String at = threads + " threads";
-            assertTrue(Arrays.equals(y0, y) && Arrays.equals(mean0, mean) && Arrays.equals(inv0, inv) && Arrays.equals(var0, var), at);
-            assertTrue(Arrays.equals(dx0, dx) && Arrays.equals(dg0, dg) && Arrays.equals(db0, db), at);
+        for (boolean affine : new boolean[] {true, false}) {
+            float[] gamma = affine ? Tensor.uniform(7, 0.5f, 1.5f, c).data : null, beta = affine ? Tensor.uniform(8, -1, 1, c).data : null;
+            BatchNormRun want = BatchNormRun.of(ref, n, c, hw, x.data, dy.data, gamma, beta);
+            for (int threads = 1; threads <= 3; threads++) {
+                BatchNormRun got = BatchNormRun.of(SimdKernels.create(threads), n, c, hw, x.data, dy.data, gamma, beta);
+                want.assertSameBits(got, threads + " threads" + (affine ? "" : ", no gamma and beta"));
+            }
+        }
+    }
+
+    /** The same bits once C2 has compiled the batch-norm loops (vector casts and all). */
+    @Test
+    void batchNormKeepsItsBitsWhenCompiled() {
+        int n = 2, c = 3, hw = 2 * Gemm.VL + 5;
+        Tensor x = Tensor.uniform(9, -2, 3, n, c, hw), dy = Tensor.uniform(10, -1, 1, n, c, hw);
+        float[] gamma = Tensor.uniform(11, 0.5f, 1.5f, c).data, beta = Tensor.uniform(12, -1, 1, c).data;
+        BatchNormRun want = BatchNormRun.of(ref, n, c, hw, x.data, dy.data, gamma, beta);
+        Kernels simd = SimdKernels.create(1);
+        BatchNormRun got = null;
+        for (int call = 0; call < COMPILE_CALLS / 4; call++) got = BatchNormRun.of(simd, n, c, hw, x.data, dy.data, gamma, beta);
+        want.assertSameBits(got, "after " + COMPILE_CALLS / 4 + " calls");
+    }
+
+    /** Every output of the four batch-norm kernels on one input. */
+    record BatchNormRun(float[] y, float[] mean, float[] invStd, float[] var, float[] dx, float[] dgamma, float[] dbeta,
+                        float[] yInf, float[] dxInf, float[] dgammaInf, float[] dbetaInf) {
+        static BatchNormRun of(Kernels k, int n, int c, int hw, float[] x, float[] dy, float[] gamma, float[] beta) {
+            int len = n * c * hw;
+            BatchNormRun r = new BatchNormRun(nans(len), nans(c), nans(c), nans(c), nans(len), nans(c), nans(c),
+                    nans(len), nans(len), nans(c), nans(c));
+            k.batchNormTrainForward(n, c, hw, 1e-5f, x, gamma, beta, r.y, r.mean, r.invStd, r.var);
+            k.batchNormTrainBackward(n, c, hw, x, gamma, dy, r.mean, r.invStd, r.dx, r.dgamma, r.dbeta);
+            // inference with running statistics unlike the batch's: the mean shifted, the variance scaled
+            float[] runMean = r.mean.clone(), runVar = r.var.clone();
+            for (int ch = 0; ch < c; ch++) {
+                runMean[ch] += 0.1f * ch;
+                runVar[ch] *= 1.5f;
+            }
+            k.batchNormInferenceForward(n, c, hw, 1e-5f, x, gamma, beta, runMean, runVar, r.yInf);
+            k.batchNormInferenceBackward(n, c, hw, 1e-5f, x, gamma, runMean, runVar, dy, r.dxInf, r.dgammaInf, r.dbetaInf);
+            return r;
+        }
+
+        void assertSameBits(BatchNormRun o, String at) {
+            String[] names = {"y", "mean", "invStd", "var", "dx", "dgamma", "dbeta", "inference y", "inference dx",
+                    "inference dgamma", "inference dbeta"};
+            float[][] a = {y, mean, invStd, var, dx, dgamma, dbeta, yInf, dxInf, dgammaInf, dbetaInf};
+            float[][] b = {o.y, o.mean, o.invStd, o.var, o.dx, o.dgamma, o.dbeta, o.yInf, o.dxInf, o.dgammaInf, o.dbetaInf};
+            for (int i = 0; i < a.length; i++) assertTrue(Arrays.equals(a[i], b[i]), "batch norm " + names[i] + ", " + at);
         }
     }
 
