@@ -3,12 +3,9 @@ package dev.convlens.tensor.simd;
 import static dev.convlens.tensor.simd.Gemm.S;
 import static dev.convlens.tensor.simd.Gemm.VL;
 
-import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
-import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The elementwise kernels (ReLU forward and backward, the sum of two tensors) over one range
@@ -25,13 +22,6 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class Elementwise {
     private Elementwise() {}
-
-    /** Doubles in the widest vector (8 with AVX-512): batch norm's maps run in double, as the reference's. */
-    static final VectorSpecies<Double> DS = DoubleVector.SPECIES_PREFERRED;
-    /** Floats as many as {@link #DS} has lanes (a half-width vector), widened into one vector of doubles. */
-    static final VectorSpecies<Float> FS = VectorSpecies.of(float.class, VectorShape.forBitSize(DS.vectorBitSize() / 2));
-    /** Lanes of {@link #DS} and {@link #FS}. */
-    static final int DL = DS.length();
 
     /** {@code y[i] = Math.max(x[i], 0f)} for i in [i0, i1). */
     static void relu(float[] x, float[] y, int i0, int i1) {
@@ -74,65 +64,5 @@ final class Elementwise {
         for (int bound = i0 + S.loopBound(i1 - i0); i < bound; i += VL)
             FloatVector.fromArray(S, a, i).add(FloatVector.fromArray(S, b, i)).intoArray(y, i);
         for (; i < i1; i++) y[i] = a[i] + b[i];
-    }
-
-    // ---------------------------------------------------------------- batch norm's per-channel maps, in double
-
-    /*
-     * Each map is the reference's double expression (Kernels.batchNormTrainForward and friends), lane by
-     * lane: the float widened to double (exact), the same operations in the same order (Java never fuses
-     * a multiply and an add, nor does the Vector API), one rounding to float at the end. So the bits are
-     * the reference's, whatever the vector length.
-     */
-
-    /** {@code y[i] = (float) (ga * (x[i] - mu) * s + be)} for i in [i0, i1): the training forward's map. */
-    static void bnTrainMap(float[] x, float[] y, int i0, int i1, double mu, double ga, double s, double be) {
-        int i = i0;
-        for (int bound = i0 + FS.loopBound(i1 - i0); i < bound; i += DL) {
-            DoubleVector v = widen(x, i);
-            narrow(v.sub(mu).mul(ga).mul(s).add(be), y, i);   // (ga * (x - mu)) * s + be; ga * d == d * ga exactly
-        }
-        for (; i < i1; i++) y[i] = (float) (ga * (x[i] - mu) * s + be);
-    }
-
-    /** {@code y[i] = (float) (a * (x[i] - mu) + be)} for i in [i0, i1): the inference forward's map. */
-    static void bnInferenceMap(float[] x, float[] y, int i0, int i1, double mu, double a, double be) {
-        int i = i0;
-        for (int bound = i0 + FS.loopBound(i1 - i0); i < bound; i += DL) narrow(widen(x, i).sub(mu).mul(a).add(be), y, i);
-        for (; i < i1; i++) y[i] = (float) (a * (x[i] - mu) + be);
-    }
-
-    /**
-     * {@code dx[i] = (float) (k * (dy[i] - meanDy - ((x[i] - mu) * s) * meanDyXhat))} for i in [i0, i1):
-     * the training backward's map.
-     */
-    static void bnTrainBackwardMap(float[] x, float[] dy, float[] dx, int i0, int i1, double mu, double s, double k,
-                                   double meanDy, double meanDyXhat) {
-        int i = i0;
-        for (int bound = i0 + FS.loopBound(i1 - i0); i < bound; i += DL) {
-            DoubleVector xhat = widen(x, i).sub(mu).mul(s);
-            narrow(widen(dy, i).sub(meanDy).sub(xhat.mul(meanDyXhat)).mul(k), dx, i);
-        }
-        for (; i < i1; i++) {
-            double xhat = (x[i] - mu) * s;
-            dx[i] = (float) (k * (dy[i] - meanDy - xhat * meanDyXhat));
-        }
-    }
-
-    /** {@code dx[i] = (float) (a * dy[i])} for i in [i0, i1): the inference backward's map. */
-    static void bnScale(float[] dy, float[] dx, int i0, int i1, double a) {
-        int i = i0;
-        for (int bound = i0 + FS.loopBound(i1 - i0); i < bound; i += DL) narrow(widen(dy, i).mul(a), dx, i);
-        for (; i < i1; i++) dx[i] = (float) (a * dy[i]);
-    }
-
-    /** DL floats from {@code a[i]}, widened to double. */
-    private static DoubleVector widen(float[] a, int i) {
-        return (DoubleVector) FloatVector.fromArray(FS, a, i).convertShape(VectorOperators.F2D, DS, 0);
-    }
-
-    /** DL doubles rounded to float, into {@code a[i]}. */
-    private static void narrow(DoubleVector v, float[] a, int i) {
-        ((FloatVector) v.convertShape(VectorOperators.D2F, FS, 0)).intoArray(a, i);
     }
 }

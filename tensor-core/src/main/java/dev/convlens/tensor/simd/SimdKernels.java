@@ -624,121 +624,55 @@ public final class SimdKernels implements Kernels {
     // ---------------------------------------------------------------- batch norm
 
     /*
-     * Batch norm, channels split over the threads (channels are independent). The sums over a channel
-     * are the reference's, in the reference's order (one double accumulator, image by image): a sum in
-     * vector lanes would round differently, and training would no longer give the reference's bits.
-     * The maps from x to y and from dy to dx, which sum nothing, run in vectors of doubles
-     * (Elementwise.bn*), the reference's expression lane by lane. So every bit is the reference's, at
-     * any thread count.
+     * Batch norm: channels are independent, so they are split over the threads; BatchNorm's loops give
+     * the reference's bits for any range of channels (each channel's sums in the reference's order,
+     * the maps in vectors of doubles), so the bits never depend on the thread count.
      */
 
-    /** The channel range {@code [c0, c1)} of task t of {@code tasks} over c channels. */
+    /** The first channel of task t of {@code tasks} over c channels. */
     private static int channel(int c, int t, int tasks) {
         return (int) ((long) c * t / tasks);
+    }
+
+    /** Into how many channel ranges to cut a batch norm over {@code len} values: one when it is short. */
+    private int channelTasks(int c, long len) {
+        return len < 2L * ELEMENTWISE_CHUNK ? 1 : splits(1, c);
     }
 
     /** Batch-norm training forward as {@link Kernels#batchNormTrainForward}: the same bits, channels split over the threads. */
     @Override
     public synchronized void batchNormTrainForward(int n, int c, int hw, float eps, float[] x, float[] gamma, float[] beta,
                                                    float[] y, float[] mean, float[] invStd, float[] var) {
-        int tasks = splits(1, c);
-        parallelFor(tasks, (t, ws) -> {
-            long m = (long) n * hw;
-            for (int ch = channel(c, t, tasks), c1 = channel(c, t + 1, tasks); ch < c1; ch++) {
-                double sum = 0;
-                for (int b = 0; b < n; b++)
-                    for (int i = (b * c + ch) * hw, end = i + hw; i < end; i++) sum += x[i];
-                double mu = sum / m;
-                double ss = 0;
-                for (int b = 0; b < n; b++)
-                    for (int i = (b * c + ch) * hw, end = i + hw; i < end; i++) {
-                        double d = x[i] - mu;
-                        ss += d * d;
-                    }
-                double s = 1.0 / Math.sqrt(ss / m + eps);
-                mean[ch] = (float) mu;
-                invStd[ch] = (float) s;
-                var[ch] = (float) (ss / m);
-                double ga = gamma == null ? 1 : gamma[ch], be = beta == null ? 0 : beta[ch];
-                for (int b = 0; b < n; b++) {
-                    int i = (b * c + ch) * hw;
-                    Elementwise.bnTrainMap(x, y, i, i + hw, mu, ga, s, be);
-                }
-            }
-        });
+        int tasks = channelTasks(c, (long) n * c * hw);
+        parallelFor(tasks, (t, ws) -> BatchNorm.trainForward(channel(c, t, tasks), channel(c, t + 1, tasks),
+                n, c, hw, eps, x, gamma, beta, y, mean, invStd, var));
     }
 
     /** Batch-norm training backward as {@link Kernels#batchNormTrainBackward}: the same bits, channels split over the threads. */
     @Override
     public synchronized void batchNormTrainBackward(int n, int c, int hw, float[] x, float[] gamma, float[] dy,
                                                     float[] mean, float[] invStd, float[] dx, float[] dgamma, float[] dbeta) {
-        int tasks = splits(1, c);
-        parallelFor(tasks, (t, ws) -> {
-            double m = (double) n * hw;
-            for (int ch = channel(c, t, tasks), c1 = channel(c, t + 1, tasks); ch < c1; ch++) {
-                double mu = mean[ch], s = invStd[ch];
-                double sumDy = 0, sumDyXhat = 0;
-                for (int b = 0; b < n; b++)
-                    for (int i = (b * c + ch) * hw, end = i + hw; i < end; i++) {
-                        sumDy += dy[i];
-                        sumDyXhat += dy[i] * ((x[i] - mu) * s);
-                    }
-                if (dgamma != null) dgamma[ch] = (float) sumDyXhat;
-                if (dbeta != null) dbeta[ch] = (float) sumDy;
-                if (dx == null) continue;
-                double ga = gamma == null ? 1 : gamma[ch];
-                double k = ga * s, meanDy = sumDy / m, meanDyXhat = sumDyXhat / m;
-                for (int b = 0; b < n; b++) {
-                    int i = (b * c + ch) * hw;
-                    Elementwise.bnTrainBackwardMap(x, dy, dx, i, i + hw, mu, s, k, meanDy, meanDyXhat);
-                }
-            }
-        });
+        int tasks = channelTasks(c, (long) n * c * hw);
+        parallelFor(tasks, (t, ws) -> BatchNorm.trainBackward(channel(c, t, tasks), channel(c, t + 1, tasks),
+                n, c, hw, x, gamma, dy, mean, invStd, dx, dgamma, dbeta));
     }
 
     /** Batch-norm inference forward as {@link Kernels#batchNormInferenceForward}: the same bits, channels split over the threads. */
     @Override
     public synchronized void batchNormInferenceForward(int n, int c, int hw, float eps, float[] x, float[] gamma, float[] beta,
                                                        float[] mean, float[] var, float[] y) {
-        int tasks = (long) n * c * hw < 2L * ELEMENTWISE_CHUNK ? 1 : splits(1, c);
-        parallelFor(tasks, (t, ws) -> {
-            for (int ch = channel(c, t, tasks), c1 = channel(c, t + 1, tasks); ch < c1; ch++) {
-                double mu = mean[ch], s = 1.0 / Math.sqrt((double) var[ch] + eps);
-                double a = (gamma == null ? 1 : gamma[ch]) * s, be = beta == null ? 0 : beta[ch];
-                for (int b = 0; b < n; b++) {
-                    int i = (b * c + ch) * hw;
-                    Elementwise.bnInferenceMap(x, y, i, i + hw, mu, a, be);
-                }
-            }
-        });
+        int tasks = channelTasks(c, (long) n * c * hw);
+        parallelFor(tasks, (t, ws) -> BatchNorm.inferenceForward(channel(c, t, tasks), channel(c, t + 1, tasks),
+                n, c, hw, eps, x, gamma, beta, mean, var, y));
     }
 
     /** Batch-norm inference backward as {@link Kernels#batchNormInferenceBackward}: the same bits, channels split over the threads. */
     @Override
     public synchronized void batchNormInferenceBackward(int n, int c, int hw, float eps, float[] x, float[] gamma, float[] mean,
                                                         float[] var, float[] dy, float[] dx, float[] dgamma, float[] dbeta) {
-        int tasks = (long) n * c * hw < 2L * ELEMENTWISE_CHUNK ? 1 : splits(1, c);
-        parallelFor(tasks, (t, ws) -> {
-            for (int ch = channel(c, t, tasks), c1 = channel(c, t + 1, tasks); ch < c1; ch++) {
-                double mu = mean[ch], s = 1.0 / Math.sqrt((double) var[ch] + eps);
-                double a = (gamma == null ? 1 : gamma[ch]) * s;
-                if (dgamma != null || dbeta != null) {
-                    double sumDy = 0, sumDyXhat = 0;
-                    for (int b = 0; b < n; b++)
-                        for (int i = (b * c + ch) * hw, end = i + hw; i < end; i++) {
-                            sumDy += dy[i];
-                            sumDyXhat += dy[i] * ((x[i] - mu) * s);
-                        }
-                    if (dgamma != null) dgamma[ch] = (float) sumDyXhat;
-                    if (dbeta != null) dbeta[ch] = (float) sumDy;
-                }
-                if (dx != null)
-                    for (int b = 0; b < n; b++) {
-                        int i = (b * c + ch) * hw;
-                        Elementwise.bnScale(dy, dx, i, i + hw, a);
-                    }
-            }
-        });
+        int tasks = channelTasks(c, (long) n * c * hw);
+        parallelFor(tasks, (t, ws) -> BatchNorm.inferenceBackward(channel(c, t, tasks), channel(c, t + 1, tasks),
+                n, c, hw, eps, x, gamma, mean, var, dy, dx, dgamma, dbeta));
     }
 
     @Override

@@ -197,15 +197,20 @@ class SimdKernelsTest {
         assertEquals("simd(2 threads)", k.name());
     }
 
-    /** n, c, hw: a channel count that does not divide evenly, hw no multiple of the vector length, hw 1 (all tail), enough to split inference. */
+    /**
+     * n, c, hw: channel counts that leave a last group of 1 and 3 channels (BatchNorm.G = 4), hw no
+     * multiple of the vector length, hw 1 (all tail), and two shapes large enough to be split over the
+     * threads, into ranges of one channel and of three or four.
+     */
     static Stream<Arguments> batchNorms() {
-        return Stream.of(Arguments.of(3, 13, 37), Arguments.of(2, 5, 1), Arguments.of(4, 7, 1500));
+        return Stream.of(Arguments.of(3, 13, 37), Arguments.of(2, 5, 1), Arguments.of(4, 7, 1500), Arguments.of(2, 29, 600));
     }
 
     /**
      * Batch norm, training and inference, forward and backward, with and without gamma and beta, gives
      * the reference's bits exactly at 1, 2 and 3 threads: each channel's sums run in the reference's
-     * order, and the maps to y and dx (in vectors of doubles) are its expressions lane by lane.
+     * order (two channels' chains side by side), and the maps to y and dx (in vectors of doubles) are
+     * its expressions lane by lane.
      */
     @ParameterizedTest(name = "n={0} c={1} hw={2}")
     @MethodSource("batchNorms")
