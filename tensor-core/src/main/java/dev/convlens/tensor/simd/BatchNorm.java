@@ -2,8 +2,9 @@ package dev.convlens.tensor.simd;
 
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -20,6 +21,12 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>The maps from x to y and from dy to dx, which sum nothing, run in vectors of doubles: the float
  * widened to double (exact), the reference's operations in its order (Java never fuses a multiply and
  * an add, nor does the Vector API), one rounding to float at the end; the same bits at any vector length.
+ * The floats are loaded and stored as vectors of {@link Gemm#S}, the species of every other SIMD kernel,
+ * each split into two vectors of doubles, by part-0 conversions and a fixed permutation only. A
+ * half-width float species (Float256 beside the Float512 of the GEMM) made C2 in JDK 17 lose the
+ * store intrinsic in {@code Gemm.storeTile}: 23% of a ResNet-18 training step went to its lane-by-lane
+ * fallback (JFR). A contraction into the upper half ({@code convertShape(D2F, S, -1)}) did the same
+ * to the batch-norm store itself.
  */
 final class BatchNorm {
     private BatchNorm() {}
@@ -31,12 +38,17 @@ final class BatchNorm {
      * 4.8 and 5.3 ms; four channels' chains in one loop (groups of 4): 5.8 and 10 ms.
      */
     static final int G = 4;                               // even: the sums take the channels in pairs
-    /** Doubles in the widest vector (8 with AVX-512). */
-    static final VectorSpecies<Double> DS = DoubleVector.SPECIES_PREFERRED;
-    /** As many floats as {@link #DS} has lanes (a half-width vector), widened into one vector of doubles. */
-    static final VectorSpecies<Float> FS = VectorSpecies.of(float.class, VectorShape.forBitSize(DS.vectorBitSize() / 2));
-    /** Lanes of {@link #DS} and {@link #FS}. */
+    /** The float vectors of every SIMD kernel (16 floats with AVX-512). */
+    private static final VectorSpecies<Float> S = Gemm.S;
+    private static final int VL = Gemm.VL;
+    /** Doubles in a vector of the same width (8), half of S's lanes: a vector of S widens into two of these. */
+    static final VectorSpecies<Double> DS = VectorSpecies.of(double.class, S.vectorShape());
+    /** Lanes of {@link #DS}. */
     static final int DL = DS.length();
+    /** Swaps the two halves of a vector of S: lane j takes lane (j + DL) mod 2*DL. */
+    private static final VectorShuffle<Float> HALVES = VectorShuffle.iota(S, DL, 1, true);
+    /** The upper half of S's lanes, [DL, 2*DL). */
+    private static final VectorMask<Float> UPPER = VectorMask.fromLong(S, ((1L << VL) - 1) & ~((1L << DL) - 1));
 
     // ---------------------------------------------------------------- the four kernels, for channels [c0, c1)
 
@@ -201,15 +213,21 @@ final class BatchNorm {
     /** {@code y[i] = (float) (ga * (x[i] - mu) * s + be)} for i in [i0, i1). */
     static void trainMap(float[] x, float[] y, int i0, int i1, double mu, double ga, double s, double be) {
         int i = i0;
-        for (int bound = i0 + FS.loopBound(i1 - i0); i < bound; i += DL)
-            narrow(widen(x, i).sub(mu).mul(ga).mul(s).add(be), y, i);   // (ga * (x - mu)) * s + be; ga * d == d * ga exactly
+        for (int bound = i0 + S.loopBound(i1 - i0); i < bound; i += VL) {
+            FloatVector v = FloatVector.fromArray(S, x, i);
+            DoubleVector lo = lower(v).sub(mu).mul(ga).mul(s).add(be), hi = upper(v).sub(mu).mul(ga).mul(s).add(be);
+            narrow(lo, hi).intoArray(y, i);   // (ga * (x - mu)) * s + be; ga * d == d * ga exactly
+        }
         for (; i < i1; i++) y[i] = (float) (ga * (x[i] - mu) * s + be);
     }
 
     /** {@code y[i] = (float) (a * (x[i] - mu) + be)} for i in [i0, i1). */
     static void inferenceMap(float[] x, float[] y, int i0, int i1, double mu, double a, double be) {
         int i = i0;
-        for (int bound = i0 + FS.loopBound(i1 - i0); i < bound; i += DL) narrow(widen(x, i).sub(mu).mul(a).add(be), y, i);
+        for (int bound = i0 + S.loopBound(i1 - i0); i < bound; i += VL) {
+            FloatVector v = FloatVector.fromArray(S, x, i);
+            narrow(lower(v).sub(mu).mul(a).add(be), upper(v).sub(mu).mul(a).add(be)).intoArray(y, i);
+        }
         for (; i < i1; i++) y[i] = (float) (a * (x[i] - mu) + be);
     }
 
@@ -217,9 +235,11 @@ final class BatchNorm {
     static void trainBackwardMap(float[] x, float[] dy, float[] dx, int i0, int i1, double mu, double s, double k,
                                  double meanDy, double meanDyXhat) {
         int i = i0;
-        for (int bound = i0 + FS.loopBound(i1 - i0); i < bound; i += DL) {
-            DoubleVector xhat = widen(x, i).sub(mu).mul(s);
-            narrow(widen(dy, i).sub(meanDy).sub(xhat.mul(meanDyXhat)).mul(k), dx, i);
+        for (int bound = i0 + S.loopBound(i1 - i0); i < bound; i += VL) {
+            FloatVector xv = FloatVector.fromArray(S, x, i), gv = FloatVector.fromArray(S, dy, i);
+            DoubleVector lo = lower(gv).sub(meanDy).sub(lower(xv).sub(mu).mul(s).mul(meanDyXhat)).mul(k);
+            DoubleVector hi = upper(gv).sub(meanDy).sub(upper(xv).sub(mu).mul(s).mul(meanDyXhat)).mul(k);
+            narrow(lo, hi).intoArray(dx, i);
         }
         for (; i < i1; i++) {
             double xhat = (x[i] - mu) * s;
@@ -230,17 +250,31 @@ final class BatchNorm {
     /** {@code dx[i] = (float) (a * dy[i])} for i in [i0, i1). */
     static void scale(float[] dy, float[] dx, int i0, int i1, double a) {
         int i = i0;
-        for (int bound = i0 + FS.loopBound(i1 - i0); i < bound; i += DL) narrow(widen(dy, i).mul(a), dx, i);
+        for (int bound = i0 + S.loopBound(i1 - i0); i < bound; i += VL) {
+            FloatVector v = FloatVector.fromArray(S, dy, i);
+            narrow(lower(v).mul(a), upper(v).mul(a)).intoArray(dx, i);
+        }
         for (; i < i1; i++) dx[i] = (float) (a * dy[i]);
     }
 
-    /** DL floats from {@code a[i]}, widened to double. */
-    private static DoubleVector widen(float[] a, int i) {
-        return (DoubleVector) FloatVector.fromArray(FS, a, i).convertShape(VectorOperators.F2D, DS, 0);
+    /** Lanes [0, DL) of v, widened to double (exact). */
+    private static DoubleVector lower(FloatVector v) {
+        return (DoubleVector) v.convertShape(VectorOperators.F2D, DS, 0);
     }
 
-    /** DL doubles rounded to float, into {@code a[i]}. */
-    private static void narrow(DoubleVector v, float[] a, int i) {
-        ((FloatVector) v.convertShape(VectorOperators.D2F, FS, 0)).intoArray(a, i);
+    /** Lanes [DL, 2*DL) of v, widened to double. */
+    private static DoubleVector upper(FloatVector v) {
+        return (DoubleVector) v.rearrange(HALVES).convertShape(VectorOperators.F2D, DS, 0);
+    }
+
+    /**
+     * lo and hi rounded to float, side by side in one vector of S. Only part-0 conversions and a
+     * fixed permutation: JDK 17's C2 left the contraction into the upper half (part -1) to a
+     * lane-by-lane fallback in the training step.
+     */
+    private static FloatVector narrow(DoubleVector lo, DoubleVector hi) {
+        FloatVector l = (FloatVector) lo.convertShape(VectorOperators.D2F, S, 0);     // lanes [0, DL)
+        FloatVector h = (FloatVector) hi.convertShape(VectorOperators.D2F, S, 0);     // lanes [0, DL)
+        return l.blend(h.rearrange(HALVES), UPPER);
     }
 }
