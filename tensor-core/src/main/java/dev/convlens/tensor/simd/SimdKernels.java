@@ -10,12 +10,14 @@ import static dev.convlens.tensor.simd.Gemm.ceilDiv;
 import dev.convlens.tensor.kernels.ConvGeom;
 import dev.convlens.tensor.kernels.Kernels;
 import dev.convlens.tensor.kernels.PoolGeom;
+import java.util.Arrays;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -75,6 +77,12 @@ public final class SimdKernels implements Kernels {
     private static final int FEW_PANELS = 8;
     /** Rows of A per pass of gemm over a column block: an (MC, KC) slice of A (256 KiB) stays in L2. */
     private static final int MC = 256;
+    /**
+     * Elements per task, at least, of an elementwise kernel split over the threads (ReLU, add): 64 KiB
+     * of each array, a few microseconds of memory traffic, against the ~10 us it takes to hand a task
+     * to a worker. Arrays shorter than two of these run on the caller alone.
+     */
+    private static final int ELEMENTWISE_CHUNK = 1 << 14;
 
     private final int threads;
     private final ExecutorService pool;                   // threads-1 daemon workers; null for one thread
@@ -607,25 +615,134 @@ public final class SimdKernels implements Kernels {
     }
 
     /**
-     * Batch-norm training forward as {@link Kernels#batchNormTrainForward}, channels split over the
-     * threads. Each channel is computed by the same code in the same order, so the bits do not depend
-     * on the thread count.
+     * Unpooling as {@link Kernels#maxPoolBackward}, split over the (n, c) planes: a switch from
+     * {@code maxPoolForward} points into its own plane, so each plane's scatter reads only its dy
+     * and writes only its dx plane, adding into each dx element in the order of o as the reference
+     * does (same bits, any thread count). A task that meets a switch outside its plane stops, and
+     * then the whole call falls back to the reference loop, which rewrites all of dx.
      */
+    @Override
+    public synchronized void maxPoolBackward(PoolGeom g, float[] dy, int[] switches, float[] dx) {
+        int planes = g.n() * g.c(), hw = g.h() * g.w(), ohw = g.oh() * g.ow();
+        int tasks = threads == 1 ? 1 : (int) Math.min(Math.min((long) TASKS_PER_THREAD * threads, planes),
+                (long) Math.max(dx.length, dy.length) / ELEMENTWISE_CHUNK);
+        if (tasks <= 1 || switches.length != planes * ohw || dx.length != planes * hw) {
+            Kernels.super.maxPoolBackward(g, dy, switches, dx);
+            return;
+        }
+        AtomicBoolean leaves = new AtomicBoolean();
+        parallelFor(tasks, (t, ws) -> {
+            for (int p = planes * t / tasks, p1 = planes * (t + 1) / tasks; p < p1; p++) {
+                int lo = p * hw;
+                Arrays.fill(dx, lo, lo + hw, 0f);
+                for (int o = p * ohw, end = o + ohw; o < end; o++) {
+                    int i = switches[o];
+                    if (i < lo || i >= lo + hw) {
+                        leaves.set(true);
+                        return;
+                    }
+                    dx[i] += dy[o];
+                }
+            }
+        });
+        if (leaves.get()) Kernels.super.maxPoolBackward(g, dy, switches, dx);
+    }
+
+    // ---------------------------------------------------------------- elementwise
+
+    /** A kernel over the range {@code [i0, i1)} of flat arrays. */
+    private interface Range {
+        void run(int i0, int i1);
+    }
+
+    /**
+     * Runs {@code body} over {@code [0, len)} cut into ranges for the threads (at least
+     * {@value #ELEMENTWISE_CHUNK} elements each, {@value #TASKS_PER_THREAD} per thread where the
+     * length allows); the cuts fall on multiples of 16 floats, so no two threads write the same
+     * 64-byte cache line. Each element is computed by the same code whatever the cut.
+     */
+    private void elementwise(int len, Range body) {
+        int tasks = threads == 1 ? 1 : (int) Math.min((long) TASKS_PER_THREAD * threads, len / ELEMENTWISE_CHUNK);
+        if (tasks <= 1) {
+            body.run(0, len);
+            return;
+        }
+        parallelFor(tasks, (t, ws) -> {
+            int i0 = (int) ((long) len * t / tasks) & ~15, i1 = t + 1 == tasks ? len : (int) ((long) len * (t + 1) / tasks) & ~15;
+            body.run(i0, i1);
+        });
+    }
+
+    /** {@link Kernels#reluForward} in vectors ({@link Elementwise#relu}), split over the threads; bits as the reference. */
+    @Override
+    public synchronized void reluForward(float[] x, float[] y) {
+        elementwise(y.length, (i0, i1) -> Elementwise.relu(x, y, i0, i1));
+    }
+
+    /** {@link Kernels#reluBackward} under either mask, in vectors, split over the threads; bits as the reference. */
+    @Override
+    public synchronized void reluBackward(float[] x, float[] dy, float[] dx, boolean forwardMask, boolean signalMask) {
+        elementwise(dx.length, (i0, i1) -> Elementwise.reluBackward(x, dy, dx, forwardMask, signalMask, i0, i1));
+    }
+
+    /** {@link Kernels#add} in vectors, split over the threads; bits as the reference. */
+    @Override
+    public synchronized void add(float[] a, float[] b, float[] y) {
+        elementwise(y.length, (i0, i1) -> Elementwise.add(a, b, y, i0, i1));
+    }
+
+    // ---------------------------------------------------------------- batch norm
+
+    /*
+     * Batch norm: channels are independent, so they are split over the threads; BatchNorm's loops give
+     * the reference's bits for any range of channels (each channel's sums in the reference's order,
+     * the maps in vectors of doubles), so the bits never depend on the thread count.
+     */
+
+    /** The first channel of task t of {@code tasks} over c channels. */
+    private static int channel(int c, int t, int tasks) {
+        return (int) ((long) c * t / tasks);
+    }
+
+    /** Into how many channel ranges to cut a batch norm over {@code len} values: one when it is short. */
+    private int channelTasks(int c, long len) {
+        return len < 2L * ELEMENTWISE_CHUNK ? 1 : splits(1, c);
+    }
+
+    /** Batch-norm training forward as {@link Kernels#batchNormTrainForward}: the same bits, channels split over the threads. */
     @Override
     public synchronized void batchNormTrainForward(int n, int c, int hw, float eps, float[] x, float[] gamma, float[] beta,
                                                    float[] y, float[] mean, float[] invStd, float[] var) {
-        int tasks = splits(1, c);
-        parallelFor(tasks, (t, ws) -> Kernels.batchNormTrainForward(
-                (int) ((long) c * t / tasks), (int) ((long) c * (t + 1) / tasks), n, c, hw, eps, x, gamma, beta, y, mean, invStd, var));
+        int tasks = channelTasks(c, (long) n * c * hw);
+        parallelFor(tasks, (t, ws) -> BatchNorm.trainForward(channel(c, t, tasks), channel(c, t + 1, tasks),
+                n, c, hw, eps, x, gamma, beta, y, mean, invStd, var));
     }
 
-    /** Batch-norm training backward, channels split over the threads (bits independent of the thread count). */
+    /** Batch-norm training backward as {@link Kernels#batchNormTrainBackward}: the same bits, channels split over the threads. */
     @Override
     public synchronized void batchNormTrainBackward(int n, int c, int hw, float[] x, float[] gamma, float[] dy,
                                                     float[] mean, float[] invStd, float[] dx, float[] dgamma, float[] dbeta) {
-        int tasks = splits(1, c);
-        parallelFor(tasks, (t, ws) -> Kernels.batchNormTrainBackward(
-                (int) ((long) c * t / tasks), (int) ((long) c * (t + 1) / tasks), n, c, hw, x, gamma, dy, mean, invStd, dx, dgamma, dbeta));
+        int tasks = channelTasks(c, (long) n * c * hw);
+        parallelFor(tasks, (t, ws) -> BatchNorm.trainBackward(channel(c, t, tasks), channel(c, t + 1, tasks),
+                n, c, hw, x, gamma, dy, mean, invStd, dx, dgamma, dbeta));
+    }
+
+    /** Batch-norm inference forward as {@link Kernels#batchNormInferenceForward}: the same bits, channels split over the threads. */
+    @Override
+    public synchronized void batchNormInferenceForward(int n, int c, int hw, float eps, float[] x, float[] gamma, float[] beta,
+                                                       float[] mean, float[] var, float[] y) {
+        int tasks = channelTasks(c, (long) n * c * hw);
+        parallelFor(tasks, (t, ws) -> BatchNorm.inferenceForward(channel(c, t, tasks), channel(c, t + 1, tasks),
+                n, c, hw, eps, x, gamma, beta, mean, var, y));
+    }
+
+    /** Batch-norm inference backward as {@link Kernels#batchNormInferenceBackward}: the same bits, channels split over the threads. */
+    @Override
+    public synchronized void batchNormInferenceBackward(int n, int c, int hw, float eps, float[] x, float[] gamma, float[] mean,
+                                                        float[] var, float[] dy, float[] dx, float[] dgamma, float[] dbeta) {
+        int tasks = channelTasks(c, (long) n * c * hw);
+        parallelFor(tasks, (t, ws) -> BatchNorm.inferenceBackward(channel(c, t, tasks), channel(c, t + 1, tasks),
+                n, c, hw, eps, x, gamma, mean, var, dy, dx, dgamma, dbeta));
     }
 
     @Override

@@ -216,29 +216,198 @@ class SimdKernelsTest {
     }
 
     /**
-     * Batch-norm training forward and backward split over channels give the reference's bits exactly
-     * (the same per-channel code runs, only on other threads), for 1, 2 and 3 threads and a channel
-     * count that does not divide evenly.
+     * n, c, hw: channel counts that leave a last group of 1 and 3 channels (BatchNorm.G = 4), hw no
+     * multiple of the vector length, hw 1 (all tail), and two shapes large enough to be split over the
+     * threads, into ranges of one channel and of three or four.
+     */
+    static Stream<Arguments> batchNorms() {
+        return Stream.of(Arguments.of(3, 13, 37), Arguments.of(2, 5, 1), Arguments.of(4, 7, 1500), Arguments.of(2, 29, 600));
+    }
+
+    /**
+     * Batch norm, training and inference, forward and backward, with and without gamma and beta, gives
+     * the reference's bits exactly at 1, 2 and 3 threads: each channel's sums run in the reference's
+     * order (two channels' chains side by side), and the maps to y and dx (in vectors of doubles) are
+     * its expressions lane by lane.
+     */
+    @ParameterizedTest(name = "n={0} c={1} hw={2}")
+    @MethodSource("batchNorms")
+    void batchNormIsBitIdentical(int n, int c, int hw) {
+        Tensor x = Tensor.uniform(5, -2, 3, n, c, hw), dy = Tensor.uniform(6, -1, 1, n, c, hw);
+        for (boolean affine : new boolean[] {true, false}) {
+            float[] gamma = affine ? Tensor.uniform(7, 0.5f, 1.5f, c).data : null, beta = affine ? Tensor.uniform(8, -1, 1, c).data : null;
+            BatchNormRun want = BatchNormRun.of(ref, n, c, hw, x.data, dy.data, gamma, beta);
+            for (int threads = 1; threads <= 3; threads++) {
+                BatchNormRun got = BatchNormRun.of(SimdKernels.create(threads), n, c, hw, x.data, dy.data, gamma, beta);
+                want.assertSameBits(got, threads + " threads" + (affine ? "" : ", no gamma and beta"));
+            }
+        }
+    }
+
+    /** The same bits once C2 has compiled the batch-norm loops (vector casts and all). */
+    @Test
+    void batchNormKeepsItsBitsWhenCompiled() {
+        int n = 2, c = 3, hw = 2 * Gemm.VL + 5;
+        Tensor x = Tensor.uniform(9, -2, 3, n, c, hw), dy = Tensor.uniform(10, -1, 1, n, c, hw);
+        float[] gamma = Tensor.uniform(11, 0.5f, 1.5f, c).data, beta = Tensor.uniform(12, -1, 1, c).data;
+        BatchNormRun want = BatchNormRun.of(ref, n, c, hw, x.data, dy.data, gamma, beta);
+        Kernels simd = SimdKernels.create(1);
+        BatchNormRun got = null;
+        for (int call = 0; call < COMPILE_CALLS / 4; call++) got = BatchNormRun.of(simd, n, c, hw, x.data, dy.data, gamma, beta);
+        want.assertSameBits(got, "after " + COMPILE_CALLS / 4 + " calls");
+    }
+
+    /** Every output of the four batch-norm kernels on one input. */
+    record BatchNormRun(float[] y, float[] mean, float[] invStd, float[] var, float[] dx, float[] dgamma, float[] dbeta,
+                        float[] yInf, float[] dxInf, float[] dgammaInf, float[] dbetaInf) {
+        static BatchNormRun of(Kernels k, int n, int c, int hw, float[] x, float[] dy, float[] gamma, float[] beta) {
+            int len = n * c * hw;
+            BatchNormRun r = new BatchNormRun(nans(len), nans(c), nans(c), nans(c), nans(len), nans(c), nans(c),
+                    nans(len), nans(len), nans(c), nans(c));
+            k.batchNormTrainForward(n, c, hw, 1e-5f, x, gamma, beta, r.y, r.mean, r.invStd, r.var);
+            k.batchNormTrainBackward(n, c, hw, x, gamma, dy, r.mean, r.invStd, r.dx, r.dgamma, r.dbeta);
+            // inference with running statistics unlike the batch's: the mean shifted, the variance scaled
+            float[] runMean = r.mean.clone(), runVar = r.var.clone();
+            for (int ch = 0; ch < c; ch++) {
+                runMean[ch] += 0.1f * ch;
+                runVar[ch] *= 1.5f;
+            }
+            k.batchNormInferenceForward(n, c, hw, 1e-5f, x, gamma, beta, runMean, runVar, r.yInf);
+            k.batchNormInferenceBackward(n, c, hw, 1e-5f, x, gamma, runMean, runVar, dy, r.dxInf, r.dgammaInf, r.dbetaInf);
+            return r;
+        }
+
+        void assertSameBits(BatchNormRun o, String at) {
+            String[] names = {"y", "mean", "invStd", "var", "dx", "dgamma", "dbeta", "inference y", "inference dx",
+                    "inference dgamma", "inference dbeta"};
+            float[][] a = {y, mean, invStd, var, dx, dgamma, dbeta, yInf, dxInf, dgammaInf, dbetaInf};
+            float[][] b = {o.y, o.mean, o.invStd, o.var, o.dx, o.dgamma, o.dbeta, o.yInf, o.dxInf, o.dgammaInf, o.dbetaInf};
+            for (int i = 0; i < a.length; i++) assertTrue(Arrays.equals(a[i], b[i]), "batch norm " + names[i] + ", " + at);
+        }
+    }
+
+    /**
+     * Lengths for the elementwise kernels: empty, shorter than a vector, a vector and a tail, and
+     * 100,003 floats (split into ranges over the threads, the last one ragged).
+     */
+    static Stream<Arguments> elementwiseLengths() {
+        Stream.Builder<Arguments> out = Stream.builder();
+        for (int len : new int[] {0, 5, 3 * Gemm.VL + 7, 100_003})
+            for (int threads = 1; threads <= 3; threads++) out.add(Arguments.of(len, threads));
+        return out.build();
+    }
+
+    /** The special floats every elementwise test meets: both zeros, NaNs of both signs and a payload, infinities, subnormals. */
+    static final float[] SPECIALS = {0f, -0f, Float.NaN, Float.intBitsToFloat(0xffc00000), Float.intBitsToFloat(0x7fc12345),
+            Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.MIN_VALUE, -Float.MIN_VALUE, Float.MAX_VALUE, -Float.MAX_VALUE};
+
+    /** Uniform values in [-1, 1) with every special float sprinkled in (at primes, so they meet every lane and the tail). */
+    static float[] withSpecials(long seed, int len) {
+        float[] a = Tensor.uniform(seed, -1, 1, Math.max(len, 1)).data;
+        a = Arrays.copyOf(a, len);
+        for (int i = 0, j = (int) seed % 7; j < len; i++, j += 13) a[j] = SPECIALS[i % SPECIALS.length];
+        return a;
+    }
+
+    /** Bit for bit ({@code floatToRawIntBits}): a NaN must even keep its sign and payload. */
+    static void assertSameBits(String what, float[] expected, float[] actual) {
+        for (int i = 0; i < expected.length; i++)
+            if (Float.floatToRawIntBits(expected[i]) != Float.floatToRawIntBits(actual[i]))
+                assertEquals(Float.floatToRawIntBits(expected[i]), Float.floatToRawIntBits(actual[i]),
+                        what + " at " + i + ": expected " + expected[i] + ", got " + actual[i]);
+    }
+
+    /**
+     * ReLU forward, its backward under the four mask combinations and add give the reference's bits
+     * exactly: ReLU only copies or zeroes (so a NaN keeps its payload, -0.0 becomes +0.0 forward and
+     * passes unchanged backward), and a sum is one IEEE addition either way (its NaN is compared as
+     * a NaN: Java does not define which payload a sum of NaNs carries).
+     */
+    @ParameterizedTest(name = "length {0}, {1} threads")
+    @MethodSource("elementwiseLengths")
+    void elementwiseKernelsAreBitIdentical(int len, int threads) {
+        Kernels simd = SimdKernels.create(threads);
+        float[] x = withSpecials(41, len), dy = withSpecials(42, len);
+        float[] yRef = new float[len], y = nans(len);
+        ref.reluForward(x, yRef);
+        simd.reluForward(x, y);
+        assertSameBits("relu forward", yRef, y);
+        for (int masks = 0; masks < 4; masks++) {
+            boolean fm = (masks & 1) != 0, sm = (masks & 2) != 0;
+            float[] dxRef = new float[len], dx = nans(len);
+            ref.reluBackward(x, dy, dxRef, fm, sm);
+            simd.reluBackward(x, dy, dx, fm, sm);
+            assertSameBits("relu backward forwardMask=" + fm + " signalMask=" + sm, dxRef, dx);
+        }
+        float[] sRef = new float[len], s = nans(len);
+        ref.add(x, dy, sRef);
+        simd.add(x, dy, s);
+        assertTrue(Arrays.equals(sRef, s), "add (NaN compared as NaN, -0.0 as itself)");
+        // in place (y the same array as x), as an op may call it
+        float[] inPlace = x.clone();
+        simd.reluForward(inPlace, inPlace);
+        assertSameBits("relu forward in place", yRef, inPlace);
+    }
+
+    /**
+     * The same bits once C2 has compiled the vector loops (the intrinsics replace the Java fallback the
+     * interpreter runs): a few thousand calls on a short array with every special float.
      */
     @Test
-    void batchNormTrainSplitOverChannelsIsBitIdentical() {
-        int n = 3, c = 13, hw = 37;
-        Tensor x = Tensor.uniform(5, -2, 3, n, c, hw), dy = Tensor.uniform(6, -1, 1, n, c, hw);
-        Tensor gamma = Tensor.uniform(7, 0.5f, 1.5f, c), beta = Tensor.uniform(8, -1, 1, c);
-        Kernels ref = new ReferenceKernels();
-        float[] y0 = new float[x.size()], mean0 = new float[c], inv0 = new float[c], var0 = new float[c];
-        ref.batchNormTrainForward(n, c, hw, 1e-5f, x.data, gamma.data, beta.data, y0, mean0, inv0, var0);
-        float[] dx0 = new float[x.size()], dg0 = new float[c], db0 = new float[c];
-        ref.batchNormTrainBackward(n, c, hw, x.data, gamma.data, dy.data, mean0, inv0, dx0, dg0, db0);
+    void elementwiseKernelsKeepTheirBitsWhenCompiled() {
+        Kernels simd = SimdKernels.create(1);
+        int len = 4 * Gemm.VL + 3;
+        float[] x = withSpecials(43, len), dy = withSpecials(44, len);
+        float[] yRef = new float[len], dxRef = new float[len], sRef = new float[len];
+        ref.reluForward(x, yRef);
+        ref.reluBackward(x, dy, dxRef, true, true);
+        ref.add(x, dy, sRef);
+        float[] y = new float[len], dx = new float[len], s = new float[len];
+        for (int call = 0; call < COMPILE_CALLS; call++) {
+            simd.reluForward(x, y);
+            simd.reluBackward(x, dy, dx, true, true);
+            simd.add(x, dy, s);
+        }
+        assertSameBits("relu forward after " + COMPILE_CALLS + " calls", yRef, y);
+        assertSameBits("relu backward (guided) after " + COMPILE_CALLS + " calls", dxRef, dx);
+        assertTrue(Arrays.equals(sRef, s), "add after " + COMPILE_CALLS + " calls");
+    }
+
+    /** Calls that get a small kernel compiled by C2 (tiered threshold ~15,000 invocations; ~20 ms here). */
+    static final int COMPILE_CALLS = 30_000;
+
+    /**
+     * Max-pool backward split over (n, c) planes gives the reference's bits at 1, 2 and 3 threads:
+     * ResNet's stem pool (3x3 stride 2 pad 1: overlapping windows, so dx elements receive several
+     * dy, added in the same order), a plane count that does not divide evenly, dx large enough to be
+     * split; and switches that leave their plane (not what the forward writes, but allowed) take the
+     * reference loop, still the same bits.
+     */
+    @Test
+    void maxPoolBackwardSplitOverPlanesIsBitIdentical() {
+        dev.convlens.tensor.kernels.PoolGeom g = dev.convlens.tensor.kernels.PoolGeom.of("test", 3, 13, 37, 29, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, false);
+        int xn = 3 * 13 * 37 * 29, yn = 3 * 13 * g.oh() * g.ow();
+        // a coarse grid of values, so windows tie and the first-max rule picks among equals
+        float[] x = Tensor.uniform(51, -4, 4, xn).data;
+        for (int i = 0; i < xn; i++) x[i] = Math.round(x[i]);
+        float[] dy = withSpecials(52, yn), y = new float[yn];
+        int[] switches = new int[yn];
+        ref.maxPoolForward(g, x, y, switches);
+        float[] dxRef = new float[xn];
+        ref.maxPoolBackward(g, dy, switches, dxRef);
+        int[] crossing = switches.clone();
+        crossing[yn / 2] = 5;                         // an output of a middle plane scatters into plane 0
+        crossing[yn - 1] = 0;
+        float[] dxCrossRef = new float[xn];
+        ref.maxPoolBackward(g, dy, crossing, dxCrossRef);
         for (int threads = 1; threads <= 3; threads++) {
             Kernels simd = SimdKernels.create(threads);
-            float[] y = new float[x.size()], mean = new float[c], inv = new float[c], var = new float[c];
-            simd.batchNormTrainForward(n, c, hw, 1e-5f, x.data, gamma.data, beta.data, y, mean, inv, var);
-            float[] dx = new float[x.size()], dg = new float[c], db = new float[c];
-            simd.batchNormTrainBackward(n, c, hw, x.data, gamma.data, dy.data, mean, inv, dx, dg, db);
-            String at = threads + " threads";
-            assertTrue(Arrays.equals(y0, y) && Arrays.equals(mean0, mean) && Arrays.equals(inv0, inv) && Arrays.equals(var0, var), at);
-            assertTrue(Arrays.equals(dx0, dx) && Arrays.equals(dg0, dg) && Arrays.equals(db0, db), at);
+            float[] dx = nans(xn);
+            simd.maxPoolBackward(g, dy, switches, dx);
+            assertTrue(Arrays.equals(dxRef, dx), threads + " threads");
+            float[] dxCross = nans(xn);
+            simd.maxPoolBackward(g, dy, crossing, dxCross);
+            assertTrue(Arrays.equals(dxCrossRef, dxCross), threads + " threads, switches leaving their plane");
         }
     }
 }

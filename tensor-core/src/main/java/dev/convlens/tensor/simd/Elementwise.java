@@ -1,0 +1,68 @@
+package dev.convlens.tensor.simd;
+
+import static dev.convlens.tensor.simd.Gemm.S;
+import static dev.convlens.tensor.simd.Gemm.VL;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * The elementwise kernels (ReLU forward and backward, the sum of two tensors) over one range
+ * {@code [i0, i1)} of flat arrays, in vectors of {@link Gemm#VL} floats, then the scalar tail.
+ * {@link SimdKernels} cuts a large array into ranges for its threads. Every result is exact (a
+ * value copied, zeroed, or one IEEE sum), so these give the bits of the definitions in
+ * {@link dev.convlens.tensor.kernels.Kernels}, -0.0 and NaN included:
+ * <pre>
+ *   relu:          y  = x where !(x &lt;= 0) (x &gt; 0 or NaN, NaN kept as it is), else +0.0   = Math.max(x, 0f)
+ *   relu backward: dx = dy where the masks pass ([x &gt; 0], [dy &gt; 0]; NaN never passes a mask), else +0.0
+ * </pre>
+ * A select (compare, then blend) rather than the vector {@code max}: it is the definition lane by
+ * lane, with no question of which NaN or which zero a max returns.
+ */
+final class Elementwise {
+    private Elementwise() {}
+
+    /** {@code y[i] = Math.max(x[i], 0f)} for i in [i0, i1). */
+    static void relu(float[] x, float[] y, int i0, int i1) {
+        FloatVector zero = FloatVector.zero(S);
+        int i = i0;
+        for (int bound = i0 + S.loopBound(i1 - i0); i < bound; i += VL) {
+            FloatVector v = FloatVector.fromArray(S, x, i);
+            v.blend(zero, v.compare(VectorOperators.LE, 0f)).intoArray(y, i);   // -0.0 and 0 become +0.0
+        }
+        for (; i < i1; i++) y[i] = Math.max(x[i], 0f);
+    }
+
+    /**
+     * {@code dx[i] = dy[i]} where {@code (!forwardMask || x[i] > 0) && (!signalMask || dy[i] > 0)}, else 0,
+     * for i in [i0, i1); with neither mask dx is a copy of dy.
+     */
+    static void reluBackward(float[] x, float[] dy, float[] dx, boolean forwardMask, boolean signalMask, int i0, int i1) {
+        if (!forwardMask && !signalMask) {
+            Gemm.copy(dy, i0, dx, i0, i1 - i0);
+            return;
+        }
+        FloatVector zero = FloatVector.zero(S);
+        int i = i0;
+        for (int bound = i0 + S.loopBound(i1 - i0); i < bound; i += VL) {
+            FloatVector d = FloatVector.fromArray(S, dy, i);
+            VectorMask<Float> pass = forwardMask ? FloatVector.fromArray(S, x, i).compare(VectorOperators.GT, 0f)
+                    : d.compare(VectorOperators.GT, 0f);
+            if (forwardMask && signalMask) pass = pass.and(d.compare(VectorOperators.GT, 0f));
+            zero.blend(d, pass).intoArray(dx, i);
+        }
+        for (; i < i1; i++) {
+            boolean pass = (!forwardMask || x[i] > 0) && (!signalMask || dy[i] > 0);
+            dx[i] = pass ? dy[i] : 0f;
+        }
+    }
+
+    /** {@code y[i] = a[i] + b[i]} for i in [i0, i1). */
+    static void add(float[] a, float[] b, float[] y, int i0, int i1) {
+        int i = i0;
+        for (int bound = i0 + S.loopBound(i1 - i0); i < bound; i += VL)
+            FloatVector.fromArray(S, a, i).add(FloatVector.fromArray(S, b, i)).intoArray(y, i);
+        for (; i < i1; i++) y[i] = a[i] + b[i];
+    }
+}
