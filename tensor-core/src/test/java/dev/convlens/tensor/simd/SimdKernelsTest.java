@@ -13,6 +13,7 @@ import dev.convlens.tensor.kernels.ConvGeom;
 import dev.convlens.tensor.kernels.Kernels;
 import dev.convlens.tensor.kernels.ReferenceKernels;
 import java.util.Arrays;
+import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -383,6 +384,27 @@ class SimdKernelsTest {
      * split; and switches that leave their plane (not what the forward writes, but allowed) take the
      * reference loop, still the same bits.
      */
+    /** Max-pool forward split over planes: the reference's values and switches at 1-3 threads, with ties and NaNs, stem pool and a padded stride-1 pool. */
+    @Test
+    void maxPoolForwardSplitOverPlanesIsBitIdentical() {
+        float[] x = Tensor.uniform(53, -4, 4, 3 * 13 * 37 * 29).data;
+        for (int i = 0; i < x.length; i++) x[i] = i % 97 == 0 ? Float.NaN : Math.round(x[i]);
+        for (dev.convlens.tensor.kernels.PoolGeom g : List.of(
+                dev.convlens.tensor.kernels.PoolGeom.of("test", 3, 13, 37, 29, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, false),
+                dev.convlens.tensor.kernels.PoolGeom.of("test", 3, 13, 37, 29, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, false))) {
+            int yn = 3 * 13 * g.oh() * g.ow();
+            float[] yRef = new float[yn];
+            int[] swRef = new int[yn];
+            ref.maxPoolForward(g, x, yRef, swRef);
+            for (int threads = 1; threads <= 3; threads++) {
+                float[] y = nans(yn);
+                int[] sw = new int[yn];
+                SimdKernels.create(threads).maxPoolForward(g, x, y, sw);
+                assertTrue(Arrays.equals(yRef, y) && Arrays.equals(swRef, sw), g + ", " + threads + " threads");
+            }
+        }
+    }
+
     @Test
     void maxPoolBackwardSplitOverPlanesIsBitIdentical() {
         dev.convlens.tensor.kernels.PoolGeom g = dev.convlens.tensor.kernels.PoolGeom.of("test", 3, 13, 37, 29, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, false);
