@@ -148,6 +148,7 @@ public final class SimdKernels implements Kernels {
         final float[] lanes = new float[VL];              // gemv: the lanes of a dot product, summed in order
         final float[] row = new float[GEMV_COLUMNS];      // gemv: a block of c's columns (GEMV_COLUMNS)
         float[] winoV = new float[0], winoM = new float[0]; // Winograd: a chunk's V and M
+        final Pooling.Rows pool = new Pooling.Rows();     // max pooling: input rows split into even and odd columns
         Winograd.Scratch wino;                            // Winograd transforms' rows, for tiles per row winoTw
         int winoTw = -1;
 
@@ -575,12 +576,10 @@ public final class SimdKernels implements Kernels {
     }
 
     /**
-     * Max pooling as {@link Kernels#maxPoolForward}, split over the (n, c) planes, with a fast path
-     * for 3x3 windows (dilation 1) that lie inside the input, ResNet's stem pool: no bounds tests,
-     * three taps a row, each tap a select rather than a branch (on real data the comparisons are
-     * coin flips: branches would be mispredicted half the time). Windows that touch the padding,
-     * and every other shape, take the reference window. Same ties (first max in row-major order)
-     * and NaN rule (a NaN always takes the place) as the definition, so the same bits.
+     * Max pooling as {@link Kernels#maxPoolForward}, split over the (n, c) planes; {@link Pooling}
+     * has the paths (ResNet's stem pool VL outputs at a time; other 3x3 windows with selects, not
+     * branches: on real data the comparisons are coin flips). Same ties (first max in row-major
+     * order) and NaN rule (a NaN always takes the place) as the definition, so the same bits.
      */
     @Override
     public synchronized void maxPoolForward(PoolGeom g, float[] x, float[] y, int[] switches) {
@@ -588,45 +587,10 @@ public final class SimdKernels implements Kernels {
         int tasks = threads == 1 ? 1 : (int) Math.min(Math.min((long) TASKS_PER_THREAD * threads, planes),
                 (long) x.length / ELEMENTWISE_CHUNK);
         if (tasks <= 1) {
-            maxPoolPlanes(g, x, y, switches, 0, planes);
+            Pooling.maxPool(g, x, y, switches, 0, planes, workspaces[0].pool);
             return;
         }
-        parallelFor(tasks, (t, ws) -> maxPoolPlanes(g, x, y, switches, t * planes / tasks, (t + 1) * planes / tasks));
-    }
-
-    private static void maxPoolPlanes(PoolGeom g, float[] x, float[] y, int[] switches, int p0, int p1) {
-        int h = g.h(), w = g.w(), oh = g.oh(), ow = g.ow(), kh = g.kernelH(), dh = g.dilH();
-        boolean fast = g.kernelW() == 3 && g.dilW() == 1;
-        for (int p = p0; p < p1; p++) { // one (n,c) plane at a time
-            int xOff = p * h * w, o = p * oh * ow;
-            for (int oy = 0; oy < oh; oy++) {
-                int y0 = oy * g.strideH() - g.padTop();
-                boolean rowsInside = fast && y0 >= 0 && y0 + (kh - 1) * dh < h;
-                for (int ox = 0; ox < ow; ox++, o++) {
-                    int x0 = ox * g.strideW() - g.padLeft();
-                    if (!(rowsInside && x0 >= 0 && x0 + 2 < w)) {
-                        Kernels.maxPoolWindow(g, x, xOff, oy, ox, y, switches, o);
-                        continue;
-                    }
-                    int arg = xOff + y0 * w + x0;
-                    float max = x[arg];
-                    for (int i = 0, row = arg; i < kh; i++, row += dh * w) {
-                        float v0 = x[row], v1 = x[row + 1], v2 = x[row + 2];
-                        boolean t0 = v0 > max || v0 != v0;
-                        max = t0 ? v0 : max;
-                        arg = t0 ? row : arg;
-                        boolean t1 = v1 > max || v1 != v1;
-                        max = t1 ? v1 : max;
-                        arg = t1 ? row + 1 : arg;
-                        boolean t2 = v2 > max || v2 != v2;
-                        max = t2 ? v2 : max;
-                        arg = t2 ? row + 2 : arg;
-                    }
-                    y[o] = max;
-                    switches[o] = arg;
-                }
-            }
-        }
+        parallelFor(tasks, (t, ws) -> Pooling.maxPool(g, x, y, switches, t * planes / tasks, (t + 1) * planes / tasks, ws.pool));
     }
 
     /**
