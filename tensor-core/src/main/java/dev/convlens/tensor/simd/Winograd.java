@@ -273,42 +273,53 @@ final class Winograd {
                 FloatVector m22 = FloatVector.fromArray(S, m, at + 10 * mStride), m23 = FloatVector.fromArray(S, m, at + 11 * mStride);
                 FloatVector m30 = FloatVector.fromArray(S, m, at + 12 * mStride), m31 = FloatVector.fromArray(S, m, at + 13 * mStride);
                 FloatVector m32 = FloatVector.fromArray(S, m, at + 14 * mStride), m33 = FloatVector.fromArray(S, m, at + 15 * mStride);
-                for (int dy = 0; dy < 2 && 2 * ty + dy < oh; dy++) {
-                    // row dy of Aᵀ M: m0j + m1j + m2j, or m1j - m2j - m3j; then (·) A: even r0 + r1 + r2, odd r1 - r2 - r3
-                    FloatVector r0 = dy == 0 ? m00.add(m10).add(m20) : m10.sub(m20).sub(m30);
-                    FloatVector r1 = dy == 0 ? m01.add(m11).add(m21) : m11.sub(m21).sub(m31);
-                    FloatVector r2 = dy == 0 ? m02.add(m12).add(m22) : m12.sub(m22).sub(m32);
-                    FloatVector r3 = dy == 0 ? m03.add(m13).add(m23) : m13.sub(m23).sub(m33);
-                    FloatVector even = r0.add(r1).add(r2), odd = r1.sub(r2).sub(r3);
-                    FloatVector lo = even.rearrange(HALF_LO).blend(odd.rearrange(HALF_LO), ODD_LANES).add(bias);
-                    FloatVector hi = even.rearrange(HALF_HI).blend(odd.rearrange(HALF_HI), ODD_LANES).add(bias);
-                    if (affine) {
-                        lo = lo.fma(sc, sh);
-                        hi = hi.fma(sc, sh);
-                    }
-                    int row = yOff + (2 * ty + dy) * ow, col = 2 * q;
-                    if (col + 2 * VL <= ow) {
-                        if (res != null) {
-                            lo = lo.add(FloatVector.fromArray(S, res, row + col));
-                            hi = hi.add(FloatVector.fromArray(S, res, row + col + VL));
-                        }
-                        if (relu) {
-                            lo = lo.max(0f);
-                            hi = hi.max(0f);
-                        }
-                        lo.intoArray(y, row + col);
-                        hi.intoArray(y, row + col + VL);
-                    } else {                                   // the row's tail
-                        lo.intoArray(lanes, 0);
-                        hi.intoArray(lanes, VL);
-                        for (int i = 0, n = ow - col; i < n; i++) {
-                            float v = lanes[i];
-                            if (res != null) v += res[row + col + i];
-                            y[row + col + i] = relu ? Math.max(v, 0f) : v;
-                        }
-                    }
+                int col = 2 * q, row0 = yOff + 2 * ty * ow;
+                // Aᵀ M row 0 = m0j + m1j + m2j, row 1 = m1j - m2j - m3j; then (·) A: even r0 + r1 + r2, odd r1 - r2 - r3
+                FloatVector r0 = m00.add(m10).add(m20), r1 = m01.add(m11).add(m21);
+                FloatVector r2 = m02.add(m12).add(m22), r3 = m03.add(m13).add(m23);
+                store(r0.add(r1).add(r2), r1.sub(r2).sub(r3), y, row0 + col, ow - col, lanes);
+                if (2 * ty + 1 < oh) {
+                    r0 = m10.sub(m20).sub(m30);
+                    r1 = m11.sub(m21).sub(m31);
+                    r2 = m12.sub(m22).sub(m32);
+                    r3 = m13.sub(m23).sub(m33);
+                    store(r0.add(r1).add(r2), r1.sub(r2).sub(r3), y, row0 + ow + col, ow - col, lanes);
                 }
             }
+            epilogue(y, yOff + 2 * ty * ow, ow, bias, affine, sc, sh, res, relu);
+            if (2 * ty + 1 < oh) epilogue(y, yOff + (2 * ty + 1) * ow, ow, bias, affine, sc, sh, res, relu);
+        }
+    }
+
+    /** Interleaves the even and odd output columns into y at {@code at}, n of them room left in the row (the rest through lanes). */
+    private static void store(FloatVector even, FloatVector odd, float[] y, int at, int n, float[] lanes) {
+        FloatVector lo = even.rearrange(HALF_LO).blend(odd.rearrange(HALF_LO), ODD_LANES);
+        FloatVector hi = even.rearrange(HALF_HI).blend(odd.rearrange(HALF_HI), ODD_LANES);
+        if (n >= 2 * VL) {
+            lo.intoArray(y, at);
+            hi.intoArray(y, at + VL);
+        } else {
+            lo.intoArray(lanes, 0);
+            hi.intoArray(lanes, VL);
+            System.arraycopy(lanes, 0, y, at, n);
+        }
+    }
+
+    /** {@code y = act(fma(y + b, scale, shift) + res)} over one output row of n values at {@code at}, as {@link Gemm#storeTile} applies it. */
+    private static void epilogue(float[] y, int at, int n, float bias, boolean affine, float sc, float sh, float[] res, boolean relu) {
+        int i = 0;
+        for (; i + VL <= n; i += VL) {
+            FloatVector v = FloatVector.fromArray(S, y, at + i).add(bias);
+            if (affine) v = v.fma(sc, sh);
+            if (res != null) v = v.add(FloatVector.fromArray(S, res, at + i));
+            if (relu) v = v.max(0f);
+            v.intoArray(y, at + i);
+        }
+        for (; i < n; i++) {
+            float v = y[at + i] + bias;
+            if (affine) v = Math.fma(v, sc, sh);
+            if (res != null) v += res[at + i];
+            y[at + i] = relu ? Math.max(v, 0f) : v;
         }
     }
 }
