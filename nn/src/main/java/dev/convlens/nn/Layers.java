@@ -78,7 +78,7 @@ public final class Layers {
                 // a broadcast sum: the convolution and batch norm fused, then the sum and ReLU as the graph has them
                 Tensor z = conv.forwardAffine(k, x, w, b, scale, shift, null, false);
                 Tensor y = new AddOp().forward(k, new Tensor[] {z, res}, false).out()[0];
-                return new Step(one(relu ? Relu.forward(y) : y), scale);
+                return new Step(one(relu ? Relu.forward(k, y) : y), scale);
             }
             return new Step(one(conv.forwardAffine(k, x, w, b, scale, shift, res, relu)), scale);
         }
@@ -89,7 +89,7 @@ public final class Layers {
                 Shapes.check(!want[j], type(), "gradients of the parameters are not available after batch norm and "
                         + "ReLU were folded into the convolution (Graph.infer); use Graph.forward");
             }
-            Tensor dz = relu ? Relu.backward(rule, s.out()[0], dOut[0]) : dOut[0];
+            Tensor dz = relu ? Relu.backward(k, rule, s.out()[0], dOut[0]) : dOut[0];
             Tensor[] d = new Tensor[in.length];
             if (residual && want[last]) {
                 Tensor r = in[last];

@@ -360,9 +360,7 @@ final class Gemm {
 
     /** dst[d .. d+len) = src[s .. s+len). */
     static void copy(float[] src, int s, float[] dst, int d, int len) {
-        int i = 0;
-        for (int bound = S.loopBound(len); i < bound; i += VL) FloatVector.fromArray(S, src, s + i).intoArray(dst, d + i);
-        for (; i < len; i++) dst[d + i] = src[s + i];
+        System.arraycopy(src, s, dst, d, len);   // the JIT's own vector copy; a Vector API loop here ran boxed when not inlined
     }
 
     /** dst[d .. d+len) += src[s .. s+len). */
