@@ -79,6 +79,15 @@ final class ClGraph {
             return v;
         }
 
+        /** The shape of a value, from the host; nothing is uploaded. */
+        int[] shape(String name) {
+            Val v = dev.get(name);
+            if (v != null) return v.shape();
+            Tensor t = host.get(name);
+            if (t == null) throw new Unsupported("value '" + name + "' is absent");
+            return t.shape();
+        }
+
         /** An optional input: null for an absent one (empty name). */
         Val opt(List<String> names, int i) {
             return i < names.size() && !names.get(i).isEmpty() ? in(names.get(i)) : null;
@@ -120,8 +129,19 @@ final class ClGraph {
 
     /** A node's output of {@code shape}: a slot, and its host tensor that receives the slot after the pass. */
     private static Val output(Recorder r, Node n, int o, int[] shape, Tensor[] out) {
-        Tensor t = Tensor.zeros(shape);
-        Val v = new Val(r.pass.alloc(t.size()), shape);
+        return register(r, n, o, new Val(r.pass.alloc(count(shape)), shape), out);
+    }
+
+    /** The same device memory under another name and shape (reshapes, identities). */
+    private static Op.Step alias(Recorder r, Node n, Val x, int[] shape) {
+        Tensor[] out = new Tensor[1];
+        register(r, n, 0, new Val(x.slot().view(x.size()), shape), out);
+        return new Op.Step(out, null);
+    }
+
+    /** Output o of node n is v: named on the device, and a host tensor that receives it after the pass. */
+    private static Val register(Recorder r, Node n, int o, Val v, Tensor[] out) {
+        Tensor t = Tensor.zeros(v.shape());
         r.pass.download(v.slot(), t.data);
         out[o] = t;
         String name = n.outputs().get(o);
@@ -133,20 +153,10 @@ final class ClGraph {
         return v;
     }
 
-    /** The same device memory under another name and shape (reshapes, identities). */
-    private static Op.Step alias(Recorder r, Node n, Val x, int[] shape) {
-        Tensor[] out = new Tensor[1];
-        Val v = new Val(x.slot().view(x.size()), shape);
-        Tensor t = Tensor.zeros(shape);
-        r.pass.download(v.slot(), t.data);
-        out[0] = t;
-        String name = n.outputs().get(0);
-        if (!name.isEmpty()) {
-            r.dev.put(name, v);
-            r.host.put(name, t);
-            r.computed.add(name);
-        }
-        return new Op.Step(out, null);
+    private static int count(int[] shape) {
+        long c = 1;
+        for (int d : shape) c *= d;
+        return Math.toIntExact(c);
     }
 
     /** Records one node; returns its step (outputs filled after the pass, and what its backward needs). */
@@ -375,14 +385,15 @@ final class ClGraph {
         List<String> ins = n.inputs();
         Val[] d = new Val[ins.size()];
         if (op instanceof Layers.Conv c) {
-            Val x = r.in(ins.get(0)), w = r.in(ins.get(1));
-            ConvGeom g = c.conv().geometry(x.shape(), w.shape());
-            if (want[0]) d[0] = convData(r, g, dy, w, x.shape());
+            int[] xs = r.shape(ins.get(0)), ws = r.shape(ins.get(1));
+            ConvGeom g = c.conv().geometry(xs, ws);
+            if (want[0]) d[0] = convData(r, g, dy, r.in(ins.get(1)), xs);
             boolean wantDb = want.length > 2 && want[2];
-            if (want[1] || wantDb) {
-                if (want[1]) d[1] = new Val(r.pass.alloc(w.size()), w.shape());
-                if (wantDb) d[2] = new Val(r.pass.alloc(g.k()), r.host.get(ins.get(2)).shape());
-                r.pass.convBackwardWeights(g, x.slot(), dy.slot(), want[1] ? d[1].slot() : null, wantDb ? d[2].slot() : null);
+            if (want[1] || wantDb) {               // x is read only for dw
+                if (want[1]) d[1] = new Val(r.pass.alloc(count(ws)), ws);
+                if (wantDb) d[2] = new Val(r.pass.alloc(g.k()), r.shape(ins.get(2)));
+                r.pass.convBackwardWeights(g, want[1] ? r.in(ins.get(0)).slot() : null, dy.slot(),
+                        want[1] ? d[1].slot() : null, wantDb ? d[2].slot() : null);
             }
             return d;
         }
@@ -396,7 +407,7 @@ final class ClGraph {
                 r.pass.reluBackward(y.slot(), dy.slot(), dz.slot(), fwdMask, sigMask);
             }
             if (f.residual() && want[last]) {
-                if (!Arrays.equals(r.in(ins.get(last)).shape(), dz.shape())) throw new Unsupported("broadcast residual");
+                if (!Arrays.equals(r.shape(ins.get(last)), dz.shape())) throw new Unsupported("broadcast residual");
                 d[last] = dz;
             }
             if (!want[0]) return d;
@@ -406,8 +417,9 @@ final class ClGraph {
                 r.pass.scaleChannels(scale.length, dz.size() / (dz.shape()[0] * scale.length), dz.slot(), r.upload(scale), scaled.slot());
                 dz = scaled;
             }
-            Val x = r.in(ins.get(0)), w = r.in(ins.get(1));
-            d[0] = convData(r, f.conv().geometry(x.shape(), w.shape()), dz, w, x.shape());
+            int[] xs = r.shape(ins.get(0));
+            Val w = r.in(ins.get(1));
+            d[0] = convData(r, f.conv().geometry(xs, w.shape()), dz, w, xs);
             return d;
         }
         if (op instanceof Layers.ReluOp) {
@@ -432,16 +444,15 @@ final class ClGraph {
             return d;
         }
         if (op instanceof Layers.BatchNorm bn) {
-            // the running statistics get no gradient (null: zero), as on the host
-            Val x = r.in(ins.get(0));
-            int[] s = x.shape();
+            // the running statistics get no gradient (null: zero), as on the host; x is read only by the sums
+            int[] s = r.shape(ins.get(0));
             int nb = s[0], c = s[1], hw = dy.size() / (nb * c);
             Tensor gamma = r.host.get(ins.get(1));
             Slot pack;
             if (step.saved() instanceof BatchNorm2d.TrainResult tr) {        // batch statistics
                 pack = r.upload(OpenClKernels.packStats(c, gamma == null ? null : gamma.data, tr.mean(), tr.invStd()));
                 if (want[0]) d[0] = new Val(r.pass.alloc(dy.size()), s);
-                r.pass.batchNormTrainBackward(nb, c, hw, x.slot(), dy.slot(), pack, want[0] ? d[0].slot() : null);
+                r.pass.batchNormTrainBackward(nb, c, hw, r.in(ins.get(0)).slot(), dy.slot(), pack, want[0] ? d[0].slot() : null);
             } else {                                                           // the running statistics: an affine map
                 if (step.saved() != null) throw new Unsupported("saved " + step.saved());
                 Tensor mean = r.host.get(ins.get(3)), var = r.host.get(ins.get(4));
@@ -453,15 +464,15 @@ final class ClGraph {
                 if (!want[1] && !(want.length > 2 && want[2])) return d;
                 pack = r.upload(OpenClKernels.packFixed(c, bn.bn().eps(), gamma == null ? null : gamma.data, null,
                         mean.data, var.data));
-                r.pass.batchNormTrainBackward(nb, c, hw, x.slot(), dy.slot(), pack, null);
+                r.pass.batchNormTrainBackward(nb, c, hw, r.in(ins.get(0)).slot(), dy.slot(), pack, null);
             }
             if (want[1]) d[1] = new Val(ClPass.packDgamma(pack, c), gamma.shape());
             if (want.length > 2 && want[2]) d[2] = new Val(ClPass.packDbeta(pack, c), r.host.get(ins.get(2)).shape());
             return d;
         }
         if (op instanceof Layers.Gemm gm) {
-            Val a = r.in(ins.get(0)), b = r.in(ins.get(1));
-            int m = dy.shape()[0], nn = dy.shape()[1], kk = gm.transA() ? a.shape()[0] : a.shape()[1];
+            int[] as = r.shape(ins.get(0)), bs = r.shape(ins.get(1));
+            int m = dy.shape()[0], nn = dy.shape()[1], kk = gm.transA() ? as[0] : as[1];
             if (want.length > 2 && want[2]) {    // dC = beta dY summed over the rows C is broadcast along
                 Tensor c = r.host.get(ins.get(2));
                 if (gm.beta() != 1 || c.size() != nn) throw new Unsupported("C not a row vector, or beta != 1");
@@ -469,7 +480,8 @@ final class ClGraph {
                 r.pass.channelSums(m, nn, 1, dy.slot(), d[2].slot());
             }
             if (want[1]) {                       // dB' (kk,n) = alpha A'ᵀ dY; stored transposed when transB
-                d[1] = new Val(r.pass.alloc(b.size()), b.shape());
+                Val a = r.in(ins.get(0));
+                d[1] = new Val(r.pass.alloc(count(bs)), bs);
                 if (!gm.transB()) {
                     r.pass.gemm(!gm.transA(), false, kk, nn, m, gm.alpha(), a.slot(), 0, a.shape()[1], dy.slot(), 0, nn,
                             0f, d[1].slot(), 0, nn);
@@ -479,7 +491,8 @@ final class ClGraph {
                 }
             }
             if (!want[0]) return d;
-            d[0] = new Val(r.pass.alloc(a.size()), a.shape());
+            Val b = r.in(ins.get(1));
+            d[0] = new Val(r.pass.alloc(count(as)), as);
             // dA' (m,kk) = alpha dY (m,n) B'ᵀ; stored transposed when transA (as Layers.Gemm)
             if (!gm.transA()) {
                 r.pass.gemm(false, !gm.transB(), m, kk, nn, gm.alpha(), dy.slot(), 0, nn, b.slot(), 0, b.shape()[1], 0f,

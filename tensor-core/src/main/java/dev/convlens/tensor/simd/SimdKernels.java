@@ -152,8 +152,9 @@ public final class SimdKernels implements Kernels {
         Winograd.Scratch wino;                            // Winograd transforms' rows, for tiles per row winoTw
         int winoTw = -1;
 
+        /** Rows for at least tw tiles (larger ones serve: the transforms read only up to tw). */
         Winograd.Scratch wino(int tw) {
-            if (winoTw != tw) {
+            if (winoTw < tw) {
                 wino = new Winograd.Scratch(tw);
                 winoTw = tw;
             }

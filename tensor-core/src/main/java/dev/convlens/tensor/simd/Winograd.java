@@ -127,7 +127,7 @@ final class Winograd {
         }
     }
 
-    /** Per-task rows of the input transform: the even and odd columns of the four input rows (VL of slack, zero). */
+    /** Per-task rows of the input transform: the even and odd columns of the four input rows (VL of slack: lanes past tw feed only tile places no output reads). */
     static final class Scratch {
         final float[][] e = new float[4][], o = new float[4][];
         final float[] lanes = new float[2 * VL];
