@@ -11,14 +11,7 @@ import dev.convlens.tensor.kernels.ConvGeom;
 import dev.convlens.tensor.kernels.Kernels;
 import dev.convlens.tensor.kernels.PoolGeom;
 import java.util.Arrays;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Future;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Vector API kernels, split across a fixed number of threads. Every kernel is a GEMM ({@link Gemm})
@@ -35,7 +28,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p>Threads: the work of a call is cut into independent tasks (image x group x column strip or
  * row block, each writing its own part of the output) that the caller and {@code threads-1}
- * daemon workers take from a shared counter; with one thread everything runs on the caller.
+ * daemon workers ({@link Crew}: they spin briefly between calls) take from a shared counter; with
+ * one thread everything runs on the caller.
  * Tasks never start other tasks, so there is no nested parallelism to deadlock. Workers that
  * sit idle for {@value #IDLE_SECONDS} s end, so an abandoned instance holds no threads.
  * Workspaces (packed panels) belong to the instance and grow on demand, so an instance serves
@@ -85,7 +79,7 @@ public final class SimdKernels implements Kernels {
     private static final int ELEMENTWISE_CHUNK = 1 << 14;
 
     private final int threads;
-    private final ExecutorService pool;                   // threads-1 daemon workers; null for one thread
+    private final Crew crew;                              // threads-1 daemon workers; null for one thread
     private final Workspace[] workspaces;                 // one per worker; [0] is the caller's
     private float[] packedW = new float[0];               // forward weights (groups, ceil(kg/MR), cg*r*s, MR)
     private float[] flippedW = new float[0];              // backward-data as a forward: w~ (c, kg, r, s), flipped
@@ -102,19 +96,7 @@ public final class SimdKernels implements Kernels {
         this.threads = threads;
         this.workspaces = new Workspace[threads];
         for (int i = 0; i < threads; i++) workspaces[i] = new Workspace();
-        if (threads == 1) {
-            this.pool = null;
-        } else {
-            AtomicInteger id = new AtomicInteger(1);
-            ThreadPoolExecutor workers = new ThreadPoolExecutor(threads - 1, threads - 1,
-                    IDLE_SECONDS, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), task -> {
-                        Thread t = new Thread(task, "convlens-simd-" + id.getAndIncrement());
-                        t.setDaemon(true);
-                        return t;
-                    });
-            workers.allowCoreThreadTimeOut(true);       // an instance no one uses leaves no threads behind
-            this.pool = workers;
-        }
+        this.crew = threads == 1 ? null : new Crew("convlens-simd", threads, IDLE_SECONDS);
     }
 
     /** Kernels using {@code threads} threads (the caller and threads-1 daemon workers). */
@@ -171,42 +153,13 @@ public final class SimdKernels implements Kernels {
         void run(int task, Workspace ws);
     }
 
-    /** Runs tasks 0..tasks-1 on the caller and the workers; returns when all are done, rethrowing the first failure. */
+    /** Runs tasks 0..tasks-1 on the caller and the workers ({@link Crew}); returns when all are done, rethrowing the first failure. */
     private void parallelFor(int tasks, Task body) {
-        if (pool == null || tasks == 1) {
+        if (crew == null || tasks == 1) {
             for (int t = 0; t < tasks; t++) body.run(t, workspaces[0]);
             return;
         }
-        AtomicInteger next = new AtomicInteger();
-        int helpers = Math.min(threads, tasks) - 1;
-        Future<?>[] futures = new Future<?>[helpers];
-        for (int h = 0; h < helpers; h++) {
-            Workspace ws = workspaces[h + 1];
-            futures[h] = pool.submit(() -> drain(next, tasks, body, ws));
-        }
-        Throwable failure = null;
-        try {
-            drain(next, tasks, body, workspaces[0]);
-        } catch (RuntimeException | Error e) {
-            failure = e;
-        }
-        for (Future<?> f : futures) {
-            try {
-                f.get();
-            } catch (ExecutionException e) {
-                if (failure == null) failure = e.getCause();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                if (failure == null) failure = e;
-            }
-        }
-        if (failure instanceof RuntimeException) throw (RuntimeException) failure;
-        if (failure instanceof Error) throw (Error) failure;
-        if (failure != null) throw new IllegalStateException("SimdKernels: a worker failed", failure);
-    }
-
-    private static void drain(AtomicInteger next, int tasks, Task body, Workspace ws) {
-        for (int t = next.getAndIncrement(); t < tasks; t = next.getAndIncrement()) body.run(t, ws);
+        crew.run(tasks, (t, worker) -> body.run(t, workspaces[worker]));
     }
 
     /**
