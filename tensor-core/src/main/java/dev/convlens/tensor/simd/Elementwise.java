@@ -6,6 +6,7 @@ import static dev.convlens.tensor.simd.Gemm.VL;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 
 /**
  * The elementwise kernels (ReLU forward and backward, the sum of two tensors) over one range
@@ -22,6 +23,35 @@ import jdk.incubator.vector.VectorOperators;
  */
 final class Elementwise {
     private Elementwise() {}
+
+    /** Lanes 2L (or 2L+1) of the first vector to lanes L < VL/2, of the second to lanes L >= VL/2. */
+    private static final VectorShuffle<Float> EVEN_LO = pick(0, 0), EVEN_HI = pick(0, VL / 2), ODD_LO = pick(1, 0),
+            ODD_HI = pick(1, VL / 2);
+    private static final VectorMask<Float> HIGH_HALF = S.indexInRange(-VL / 2, VL / 2);
+
+    private static VectorShuffle<Float> pick(int parity, int from) {
+        int[] idx = new int[VL];
+        for (int l = 0; l < VL; l++) idx[l] = (2 * (l - from) + parity + 2 * VL) % VL;
+        return VectorShuffle.fromValues(S, idx);
+    }
+
+    /**
+     * {@code even[q] = src[from + 2q]}, {@code odd[q] = src[from + 2q + 1]} for q in [0, pairs): two
+     * vectors of src at a time, each halved by a one-vector shuffle and the halves blended (the
+     * forms C2 compiles to single instructions). Reads exactly {@code src[from, from + 2 pairs)}.
+     */
+    static void splitEvenOdd(float[] src, int from, int pairs, float[] even, float[] odd) {
+        int q = 0;
+        for (; q + VL <= pairs; q += VL) {
+            FloatVector a = FloatVector.fromArray(S, src, from + 2 * q), b = FloatVector.fromArray(S, src, from + 2 * q + VL);
+            a.rearrange(EVEN_LO).blend(b.rearrange(EVEN_HI), HIGH_HALF).intoArray(even, q);
+            a.rearrange(ODD_LO).blend(b.rearrange(ODD_HI), HIGH_HALF).intoArray(odd, q);
+        }
+        for (; q < pairs; q++) {
+            even[q] = src[from + 2 * q];
+            odd[q] = src[from + 2 * q + 1];
+        }
+    }
 
     /** {@code y[i] = Math.max(x[i], 0f)} for i in [i0, i1). */
     static void relu(float[] x, float[] y, int i0, int i1) {

@@ -126,9 +126,10 @@ final class Pooling {
         for (int t = 1; t < 3; t++) if (rows.ey[t] < rows.ey[s]) s = t;
         float[] e = rows.e[s], o = rows.o[s];
         int at = xOff + iy * w;
-        for (int q = 0; 2 * q < w; q++) {
-            e[q] = x[at + 2 * q];
-            o[q] = 2 * q + 1 < w ? x[at + 2 * q + 1] : 0f;
+        Elementwise.splitEvenOdd(x, at, w / 2, e, o);
+        if (w % 2 != 0) {                                     // the last column has no odd partner
+            e[w / 2] = x[at + w - 1];
+            o[w / 2] = 0f;
         }
         rows.ey[s] = iy;
         return s;

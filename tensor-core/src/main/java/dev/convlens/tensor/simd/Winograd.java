@@ -262,27 +262,12 @@ final class Winograd {
 
     /**
      * Input row iy of the plane at xOff, zero-padded ({@code r[j] = row[j - padLeft]}), split into its
-     * even and odd columns {@code e[q] = r[2q]}, {@code o[q] = r[2q + 1]} for q = 0..tw: two vectors
-     * of r at a time, each halved by a shuffle and the halves blended.
+     * even and odd columns {@code e[q] = r[2q]}, {@code o[q] = r[2q + 1]} for q = 0..tw ({@link Elementwise#splitEvenOdd}).
      */
     private static void split(float[] x, int xOff, int iy, int h, int wd, int pl, int tw, float[] r, float[] e, float[] o) {
         java.util.Arrays.fill(r, 0f);
         if (iy >= 0 && iy < h) System.arraycopy(x, xOff + iy * wd, r, pl, Math.min(wd, r.length - pl));
-        for (int q = 0; q <= tw; q++) {
-            e[q] = r[2 * q];
-            o[q] = r[2 * q + 1];
-        }
-    }
-
-    /** Lanes 2L (or 2L+1) of the first vector to lanes L < VL/2, of the second to lanes L >= VL/2. */
-    private static final VectorShuffle<Float> EVEN_LO = pick(0, 0), EVEN_HI = pick(0, VL / 2), ODD_LO = pick(1, 0),
-            ODD_HI = pick(1, VL / 2);
-    private static final VectorMask<Float> HIGH_HALF = S.indexInRange(-VL / 2, VL / 2);
-
-    private static VectorShuffle<Float> pick(int parity, int from) {
-        int[] idx = new int[VL];
-        for (int l = 0; l < VL; l++) idx[l] = (2 * (l - from) + parity + 2 * VL) % VL;
-        return VectorShuffle.fromValues(S, idx);
+        Elementwise.splitEvenOdd(r, 0, tw + 1, e, o);
     }
 
     /**

@@ -391,12 +391,15 @@ class SimdKernelsTest {
     /** Max-pool forward split over planes: the reference's values and switches at 1-3 threads, with ties and NaNs, stem pool and a padded stride-1 pool. */
     @Test
     void maxPoolForwardSplitOverPlanesIsBitIdentical() {
-        float[] x = Tensor.uniform(53, -4, 4, 3 * 13 * 37 * 29).data;
-        for (int i = 0; i < x.length; i++) x[i] = i % 97 == 0 ? Float.NaN : Math.round(x[i]);
         for (dev.convlens.tensor.kernels.PoolGeom g : List.of(
                 dev.convlens.tensor.kernels.PoolGeom.of("test", 3, 13, 37, 29, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, false),
-                dev.convlens.tensor.kernels.PoolGeom.of("test", 3, 13, 37, 29, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, false))) {
-            int yn = 3 * 13 * g.oh() * g.ow();
+                dev.convlens.tensor.kernels.PoolGeom.of("test", 3, 13, 37, 29, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, false),
+                // rows wide enough for the stem pool's vectors (36 and 33 outputs), odd and even widths
+                dev.convlens.tensor.kernels.PoolGeom.of("test", 2, 5, 21, 71, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, false),
+                dev.convlens.tensor.kernels.PoolGeom.of("test", 2, 5, 20, 66, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, false))) {
+            float[] x = Tensor.uniform(53, -4, 4, g.n() * g.c() * g.h() * g.w()).data;
+            for (int i = 0; i < x.length; i++) x[i] = i % 97 == 0 ? Float.NaN : Math.round(x[i]);
+            int yn = g.n() * g.c() * g.oh() * g.ow();
             float[] yRef = new float[yn];
             int[] swRef = new int[yn];
             ref.maxPoolForward(g, x, yRef, swRef);
