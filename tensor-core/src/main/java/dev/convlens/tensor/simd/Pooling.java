@@ -3,7 +3,6 @@ package dev.convlens.tensor.simd;
 import dev.convlens.tensor.kernels.Kernels;
 import dev.convlens.tensor.kernels.PoolGeom;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -15,7 +14,7 @@ import jdk.incubator.vector.VectorSpecies;
  *   <li>3x3 windows of stride 2 inside the input (ResNet's stem pool): VL outputs at once. Each
  *       input row is split into its even and odd columns, so the window taps of VL consecutive
  *       outputs are VL consecutive values of one of the two; the nine taps are taken in window
- *       order with a compare and two blends (value and switch) each;</li>
+ *       order with a compare and two blends (value and switch, the switch as a float) each;</li>
  *   <li>other 3x3 windows inside the input: one output at a time, each tap a select;</li>
  *   <li>windows touching the padding, and other shapes: the reference window.</li>
  * </ul>
@@ -24,13 +23,15 @@ final class Pooling {
     private Pooling() {}
 
     private static final VectorSpecies<Float> S = Gemm.S;
-    private static final VectorSpecies<Integer> SI = IntVector.SPECIES_PREFERRED;
     private static final int VL = Gemm.VL;
 
     /** Rows split into even and odd columns, for one task; sized for a plane width on first use. */
     static final class Rows {
         float[][] e = new float[3][0], o = new float[3][0];
         int[] ey = {-1, -1, -1};                            // the input row each slot holds
+        final float[][] taps = new float[9][];              // stemRow: each window tap's split row,
+        final int[] shift = new int[9], rel = new int[9];   // its offset in it, and its index in the plane (less 2 ox)
+        final float[] lanes = new float[VL];                // stemRow: a vector of switches before they become ints
 
         void fit(int n) {
             if (e[0].length >= n) return;
@@ -44,7 +45,7 @@ final class Pooling {
     static void maxPool(PoolGeom g, float[] x, float[] y, int[] switches, int p0, int p1, Rows rows) {
         int h = g.h(), w = g.w(), oh = g.oh(), ow = g.ow(), kh = g.kernelH(), dh = g.dilH();
         boolean three = g.kernelW() == 3 && g.dilW() == 1;
-        boolean stem = three && kh == 3 && dh == 1 && g.strideW() == 2 && SI.length() == VL;
+        boolean stem = three && kh == 3 && dh == 1 && g.strideW() == 2 && (long) h * w < 1 << 24;
         int pl = g.padLeft();
         // outputs whose window lies inside the row: x0 = 2 ox - pl >= 0 and x0 + 2 < w
         int oxLo = stem ? (pl + 1) / 2 : 0, oxHi = stem ? Math.min(ow, (w - 3 + pl) / 2 + 1) : 0;
@@ -91,32 +92,49 @@ final class Pooling {
         }
     }
 
-    /** Outputs ox0..ox1-1 (a multiple of VL, windows inside the input) of the output row at o, VL at a time. */
+    /** 0, 2, 4, ... as floats: the columns of VL stride-2 windows' first taps. */
+    private static final FloatVector LANE2 = FloatVector.fromArray(S, evens(), 0);
+
+    private static float[] evens() {
+        float[] v = new float[VL];
+        for (int l = 0; l < VL; l++) v[l] = 2 * l;
+        return v;
+    }
+
+    /**
+     * Outputs ox0..ox1-1 (a multiple of VL, windows inside the input) of the output row at o, VL at a
+     * time. The switches are carried as floats, indices within the plane (exact below 2^24, which
+     * maxPool checks), so the value and the switch take the same float mask: Vector API calls that
+     * C2 on JDK 17 compiles to single instructions (an int vector blended with a cast mask, and
+     * {@code test(IS_NAN)}, ran as boxed library code there: 10% of a ResNet-18 forward, JFR).
+     */
     private static void stemRow(float[] x, int xOff, int w, int y0, int pl, int ox0, int ox1, float[] y, int[] switches,
                                 int o, Rows rows) {
         int s0 = slot(rows, y0, x, xOff, w), s1 = slot(rows, y0 + 1, x, xOff, w), s2 = slot(rows, y0 + 2, x, xOff, w);
-        IntVector lane2 = IntVector.zero(SI).addIndex(2);     // 0, 2, 4, ...
+        float[][] taps = rows.taps;
+        int[] shift = rows.shift, rel = rows.rel;
+        for (int t = 0; t < 9; t++) {
+            int i = t / 3, j = t % 3, s = i == 0 ? s0 : i == 1 ? s1 : s2;
+            int parity = ((j - pl) % 2 + 2) % 2;          // column 2 ox - pl + j: even columns from e, odd from o
+            taps[t] = parity == 0 ? rows.e[s] : rows.o[s];
+            shift[t] = (j - pl - parity) / 2;
+            rel[t] = (y0 + i) * w - pl + j;               // its index in the plane, less 2 ox
+        }
+        float[] lanes = rows.lanes;
         for (int ox = ox0; ox < ox1; ox += VL) {
             // tap (0, 0) starts the maximum; then the other eight in window order
-            FloatVector max = tap(rows, s0, pl, 0, ox);
-            IntVector arg = lane2.add(xOff + y0 * w + 2 * ox - pl);
+            FloatVector max = FloatVector.fromArray(S, taps[0], ox + shift[0]);
+            FloatVector arg = LANE2.add(rel[0] + 2 * ox);
             for (int t = 1; t < 9; t++) {
-                int i = t / 3, j = t % 3;
-                FloatVector v = tap(rows, i == 0 ? s0 : i == 1 ? s1 : s2, pl, j, ox);
-                IntVector idx = lane2.add(xOff + (y0 + i) * w + 2 * ox - pl + j);
-                VectorMask<Float> take = v.compare(VectorOperators.GT, max).or(v.test(VectorOperators.IS_NAN));
+                FloatVector v = FloatVector.fromArray(S, taps[t], ox + shift[t]);
+                VectorMask<Float> take = v.compare(VectorOperators.GT, max).or(v.compare(VectorOperators.NE, v));
                 max = max.blend(v, take);
-                arg = arg.blend(idx, take.cast(SI));
+                arg = arg.blend(LANE2.add(rel[t] + 2 * ox), take);
             }
             max.intoArray(y, o + ox);
-            arg.intoArray(switches, o + ox);
+            arg.intoArray(lanes, 0);
+            for (int l = 0; l < VL; l++) switches[o + ox + l] = xOff + (int) lanes[l];
         }
-    }
-
-    /** Column {@code 2 ox - pl + j} of the row in slot s, for VL outputs from ox: even columns from e, odd from o. */
-    private static FloatVector tap(Rows rows, int s, int pl, int j, int ox) {
-        int parity = ((j - pl) % 2 + 2) % 2, shift = (j - pl - parity) / 2;
-        return FloatVector.fromArray(S, parity == 0 ? rows.e[s] : rows.o[s], ox + shift);
     }
 
     /** The slot of rows holding input row iy split into even and odd columns, splitting it now if none does. */
