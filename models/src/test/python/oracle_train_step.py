@@ -10,6 +10,8 @@ For resnet18 and alexnet, OUT_DIR/<net>/ gets:
   grad.<param>.npy    its gradient for every parameter (state_dict names)
   stat.<buffer>.npy   resnet18: every BN running mean and var after that training-mode forward
                       (momentum 0.1, unbiased batch variance, as PyTorch)
+  sgd1.<param>.npy    every parameter after the first of those two steps
+  loss2.npy, grad2.<param>.npy   the loss and the gradients at those parameters (what the second step used)
   sgd.<param>.npy     every parameter after two SGD steps (lr 0.01, momentum 0.9, weight decay 1e-4)
                       on the same batch (the second at the weights and statistics the first left)
   adam.<param>.npy    every parameter after one Adam step (lr 1e-3) with the gradients above
@@ -85,7 +87,12 @@ def run(name, ctor, train):
         if 'running' in b:
             save(d, 'stat.' + b, t)
     sgd.step()
-    grads_at(net, x, labels)
+    for p, t in net.named_parameters():
+        save(d, 'sgd1.' + p, t)
+    loss2 = grads_at(net, x, labels)
+    save(d, 'loss2', loss2.reshape(1))
+    for p, t in net.named_parameters():
+        save(d, 'grad2.' + p, t.grad)
     sgd.step()
     for p, t in net.named_parameters():
         save(d, 'sgd.' + p, t)
