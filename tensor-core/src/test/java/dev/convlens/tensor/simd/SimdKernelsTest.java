@@ -51,9 +51,12 @@ class SimdKernelsTest {
                 {2, 4, 11, 13, 5, 3, 2, 3, 3, 1, 2, 0, 1, 1, 1, 1},   // stride 3, 3x2 kernel, pads cut by the stride
                 {2, 37, 23, 21, 41, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, // Winograd: 132 tiles per image, odd output sizes, K % MR != 0
                 {1, 300, 30, 30, 9, 3, 3, 1, 1, 0, 2, 1, 0, 1, 1, 1}, // Winograd: C in two K blocks, asymmetric pads
+                {2, 37, 13, 13, 67, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, // Winograd, V resident (K 67 > 49 tiles), dense rows of 7
+                {1, 300, 8, 16, 70, 3, 3, 1, 1, 0, 1, 2, 1, 1, 1, 1}, // Winograd, V resident (32 tiles), C in two K blocks, asymmetric pads
         };
         String[] names = {"3x3 pad 1", "stride 2 asym pads", "dilation 2", "groups 2", "depthwise s2",
-                "1x1", "1x1 stride 2", "7x7 stride 2", "depth 333", "289 pixels", "kg 263", "1x1 kg 300", "342 pixels", "1x1 300 pixels", "depth 1053", "stride 3", "winograd", "winograd C 300"};
+                "1x1", "1x1 stride 2", "7x7 stride 2", "depth 333", "289 pixels", "kg 263", "1x1 kg 300", "342 pixels", "1x1 300 pixels", "depth 1053", "stride 3", "winograd", "winograd C 300",
+                "winograd resident", "winograd resident C 300"};
         Stream.Builder<Arguments> out = Stream.builder();
         for (int threads = 1; threads <= 2; threads++)
             for (int i = 0; i < shapes.length; i++) out.add(Arguments.of(names[i], shapes[i], threads));
@@ -127,6 +130,7 @@ class SimdKernelsTest {
         try {
             SimdKernels.winoChunkFloats = 16 * 83 * 16 * 3;    // chunks of 3 rows of tiles: 4 per image
             sameBitsAloneAndInABatch(threads, 23);
+            sameBitsAloneAndInABatch(threads, 17);   // dense rows of 9 tiles: chunks of 5 rows, vectors crossing panels
         } finally {
             SimdKernels.winoChunkFloats = saved;
         }
