@@ -266,7 +266,7 @@ public final class SimdKernels implements Kernels {
     private void forwardWinograd(ConvGeom g, float[] x, float[] w, float[] b, Gemm.Epilogue ep, float[] y) {
         int c = g.c(), k = g.k(), tw = Winograd.tilesW(g), th = Winograd.tilesH(g), rt = Winograd.rowTiles(g);
         long vFloats = 16L * c * ceilDiv(th * rt, NR) * NR;
-        if (k > th * rt && vFloats <= WINO_RESIDENT_FLOATS) {
+        if (k > g.n() * th * rt && vFloats <= WINO_RESIDENT_FLOATS) {
             forwardWinogradResident(g, x, w, b, ep, y);
             return;
         }
@@ -312,14 +312,16 @@ public final class SimdKernels implements Kernels {
 
     /**
      * Winograd with V resident and U streamed, for convolutions with more output channels than tiles
-     * (ResNet-18's layer3 at 224: 256 channels, 49 tiles): there U (16 K C floats: 4 MiB for layer3)
-     * is the big operand, and writing it whole and reading it back per chunk, as forwardWinograd
-     * does, costs more memory traffic than the products take. Here each image's V (all its tiles,
+     * in the whole batch (ResNet-18's layer3 at 224 and batch 1: 256 channels, 49 tiles): there U
+     * (16 K C floats: 4 MiB for layer3) is the big operand, and writing it whole and reading it back
+     * per chunk, as forwardWinograd does, costs more memory traffic than the products take; in a
+     * larger batch U is transformed once for all images there, here once per image. Here each image's V (all its tiles,
      * at most {@value #WINO_RESIDENT_FLOATS} floats) is transformed first, channels split over the
      * threads; then each task takes panels of MR output channels: it transforms that panel of U
      * into its own buffer (L2), multiplies it with every V_ξ and runs the output transform of its
-     * channels. The choice between the two paths depends on one image's shape, never on the batch,
-     * so an image gives the same bits alone or in a batch.
+     * channels. Both paths run the same transforms and the same products over the same K blocks in
+     * the same order, so they give the same bits, and an image gives the same bits alone (here) or in
+     * a batch (there): SimdKernelsTest checks it.
      */
     private void forwardWinogradResident(ConvGeom g, float[] x, float[] w, float[] b, Gemm.Epilogue ep, float[] y) {
         int c = g.c(), k = g.k(), tw = Winograd.tilesW(g), th = Winograd.tilesH(g), rt = Winograd.rowTiles(g);

@@ -117,14 +117,17 @@ class SimdKernelsTest {
     }
 
     /**
-     * An image alone (few column panels: col(x) packed whole, output channels split over threads) and
-     * the same image inside a batch of 5 (column strips per image) give the same bits: both paths sum
-     * over the same K blocks in the same order.
+     * An image alone (few column panels: col(x) packed whole, output channels split over threads; or
+     * Winograd with V resident) and the same image inside a batch of 5 (column strips per image; or
+     * Winograd with U transformed once) give the same bits: both paths sum over the same K blocks in
+     * the same order.
      */
     @ParameterizedTest(name = "{0} threads")
     @org.junit.jupiter.params.provider.ValueSource(ints = {1, 2})
     void forwardBitsDoNotDependOnTheBatchAroundAnImage(int threads) {
-        sameBitsAloneAndInABatch(threads, 11);   // 4 panels, depth 333
+        sameBitsAloneAndInABatch(threads, 9);    // direct: 3 panels alone (col(x) packed whole), strips in the batch, depth 333
+        sameBitsAloneAndInABatch(threads, 11);   // Winograd, dense rows of 6: V resident alone (K 83 > 36 tiles), chunks in the batch
+        sameBitsAloneAndInABatch(threads, 13);   // the same with rows of 7 (ResNet-18's layer3)
         sameBitsAloneAndInABatch(threads, 23);   // Winograd: 144 tiles per image
         int saved = SimdKernels.winoChunkFloats;
         try {
