@@ -39,11 +39,13 @@ final class Winograd {
 
     /**
      * Tiles per image from which the transforms pay off (U is recomputed on every call, C*K*16
-     * floats): ResNet-18's layer1 (784), layer2 (196) and layer3 (49) at 224x224, not layer4 (16:
-     * half a B panel, and 8x8 outputs computed for 7x7). Per image, not per call, so an image gives
-     * the same bits alone or in a batch.
+     * floats): ResNet-18's layer1 (784) and layer2 (196) at 224x224. Not 49: measured at batch 1
+     * (JMH, 2026-11-26), ResNet-18's layer3 ran 10-20% faster per layer but no faster within the
+     * network's noise, and AlexNet's 13x13 layers (14x14 computed for 13x13) made its forward 22 ->
+     * 25 ms and its saliency 54 -> 64 ms. Not layer4 (16: half a B panel, 8x8 outputs for 7x7).
+     * Per image, not per call, so an image gives the same bits alone or in a batch.
      */
-    static final int MIN_TILES = 32;
+    static final int MIN_TILES = 128;
 
     /** True for the convolutions F(2x2, 3x3) computes here: 3x3, stride 1, no dilation, one group, padding at most 2. */
     static boolean applies(ConvGeom g) {

@@ -51,12 +51,12 @@ class SimdKernelsTest {
                 {2, 4, 11, 13, 5, 3, 2, 3, 3, 1, 2, 0, 1, 1, 1, 1},   // stride 3, 3x2 kernel, pads cut by the stride
                 {2, 37, 23, 21, 41, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, // Winograd: 132 tiles per image, odd output sizes, K % MR != 0
                 {1, 300, 30, 30, 9, 3, 3, 1, 1, 0, 2, 1, 0, 1, 1, 1}, // Winograd: C in two K blocks, asymmetric pads
-                {2, 37, 13, 13, 67, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, // Winograd, V resident (K 67 > 49 tiles), dense rows of 7
-                {1, 300, 8, 16, 70, 3, 3, 1, 1, 0, 1, 2, 1, 1, 1, 1}, // Winograd, V resident (32 tiles), C in two K blocks, asymmetric pads
+                {2, 13, 38, 13, 270, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, // Winograd, V resident (K 270 > 2 x 133 tiles), dense rows of 7
+                {1, 300, 38, 13, 9, 3, 3, 1, 1, 0, 1, 2, 1, 1, 1, 1}, // Winograd, dense rows of 7 in chunks, C in two K blocks, asymmetric pads
         };
         String[] names = {"3x3 pad 1", "stride 2 asym pads", "dilation 2", "groups 2", "depthwise s2",
                 "1x1", "1x1 stride 2", "7x7 stride 2", "depth 333", "289 pixels", "kg 263", "1x1 kg 300", "342 pixels", "1x1 300 pixels", "depth 1053", "stride 3", "winograd", "winograd C 300",
-                "winograd resident", "winograd resident C 300"};
+                "winograd resident", "winograd dense C 300"};
         Stream.Builder<Arguments> out = Stream.builder();
         for (int threads = 1; threads <= 2; threads++)
             for (int i = 0; i < shapes.length; i++) out.add(Arguments.of(names[i], shapes[i], threads));
@@ -125,36 +125,35 @@ class SimdKernelsTest {
     @ParameterizedTest(name = "{0} threads")
     @org.junit.jupiter.params.provider.ValueSource(ints = {1, 2})
     void forwardBitsDoNotDependOnTheBatchAroundAnImage(int threads) {
-        sameBitsAloneAndInABatch(threads, 9);    // direct: 3 panels alone (col(x) packed whole), strips in the batch, depth 333
-        sameBitsAloneAndInABatch(threads, 11);   // Winograd, dense rows of 6: V resident alone (K 83 > 36 tiles), chunks in the batch
-        sameBitsAloneAndInABatch(threads, 13);   // the same with rows of 7 (ResNet-18's layer3)
-        sameBitsAloneAndInABatch(threads, 23);   // Winograd: 144 tiles per image
+        sameBitsAloneAndInABatch(threads, 11, 11, 83);   // direct: 4 panels alone (col(x) packed whole), strips in the batch, depth 333
+        sameBitsAloneAndInABatch(threads, 23, 23, 83);   // Winograd: 144 tiles per image
+        sameBitsAloneAndInABatch(threads, 38, 13, 150);  // Winograd, dense rows of 7: V resident alone (K 150 > 133 tiles), chunks in the batch
         int saved = SimdKernels.winoChunkFloats;
         try {
             SimdKernels.winoChunkFloats = 16 * 83 * 16 * 3;    // chunks of 3 rows of tiles: 4 per image
-            sameBitsAloneAndInABatch(threads, 23);
-            sameBitsAloneAndInABatch(threads, 17);   // dense rows of 9 tiles: chunks of 5 rows, vectors crossing panels
+            sameBitsAloneAndInABatch(threads, 23, 23, 83);
+            sameBitsAloneAndInABatch(threads, 34, 17, 83);   // dense rows of 9 tiles: chunks of 5 rows, vectors crossing panels
         } finally {
             SimdKernels.winoChunkFloats = saved;
         }
     }
 
-    private void sameBitsAloneAndInABatch(int threads, int size) {
+    private void sameBitsAloneAndInABatch(int threads, int h, int wd, int k) {
         Kernels simd = SimdKernels.create(threads);
-        ConvGeom one = geom(new int[] {1, 37, size, size, 83, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1});
-        ConvGeom five = geom(new int[] {5, 37, size, size, 83, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1});
-        int xn = 37 * size * size, yn = 83 * size * size;
-        float[] x5 = Tensor.uniform(21, -1, 1, 5 * xn).data, w = Tensor.uniform(22, -1, 1, 83 * 37 * 9).data;
-        float[] b = Tensor.uniform(23, -1, 1, 83).data, scale = Tensor.uniform(24, -2, 2, 83).data;
-        float[] shift = Tensor.uniform(25, -1, 1, 83).data;
+        ConvGeom one = geom(new int[] {1, 37, h, wd, k, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1});
+        ConvGeom five = geom(new int[] {5, 37, h, wd, k, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1});
+        int xn = 37 * h * wd, yn = k * h * wd;
+        float[] x5 = Tensor.uniform(21, -1, 1, 5 * xn).data, w = Tensor.uniform(22, -1, 1, k * 37 * 9).data;
+        float[] b = Tensor.uniform(23, -1, 1, k).data, scale = Tensor.uniform(24, -2, 2, k).data;
+        float[] shift = Tensor.uniform(25, -1, 1, k).data;
         float[] y5 = nans(5 * yn), y1 = nans(yn);
         simd.convForwardAffine(five, x5, w, b, scale, shift, null, true, y5);
         simd.convForwardAffine(one, Arrays.copyOfRange(x5, 2 * xn, 3 * xn), w, b, scale, shift, null, true, y1);
-        assertTrue(Arrays.equals(Arrays.copyOfRange(y5, 2 * yn, 3 * yn), y1), size + "x" + size
+        assertTrue(Arrays.equals(Arrays.copyOfRange(y5, 2 * yn, 3 * yn), y1), h + "x" + wd
                 + ": image 2 alone differs from image 2 in the batch");
         float[] yRef = new float[5 * yn];
         ref.convForwardAffine(five, x5, w, b, scale, shift, null, true, yRef);
-        assertClose(size + "x" + size + " batch of 5", yRef, y5);
+        assertClose(h + "x" + wd + " batch of 5", yRef, y5);
     }
 
     /** transA, transB, m, n, k, threads: small, one K block, several K blocks, enough work to split, enough B panels to pack A. */
