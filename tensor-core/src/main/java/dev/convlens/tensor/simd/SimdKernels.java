@@ -286,26 +286,10 @@ public final class SimdKernels implements Kernels {
             int vStride = nPanels * c * NR + WINO_SKEW, mStride = k * ldm + WINO_SKEW;
             float[] v = ws.winoV = Workspace.grow(ws.winoV, 16 * vStride);
             float[] m = ws.winoM = Workspace.grow(ws.winoM, 16 * mStride + VL);
-            if (tiles % NR != 0) {                         // the last panel's columns past the tiles: zero
-                for (int xi = 0; xi < 16; xi++)
-                    for (int ci = 0; ci < c; ci++) {
-                        int at = xi * vStride + (nPanels - 1) * c * NR + ci * NR;
-                        java.util.Arrays.fill(v, at + tiles % NR, at + NR, 0f);
-                    }
-            }
+            zeroTail(v, vStride, c, 0, c, tiles);
             Winograd.Scratch scratch = ws.wino(tw);
             for (int ci = 0; ci < c; ci++) Winograd.transformInput(g, x, img, ci, ty0, ty1, v, vStride, scratch);
-            for (int xi = 0; xi < 16; xi++) {
-                for (int pc = 0; pc < c; pc += kcb) {
-                    int kc = Math.min(kcb, c - pc);
-                    float beta = pc == 0 ? 0f : 1f;
-                    for (int jp = 0; jp < nPanels; jp++) {
-                        Gemm.panelColumn(k, Math.min(NR, tiles - jp * NR), kc, u, xi * uStride + pc * MR, 1, MR, c * MR,
-                                v, xi * vStride + jp * c * NR + pc * NR, m, xi * mStride + jp * NR, ldm, 1f, beta,
-                                null, 0, ws.tile, ws.aTail, null);
-                    }
-                }
-            }
+            products(k, c, tiles, kcb, u, uStride, v, vStride, m, mStride, ldm, ws);
             for (int kk = 0; kk < k; kk++) Winograd.transformOutput(g, m, mStride, ldm, kk, img, kk, ty0, ty1, b, ep, y, scratch.lanes);
         });
     }
@@ -333,13 +317,7 @@ public final class SimdKernels implements Kernels {
             int image = img;
             parallelFor(vTasks, (t, ws) -> {
                 int c0 = t * c / vTasks, c1 = (t + 1) * c / vTasks;
-                if (tiles % NR != 0) {                     // the last panel's columns past the tiles: zero
-                    for (int xi = 0; xi < 16; xi++)
-                        for (int ci = c0; ci < c1; ci++) {
-                            int at = xi * vStride + (nPanels - 1) * c * NR + ci * NR;
-                            Arrays.fill(v, at + tiles % NR, at + NR, 0f);
-                        }
-                }
+                zeroTail(v, vStride, c, c0, c1, tiles);
                 Winograd.Scratch scratch = ws.wino(tw);
                 for (int ci = c0; ci < c1; ci++) Winograd.transformInput(g, x, image, ci, 0, th, v, vStride, scratch);
             });
@@ -349,22 +327,45 @@ public final class SimdKernels implements Kernels {
                 float[] planes = ws.winoPlanes = Workspace.grow(ws.winoPlanes, Winograd.planeFloats(c));
                 Winograd.transformWeights(g, w, p, p + 1, u, uStride, p, planes, ws.winoTmp);
                 int k0 = p * MR, mr = Math.min(MR, k - k0);
-                for (int xi = 0; xi < 16; xi++) {
-                    for (int pc = 0; pc < c; pc += kcb) {
-                        int kc = Math.min(kcb, c - pc);
-                        float beta = pc == 0 ? 0f : 1f;
-                        for (int jp = 0; jp < nPanels; jp++) {
-                            Gemm.panelColumn(mr, Math.min(NR, tiles - jp * NR), kc, u, xi * uStride + pc * MR, 1, MR, c * MR,
-                                    v, xi * vStride + jp * c * NR + pc * NR, m, xi * mStride + jp * NR, ldm, 1f, beta,
-                                    null, 0, ws.tile, ws.aTail, null);
-                        }
-                    }
-                }
+                products(mr, c, tiles, kcb, u, uStride, v, vStride, m, mStride, ldm, ws);
                 Winograd.Scratch scratch = ws.wino(tw);
                 for (int r = 0; r < mr; r++)
                     Winograd.transformOutput(g, m, mStride, ldm, r, image, k0 + r, 0, th, b, ep, y, scratch.lanes);
             });
         }
+    }
+
+    /**
+     * The 16 products {@code M_ξ = U_ξ V_ξ} of Winograd: {@code rows} rows of U (packed A panels, ξ's
+     * at {@code ξ * uStride}) with every one of the {@code tiles} columns of V (packed B panels, ξ's at
+     * {@code ξ * vStride}), into M ({@code ldm} columns, ξ's at {@code ξ * mStride}); K blocks of
+     * {@code kcb} input channels, in order. Both Winograd paths call this, so their sums agree bit for bit.
+     */
+    private static void products(int rows, int c, int tiles, int kcb, float[] u, int uStride, float[] v, int vStride,
+                                 float[] m, int mStride, int ldm, Workspace ws) {
+        int nPanels = ceilDiv(tiles, NR);
+        for (int xi = 0; xi < 16; xi++) {
+            for (int pc = 0; pc < c; pc += kcb) {
+                int kc = Math.min(kcb, c - pc);
+                float beta = pc == 0 ? 0f : 1f;
+                for (int jp = 0; jp < nPanels; jp++) {
+                    Gemm.panelColumn(rows, Math.min(NR, tiles - jp * NR), kc, u, xi * uStride + pc * MR, 1, MR, c * MR,
+                            v, xi * vStride + jp * c * NR + pc * NR, m, xi * mStride + jp * NR, ldm, 1f, beta,
+                            null, 0, ws.tile, ws.aTail, null);
+                }
+            }
+        }
+    }
+
+    /** Zeroes the columns past the tiles in V's last panel, channels c0..c1-1 of c (they would carry old values into M). */
+    private static void zeroTail(float[] v, int vStride, int c, int c0, int c1, int tiles) {
+        if (tiles % NR == 0) return;
+        int last = (ceilDiv(tiles, NR) - 1) * c * NR;
+        for (int xi = 0; xi < 16; xi++)
+            for (int ci = c0; ci < c1; ci++) {
+                int at = xi * vStride + last + ci * NR;
+                Arrays.fill(v, at + tiles % NR, at + NR, 0f);
+            }
     }
 
     /**
