@@ -63,6 +63,10 @@ public final class SimdKernels implements Kernels {
     private static final int FLIP_MIN_PIXELS = 100;
     /** Columns of c per block of the one-row gemm with B stored (kk, n): 4 KiB of sums stay in L1. */
     private static final int GEMV_COLUMNS = 1024;
+    /** Backward-data splits over strips of output rows too when it has fewer (image, input channel) pairs than this. */
+    private static final int STRIP_BELOW = 8;
+    /** At most this many strips of output rows in backward-data (see stripRows). */
+    private static final int MAX_STRIPS = 16;
     /** Tasks per thread that {@link #splits} aims at. */
     private static final int TASKS_PER_THREAD = 4;
     /** (k, c) block edge of the weight flip in backward-data as a forward. */
@@ -429,39 +433,61 @@ public final class SimdKernels implements Kernels {
         // those pages in the first-level TLB while all the row panels pass.
         boolean pack = nPanels >= PACK_A_MIN_PANELS;
         int kcb = blockDepth(kg, pack ? KC : TLB_DEPTH);
-        // Tasks: image x group x block of input channels; each writes its own planes of dx.
-        parallelFor(units * chanBlocks, (t, ws) -> {
-            int cb = t % chanBlocks, unit = t / chanBlocks, img = unit / groups, grp = unit % groups;
-            int c0 = cb * cg / chanBlocks, c1 = (cb + 1) * cg / chanBlocks;
-            if (c0 == c1) return;
-            int rows = (c1 - c0) * rs;                    // im2col rows of these channels
-            int dxc = (img * g.c() + grp * cg + c0) * hw; // first dx plane of the block
-            int dyc = (img * g.k() + grp * kg) * pix;     // the group's first dy plane
-            // A = w_g^T restricted to the block's rows: (rows, kg), A(q, k) = w[grp*kg + k][c0*rs + q],
-            // packed per task, or read in place (MR adjacent values per k).
-            int wc = grp * kg * depth + c0 * rs;
-            float[] a = pack ? (ws.a = Workspace.grow(ws.a, ceilDiv(rows, MR) * MR * kg)) : w; // (ceil(rows/MR), kg, MR)
-            if (pack) Gemm.packA(w, wc, 1, depth, rows, kg, a, 0);
-            int aOff = pack ? 0 : wc, acs = pack ? MR : depth, aPanel = pack ? kg * MR : MR;
-            float[] col = ws.col = Workspace.grow(ws.col, rows * NR); // (rows, NR) column panel
-            if (!pointwise) Gemm.zero(dx, dxc, (c1 - c0) * hw);
-            for (int jp = 0; jp < nPanels; jp++) {
-                int p0 = jp * NR, nr = Math.min(NR, pix - p0);
-                for (int pc = 0; pc < kg; pc += kcb) {
-                    int kc = Math.min(kcb, kg - pc);
-                    float beta = pc == 0 ? 0f : 1f;
-                    Gemm.packB(dy, dyc + pc * pix + p0, pix, 1, kc, nr, ws.b);
-                    if (pointwise) {
-                        Gemm.panelColumn(rows, nr, kc, a, aOff + pc * acs, 1, acs, aPanel, ws.b, dx, dxc + p0, hw,
-                                1f, beta, null, 0, ws.tile, ws.aTail);
-                    } else {
-                        Gemm.panelColumn(rows, nr, kc, a, aOff + pc * acs, 1, acs, aPanel, ws.b, col, 0, NR,
-                                1f, beta, null, 0, ws.tile, ws.aTail);
+        // Tasks: image x group x block of input channels (x strip of output rows when the channels are
+        // too few to keep the threads busy: conv1 has 3); each writes its own planes of dx. Strips
+        // two apart touch disjoint rows of dx, so the even strips run first, then the odd ones.
+        int stripRows = pointwise ? g.oh() : stripRows(g, units * cg), strips = ceilDiv(g.oh(), stripRows);
+        if (strips > 1) Arrays.fill(dx, 0, g.n() * g.c() * hw, 0f);
+        for (int wave = 0; wave < Math.min(2, strips); wave++) {
+            int first = wave, waveStrips = (strips - wave + 1) / 2;
+            parallelFor(units * chanBlocks * waveStrips, (t, ws) -> {
+                int strip = first + 2 * (t % waveStrips), cb = t / waveStrips % chanBlocks, unit = t / (waveStrips * chanBlocks);
+                int img = unit / groups, grp = unit % groups;
+                int c0 = cb * cg / chanBlocks, c1 = (cb + 1) * cg / chanBlocks;
+                if (c0 == c1) return;
+                int pA = strip * stripRows * g.ow(), pB = Math.min(pix, (strip + 1) * stripRows * g.ow());
+                int rows = (c1 - c0) * rs;                    // im2col rows of these channels
+                int dxc = (img * g.c() + grp * cg + c0) * hw; // first dx plane of the block
+                int dyc = (img * g.k() + grp * kg) * pix;     // the group's first dy plane
+                // A = w_g^T restricted to the block's rows: (rows, kg), A(q, k) = w[grp*kg + k][c0*rs + q],
+                // packed per task, or read in place (MR adjacent values per k).
+                int wc = grp * kg * depth + c0 * rs;
+                float[] a = pack ? (ws.a = Workspace.grow(ws.a, ceilDiv(rows, MR) * MR * kg)) : w; // (ceil(rows/MR), kg, MR)
+                if (pack) Gemm.packA(w, wc, 1, depth, rows, kg, a, 0);
+                int aOff = pack ? 0 : wc, acs = pack ? MR : depth, aPanel = pack ? kg * MR : MR;
+                float[] col = ws.col = Workspace.grow(ws.col, rows * NR); // (rows, NR) column panel
+                if (!pointwise && strips == 1) Gemm.zero(dx, dxc, (c1 - c0) * hw);
+                for (int p0 = pA; p0 < pB; p0 += NR) {
+                    int nr = Math.min(NR, pB - p0);
+                    for (int pc = 0; pc < kg; pc += kcb) {
+                        int kc = Math.min(kcb, kg - pc);
+                        float beta = pc == 0 ? 0f : 1f;
+                        Gemm.packB(dy, dyc + pc * pix + p0, pix, 1, kc, nr, ws.b);
+                        if (pointwise) {
+                            Gemm.panelColumn(rows, nr, kc, a, aOff + pc * acs, 1, acs, aPanel, ws.b, dx, dxc + p0, hw,
+                                    1f, beta, null, 0, ws.tile, ws.aTail);
+                        } else {
+                            Gemm.panelColumn(rows, nr, kc, a, aOff + pc * acs, 1, acs, aPanel, ws.b, col, 0, NR,
+                                    1f, beta, null, 0, ws.tile, ws.aTail);
+                        }
                     }
+                    if (!pointwise) Im2col.col2imPanel(g, col, rows, p0, nr, dx, dxc);
                 }
-                if (!pointwise) Im2col.col2imPanel(g, col, rows, p0, nr, dx, dxc);
-            }
-        });
+            });
+        }
+    }
+
+    /**
+     * Output rows per strip of backward-data's col2im path: all of them (one strip) when the call has
+     * at least {@value #STRIP_BELOW} (image, input channel) pairs to share out; else strips of at
+     * least {@code (r-1)*dilH/strideH} rows, so that the dx rows of strips two apart never meet (the
+     * windows of strip s end where those of strip s+2 begin, at the earliest), and at most
+     * {@value #MAX_STRIPS} strips. A function of the shape alone: the bits do not depend on the threads.
+     */
+    private static int stripRows(ConvGeom g, int channelTasks) {
+        if (channelTasks >= STRIP_BELOW) return g.oh();
+        int min = Math.max(1, (g.r() - 1) * g.dilH() / g.strideH());
+        return Math.max(min, ceilDiv(g.oh(), MAX_STRIPS));
     }
 
     /**

@@ -51,12 +51,14 @@ class SimdKernelsTest {
                 {2, 4, 11, 13, 5, 3, 2, 3, 3, 1, 2, 0, 1, 1, 1, 1},   // stride 3, 3x2 kernel, pads cut by the stride
                 {2, 37, 23, 21, 41, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, // Winograd: 132 tiles per image, odd output sizes, K % MR != 0
                 {1, 300, 30, 30, 9, 3, 3, 1, 1, 0, 2, 1, 0, 1, 1, 1}, // Winograd: C in two K blocks, asymmetric pads
+                {1, 2, 23, 19, 6, 5, 5, 2, 2, 2, 1, 2, 3, 1, 1, 1},   // backward-data in 6 strips of 2 output rows (2 channels)
+                {1, 3, 21, 21, 4, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 1},   // the same, dilation 2
                 {2, 13, 38, 13, 270, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, // Winograd, V resident (K 270 > 2 x 133 tiles), dense rows of 7
                 {1, 300, 38, 13, 9, 3, 3, 1, 1, 0, 1, 2, 1, 1, 1, 1}, // Winograd, dense rows of 7 in chunks, C in two K blocks, asymmetric pads
         };
         String[] names = {"3x3 pad 1", "stride 2 asym pads", "dilation 2", "groups 2", "depthwise s2",
                 "1x1", "1x1 stride 2", "7x7 stride 2", "depth 333", "289 pixels", "kg 263", "1x1 kg 300", "342 pixels", "1x1 300 pixels", "depth 1053", "stride 3", "winograd", "winograd C 300",
-                "winograd resident", "winograd dense C 300"};
+                "strips", "strips dilated", "winograd resident", "winograd dense C 300"};
         Stream.Builder<Arguments> out = Stream.builder();
         for (int threads = 1; threads <= 2; threads++)
             for (int i = 0; i < shapes.length; i++) out.add(Arguments.of(names[i], shapes[i], threads));
