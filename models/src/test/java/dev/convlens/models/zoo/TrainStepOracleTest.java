@@ -60,10 +60,11 @@ class TrainStepOracleTest {
         for (String p : start.keySet()) assertRel(net + " after 1 SGD step: " + p, gold.tensor("sgd1." + p), g.params.get(p));
         // The second step: at PyTorch's parameters after the first, our loss there, then our optimizer
         // (its momentum from our first gradients) fed PyTorch's gradients at that point. Our gradients
-        // there are not compared: at this point they are ill-conditioned for conv1 (the stem max-pool and
-        // ReLU meet near-ties): conv1.weight after two chained steps came out 6.7e-5 from PyTorch with the
-        // direct convolution everywhere, under 5e-7 with Winograd in layer1-2, 1.2e-4 with Winograd in
-        // layer1-3, while every gradient at the first point agrees to ~4e-6 in all three.
+        // there are not compared: at this point they are ill-conditioned for conv1 (cause not located: the
+        // stem max-pool's switches agreed between the variants below; ReLU kinks near zero are the suspect):
+        // conv1.weight after two chained steps came out 6.7e-5 from PyTorch with the direct convolution
+        // everywhere, under 5e-7 with Winograd in layer1-2, 1.2e-4 with Winograd in layer1-3, while every
+        // gradient at the first point agrees to ~4e-6 in all three.
         for (String p : start.keySet()) System.arraycopy(gold.tensor("sgd1." + p).data, 0, g.params.get(p).data, 0, start.get(p).size());
         Run run = g.forward(k, Map.of("input", x), train);
         float loss2 = CrossEntropy.forward(run.output(), labels).loss(), ref2 = gold.floats("loss2")[0];
