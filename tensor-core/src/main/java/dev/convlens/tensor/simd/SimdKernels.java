@@ -89,13 +89,10 @@ public final class SimdKernels implements Kernels {
     private float[] flippedW = new float[0];              // backward-data as a forward: w~ (c, kg, r, s), flipped
     private float[] packedB = new float[0];               // forward with few panels: col(x) (units, nPanels, cg*r*s*NR + VL)
     private float[] winoU = new float[0];                 // Winograd: the transformed weights U (see forwardWinograd)
-    private float[] winoV = new float[0];                 // Winograd with V resident: an image's V (see forwardWinogradResident)
     /** Winograd F(2x2, 3x3) for the 3x3 stride-1 convolutions it applies to; -Dconvlens.winograd=false turns it off (A/B timing). */
     static final boolean WINOGRAD = !"false".equals(System.getProperty("convlens.winograd"));
     /** Floats of V (and of M) per chunk of tile rows in forwardWinograd: 0.5 MiB each, kept in L2 (tests lower it). */
     static int winoChunkFloats = 128 << 10;
-    /** Floats of V up to which forwardWinogradResident keeps all of an image's tiles (1 MiB: in L2 beside U's panel). */
-    private static final int WINO_RESIDENT_FLOATS = 256 << 10;
     /** Floats between the 16 ξ regions of U, V and M beyond their size (64 bytes). */
     private static final int WINO_SKEW = 16;
 
@@ -137,9 +134,6 @@ public final class SimdKernels implements Kernels {
         final float[] lanes = new float[VL];              // gemv: the lanes of a dot product, summed in order
         final float[] row = new float[GEMV_COLUMNS];      // gemv: a block of c's columns (GEMV_COLUMNS)
         float[] winoV = new float[0], winoM = new float[0]; // Winograd: a chunk's V and M
-        float[] winoPlanes = new float[0];                // Winograd: a weight panel's nine taps (Winograd.planeFloats)
-        float[] winoU = new float[0];                     // Winograd with V resident: one panel of U per ξ
-        final float[] winoTmp = new float[16 * VL];       // Winograd: a half vector of U per ξ
         final Pooling.Rows pool = new Pooling.Rows();     // max pooling: input rows split into even and odd columns
         Winograd.Scratch wino;                            // Winograd transforms' rows, for tiles per row winoTw
         int winoTw = -1;
@@ -269,19 +263,11 @@ public final class SimdKernels implements Kernels {
      */
     private void forwardWinograd(ConvGeom g, float[] x, float[] w, float[] b, Gemm.Epilogue ep, float[] y) {
         int c = g.c(), k = g.k(), tw = Winograd.tilesW(g), th = Winograd.tilesH(g), rt = Winograd.rowTiles(g);
-        long vFloats = 16L * c * ceilDiv(th * rt, NR) * NR;
-        if (k > g.n() * th * rt && vFloats <= WINO_RESIDENT_FLOATS) {
-            forwardWinogradResident(g, x, w, b, ep, y);
-            return;
-        }
         // each ξ's region is padded by 64 bytes: 16 regions a multiple of 4 KiB apart would share L1 sets
         int mPanels = ceilDiv(k, MR), uStride = mPanels * MR * c + WINO_SKEW;
         float[] u = winoU = Workspace.grow(winoU, 16 * uStride);
         int wTasks = splits(1, mPanels);
-        parallelFor(wTasks, (t, ws) -> {
-            float[] planes = ws.winoPlanes = Workspace.grow(ws.winoPlanes, Winograd.planeFloats(c));
-            Winograd.transformWeights(g, w, t * mPanels / wTasks, (t + 1) * mPanels / wTasks, u, uStride, 0, planes, ws.winoTmp);
-        });
+        parallelFor(wTasks, (t, ws) -> Winograd.transformWeights(g, w, t * mPanels / wTasks, (t + 1) * mPanels / wTasks, u, uStride));
         int rows = Math.max(1, winoChunkFloats / (16 * Math.max(c, k)) / rt), chunks = ceilDiv(th, rows);
         int kcb = blockDepth(c);
         parallelFor(g.n() * chunks, (t, ws) -> {
@@ -290,86 +276,28 @@ public final class SimdKernels implements Kernels {
             int vStride = nPanels * c * NR + WINO_SKEW, mStride = k * ldm + WINO_SKEW;
             float[] v = ws.winoV = Workspace.grow(ws.winoV, 16 * vStride);
             float[] m = ws.winoM = Workspace.grow(ws.winoM, 16 * mStride + VL);
-            zeroTail(v, vStride, c, 0, c, tiles);
+            if (tiles % NR != 0) {                         // the last panel's columns past the tiles: zero
+                for (int xi = 0; xi < 16; xi++)
+                    for (int ci = 0; ci < c; ci++) {
+                        int at = xi * vStride + (nPanels - 1) * c * NR + ci * NR;
+                        java.util.Arrays.fill(v, at + tiles % NR, at + NR, 0f);
+                    }
+            }
             Winograd.Scratch scratch = ws.wino(tw);
             for (int ci = 0; ci < c; ci++) Winograd.transformInput(g, x, img, ci, ty0, ty1, v, vStride, scratch);
-            products(k, c, tiles, kcb, u, uStride, v, vStride, m, mStride, ldm, ws);
-            for (int kk = 0; kk < k; kk++) Winograd.transformOutput(g, m, mStride, ldm, kk, img, kk, ty0, ty1, b, ep, y, scratch.lanes);
-        });
-    }
-
-    /**
-     * Winograd with V resident and U streamed, for convolutions with more output channels than tiles
-     * in the whole batch (ResNet-18's layer3 at 224 and batch 1: 256 channels, 49 tiles): there U
-     * (16 K C floats: 4 MiB for layer3) is the big operand, and writing it whole and reading it back
-     * per chunk, as forwardWinograd does, costs more memory traffic than the products take; in a
-     * larger batch U is transformed once for all images there, here once per image. Here each image's V (all its tiles,
-     * at most {@value #WINO_RESIDENT_FLOATS} floats) is transformed first, channels split over the
-     * threads; then each task takes panels of MR output channels: it transforms that panel of U
-     * into its own buffer (L2), multiplies it with every V_ξ and runs the output transform of its
-     * channels. Both paths run the same transforms and the same products over the same K blocks in
-     * the same order, so they give the same bits, and an image gives the same bits alone (here) or in
-     * a batch (there): SimdKernelsTest checks it.
-     */
-    private void forwardWinogradResident(ConvGeom g, float[] x, float[] w, float[] b, Gemm.Epilogue ep, float[] y) {
-        int c = g.c(), k = g.k(), tw = Winograd.tilesW(g), th = Winograd.tilesH(g), rt = Winograd.rowTiles(g);
-        int tiles = th * rt, nPanels = ceilDiv(tiles, NR), ldm = nPanels * NR, mPanels = ceilDiv(k, MR);
-        int vStride = nPanels * c * NR + WINO_SKEW, uStride = c * MR + WINO_SKEW, mStride = MR * ldm + WINO_SKEW;
-        float[] v = winoV = Workspace.grow(winoV, 16 * vStride);
-        int kcb = blockDepth(c), vTasks = splits(1, c);
-        for (int img = 0; img < g.n(); img++) {
-            int image = img;
-            parallelFor(vTasks, (t, ws) -> {
-                int c0 = t * c / vTasks, c1 = (t + 1) * c / vTasks;
-                zeroTail(v, vStride, c, c0, c1, tiles);
-                Winograd.Scratch scratch = ws.wino(tw);
-                for (int ci = c0; ci < c1; ci++) Winograd.transformInput(g, x, image, ci, 0, th, v, vStride, scratch);
-            });
-            parallelFor(mPanels, (p, ws) -> {
-                float[] u = ws.winoU = Workspace.grow(ws.winoU, 16 * uStride);
-                float[] m = ws.winoM = Workspace.grow(ws.winoM, 16 * mStride + VL);
-                float[] planes = ws.winoPlanes = Workspace.grow(ws.winoPlanes, Winograd.planeFloats(c));
-                Winograd.transformWeights(g, w, p, p + 1, u, uStride, p, planes, ws.winoTmp);
-                int k0 = p * MR, mr = Math.min(MR, k - k0);
-                products(mr, c, tiles, kcb, u, uStride, v, vStride, m, mStride, ldm, ws);
-                Winograd.Scratch scratch = ws.wino(tw);
-                for (int r = 0; r < mr; r++)
-                    Winograd.transformOutput(g, m, mStride, ldm, r, image, k0 + r, 0, th, b, ep, y, scratch.lanes);
-            });
-        }
-    }
-
-    /**
-     * The 16 products {@code M_ξ = U_ξ V_ξ} of Winograd: {@code rows} rows of U (packed A panels, ξ's
-     * at {@code ξ * uStride}) with every one of the {@code tiles} columns of V (packed B panels, ξ's at
-     * {@code ξ * vStride}), into M ({@code ldm} columns, ξ's at {@code ξ * mStride}); K blocks of
-     * {@code kcb} input channels, in order. Both Winograd paths call this, so their sums agree bit for bit.
-     */
-    private static void products(int rows, int c, int tiles, int kcb, float[] u, int uStride, float[] v, int vStride,
-                                 float[] m, int mStride, int ldm, Workspace ws) {
-        int nPanels = ceilDiv(tiles, NR);
-        for (int xi = 0; xi < 16; xi++) {
-            for (int pc = 0; pc < c; pc += kcb) {
-                int kc = Math.min(kcb, c - pc);
-                float beta = pc == 0 ? 0f : 1f;
-                for (int jp = 0; jp < nPanels; jp++) {
-                    Gemm.panelColumn(rows, Math.min(NR, tiles - jp * NR), kc, u, xi * uStride + pc * MR, 1, MR, c * MR,
-                            v, xi * vStride + jp * c * NR + pc * NR, m, xi * mStride + jp * NR, ldm, 1f, beta,
-                            null, 0, ws.tile, ws.aTail, null);
+            for (int xi = 0; xi < 16; xi++) {
+                for (int pc = 0; pc < c; pc += kcb) {
+                    int kc = Math.min(kcb, c - pc);
+                    float beta = pc == 0 ? 0f : 1f;
+                    for (int jp = 0; jp < nPanels; jp++) {
+                        Gemm.panelColumn(k, Math.min(NR, tiles - jp * NR), kc, u, xi * uStride + pc * MR, 1, MR, c * MR,
+                                v, xi * vStride + jp * c * NR + pc * NR, m, xi * mStride + jp * NR, ldm, 1f, beta,
+                                null, 0, ws.tile, ws.aTail, null);
+                    }
                 }
             }
-        }
-    }
-
-    /** Zeroes the columns past the tiles in V's last panel, channels c0..c1-1 of c (they would carry old values into M). */
-    private static void zeroTail(float[] v, int vStride, int c, int c0, int c1, int tiles) {
-        if (tiles % NR == 0) return;
-        int last = (ceilDiv(tiles, NR) - 1) * c * NR;
-        for (int xi = 0; xi < 16; xi++)
-            for (int ci = c0; ci < c1; ci++) {
-                int at = xi * vStride + last + ci * NR;
-                Arrays.fill(v, at + tiles % NR, at + NR, 0f);
-            }
+            for (int kk = 0; kk < k; kk++) Winograd.transformOutput(g, m, mStride, ldm, img, kk, ty0, ty1, b, ep, y, scratch.lanes);
+        });
     }
 
     /**

@@ -40,9 +40,10 @@ final class Winograd {
     /**
      * Tiles per image from which the transforms pay off (U is recomputed on every call, C*K*16
      * floats): ResNet-18's layer1 (784) and layer2 (196) at 224x224. Not 49: measured at batch 1
-     * (JMH, 2026-11-26), ResNet-18's layer3 ran 10-20% faster per layer but no faster within the
-     * network's noise, and AlexNet's 13x13 layers (14x14 computed for 13x13) made its forward 22 ->
-     * 25 ms and its saliency 54 -> 64 ms. Not layer4 (16: half a B panel, 8x8 outputs for 7x7).
+     * (JMH, 2026-11-26, with rows of tiles packed densely and V kept resident, code since removed),
+     * ResNet-18's layer3 ran 5-20% faster per layer (two runs) but no faster within the network's
+     * noise, and AlexNet's 13x13 layers (14x14 computed for 13x13) made its forward 22 -> 25 ms and
+     * its saliency 54 -> 64 ms. Not layer4 (16: half a B panel, 8x8 outputs for 7x7).
      * Per image, not per call, so an image gives the same bits alone or in a batch.
      */
     static final int MIN_TILES = 128;
@@ -87,85 +88,53 @@ final class Winograd {
 
     /**
      * {@code U_ξ = G g Gᵀ} for the output channels of packed panels p0..p1-1 (all input channels),
-     * into packed A panels: ξ's panels start at {@code ξ * uStride} with panel {@code uPanel0},
-     * element (k, c) at {@code (k/MR - uPanel0)*C*MR + c*MR + k%MR}; rows past K are zero. Per panel, the MR filters' nine taps
-     * are first copied into nine planes laid out as the panel ({@code planes[j][c*MR + k%MR]}, rows
-     * of w read in order), so VL consecutive values of a plane are VL consecutive places of each
-     * U_ξ: the transform then runs on vectors and stores them whole.
-     * {@code planes} holds at least {@link #planeFloats} floats.
+     * into packed A panels: ξ's panels start at {@code ξ * uStride}, element (k, c) at
+     * {@code (k/MR)*C*MR + c*MR + k%MR}; rows past K are zero. Scalar: per filter 9 loads and 16
+     * stores, each ξ's stores running along its panel.
      */
-    static void transformWeights(ConvGeom g, float[] w, int p0, int p1, float[] u, int uStride, int uPanel0, float[] planes,
-                                 float[] tmp) {
-        int c = g.c(), k = g.k(), mr = Gemm.MR, cm = c * mr, ps = cm + VL;
+    static void transformWeights(ConvGeom g, float[] w, int p0, int p1, float[] u, int uStride) {
+        int c = g.c(), k = g.k(), mr = Gemm.MR;
         for (int panel = p0; panel < p1; panel++) {
             int k0 = panel * mr;
-            for (int lane = 0; lane < mr; lane++) {
-                if (k0 + lane >= k) {                     // rows past K: zero
-                    for (int j = 0; j < 9; j++)
-                        for (int ci = 0; ci < c; ci++) planes[j * ps + ci * mr + lane] = 0f;
-                    continue;
+            for (int ci = 0; ci < c; ci++) {
+                int at = k0 * c + ci * mr;
+                for (int lane = 0; lane < mr; lane++) {
+                    int d = at + lane;
+                    if (k0 + lane >= k) {
+                        for (int xi = 0; xi < 16; xi++) u[d + xi * uStride] = 0f;
+                        continue;
+                    }
+                    int o = ((k0 + lane) * c + ci) * 9;
+                    float g00 = w[o], g01 = w[o + 1], g02 = w[o + 2], g10 = w[o + 3], g11 = w[o + 4], g12 = w[o + 5];
+                    float g20 = w[o + 6], g21 = w[o + 7], g22 = w[o + 8];
+                    // G g: rows (g0, (g0+g1+g2)/2, (g0-g1+g2)/2, g2); then each row (a, b, c) Gᵀ = (a, (a+b+c)/2, (a-b+c)/2, c)
+                    float h0 = 0.5f * (g00 + g10 + g20), h1 = 0.5f * (g01 + g11 + g21), h2 = 0.5f * (g02 + g12 + g22);
+                    float l0 = 0.5f * (g00 - g10 + g20), l1 = 0.5f * (g01 - g11 + g21), l2 = 0.5f * (g02 - g12 + g22);
+                    u[d] = g00;
+                    u[d + uStride] = 0.5f * (g00 + g01 + g02);
+                    u[d + 2 * uStride] = 0.5f * (g00 - g01 + g02);
+                    u[d + 3 * uStride] = g02;
+                    u[d + 4 * uStride] = h0;
+                    u[d + 5 * uStride] = 0.5f * (h0 + h1 + h2);
+                    u[d + 6 * uStride] = 0.5f * (h0 - h1 + h2);
+                    u[d + 7 * uStride] = h2;
+                    u[d + 8 * uStride] = l0;
+                    u[d + 9 * uStride] = 0.5f * (l0 + l1 + l2);
+                    u[d + 10 * uStride] = 0.5f * (l0 - l1 + l2);
+                    u[d + 11 * uStride] = l2;
+                    u[d + 12 * uStride] = g20;
+                    u[d + 13 * uStride] = 0.5f * (g20 + g21 + g22);
+                    u[d + 14 * uStride] = 0.5f * (g20 - g21 + g22);
+                    u[d + 15 * uStride] = g22;
                 }
-                // filter row k0+lane read in order; the nine taps written out (linear indices: C2 hoists the range checks)
-                for (int ci = 0, o = (k0 + lane) * c * 9, d = lane; ci < c; ci++, o += 9, d += mr) {
-                    planes[d] = w[o];
-                    planes[ps + d] = w[o + 1];
-                    planes[2 * ps + d] = w[o + 2];
-                    planes[3 * ps + d] = w[o + 3];
-                    planes[4 * ps + d] = w[o + 4];
-                    planes[5 * ps + d] = w[o + 5];
-                    planes[6 * ps + d] = w[o + 6];
-                    planes[7 * ps + d] = w[o + 7];
-                    planes[8 * ps + d] = w[o + 8];
-                }
-            }
-            for (int i = 0; i < cm; i += VL) {
-                // a last half vector (c odd) goes through tmp: its other lanes belong to the next panel
-                boolean whole = i + VL <= cm;
-                float[] out = whole ? u : tmp;
-                int at = whole ? (panel - uPanel0) * cm + i : 0, stride = whole ? uStride : VL;
-                FloatVector g00 = FloatVector.fromArray(S, planes, i), g01 = FloatVector.fromArray(S, planes, ps + i);
-                FloatVector g02 = FloatVector.fromArray(S, planes, 2 * ps + i), g10 = FloatVector.fromArray(S, planes, 3 * ps + i);
-                FloatVector g11 = FloatVector.fromArray(S, planes, 4 * ps + i), g12 = FloatVector.fromArray(S, planes, 5 * ps + i);
-                FloatVector g20 = FloatVector.fromArray(S, planes, 6 * ps + i), g21 = FloatVector.fromArray(S, planes, 7 * ps + i);
-                FloatVector g22 = FloatVector.fromArray(S, planes, 8 * ps + i);
-                // G g: rows (g0, (g0+g1+g2)/2, (g0-g1+g2)/2, g2); then each row (a, b, c) Gᵀ = (a, (a+b+c)/2, (a-b+c)/2, c)
-                FloatVector h0 = g00.add(g10).add(g20).mul(0.5f), h1 = g01.add(g11).add(g21).mul(0.5f);
-                FloatVector h2 = g02.add(g12).add(g22).mul(0.5f);
-                FloatVector l0 = g00.sub(g10).add(g20).mul(0.5f), l1 = g01.sub(g11).add(g21).mul(0.5f);
-                FloatVector l2 = g02.sub(g12).add(g22).mul(0.5f);
-                g00.intoArray(out, at);
-                g00.add(g01).add(g02).mul(0.5f).intoArray(out, at + stride);
-                g00.sub(g01).add(g02).mul(0.5f).intoArray(out, at + 2 * stride);
-                g02.intoArray(out, at + 3 * stride);
-                h0.intoArray(out, at + 4 * stride);
-                h0.add(h1).add(h2).mul(0.5f).intoArray(out, at + 5 * stride);
-                h0.sub(h1).add(h2).mul(0.5f).intoArray(out, at + 6 * stride);
-                h2.intoArray(out, at + 7 * stride);
-                l0.intoArray(out, at + 8 * stride);
-                l0.add(l1).add(l2).mul(0.5f).intoArray(out, at + 9 * stride);
-                l0.sub(l1).add(l2).mul(0.5f).intoArray(out, at + 10 * stride);
-                l2.intoArray(out, at + 11 * stride);
-                g20.intoArray(out, at + 12 * stride);
-                g20.add(g21).add(g22).mul(0.5f).intoArray(out, at + 13 * stride);
-                g20.sub(g21).add(g22).mul(0.5f).intoArray(out, at + 14 * stride);
-                g22.intoArray(out, at + 15 * stride);
-                if (!whole)
-                    for (int xi = 0; xi < 16; xi++) System.arraycopy(tmp, xi * VL, u, xi * uStride + (panel - uPanel0) * cm + i, cm - i);
             }
         }
-    }
-
-    /** Floats of the planes {@link #transformWeights} needs for C input channels: nine panels of C*MR (+ VL). */
-    static int planeFloats(int c) {
-        return 9 * (c * Gemm.MR + VL);
     }
 
     /** Per-task rows of the input transform: the even and odd columns of the four input rows (VL of slack: lanes past tw feed only tile places no output reads). */
     static final class Scratch {
         final float[][] e = new float[4][], o = new float[4][];
         final float[] lanes = new float[2 * VL];
-        /** Dense rows of tiles: the 16 transformed vectors of VL tiles before {@link #scatter} places them. */
-        final float[] tiles = new float[16 * VL];
         /** One zero-padded input row: room for the vectors that split it (2 VL per VL tiles, tw + 1 of them). */
         final float[] r;
 
@@ -184,7 +153,7 @@ final class Winograd {
      * {@code img}, written into the packed B panels of each ξ ({@code vStride} apart): the chunk's
      * tile t at panel {@code t/NR}, element (ci, t%NR), panel size {@code C*NR}. Tiles are numbered
      * {@code t = (ty - ty0) * rowTiles + tx}, rows padded to {@link #rowTiles} so VL tiles never
-     * straddle a panel, or dense.
+     * straddle a panel.
      *
      * <p>Per row of tiles: the four input rows, zero-padded, split into even and odd columns
      * ({@code E[x] = row[2x - padLeft]}, {@code O[x] = row[2x + 1 - padLeft]}), so tile x reads the
@@ -195,7 +164,6 @@ final class Winograd {
     static void transformInput(ConvGeom g, float[] x, int img, int ci, int ty0, int ty1, float[] v, int vStride, Scratch s) {
         int th = tilesH(g), tw = tilesW(g), rt = rowTiles(g), h = g.h(), wd = g.w(), pl = g.padLeft(), nr = Gemm.NR;
         int xOff = (img * g.c() + ci) * h * wd, panelSize = g.c() * nr;
-        boolean dense = rt % VL != 0;
         for (int ty = ty0; ty < ty1; ty++) {
             // rows 2ty-padTop .. +3; the first two are the last two of the previous row of tiles
             for (int i = 0; i < 4; i++) {
@@ -213,9 +181,6 @@ final class Winograd {
             int t0 = (ty - ty0) * rt;
             for (int q = 0; q < tw; q += VL) {
                 int t = t0 + q, d = (t / nr) * panelSize + ci * nr + t % nr;
-                // dense rows: a vector of tiles may cross a panel, so it goes through s.tiles (VL per ξ)
-                float[] out = dense ? s.tiles : v;
-                int stride = dense ? VL : vStride;
                 // the tiles' columns: A = E[x], B = O[x], C = E[x+1], D = O[x+1]; digits are the rows 0..3
                 FloatVector a0 = FloatVector.fromArray(S, e0, q), a1 = FloatVector.fromArray(S, e1, q);
                 FloatVector a2 = FloatVector.fromArray(S, e2, q), a3 = FloatVector.fromArray(S, e3, q);
@@ -238,27 +203,13 @@ final class Winograd {
                         a = a1.sub(a3); b = b1.sub(b3); c = c1.sub(c3); dd = d1.sub(d3);
                     }
                     // (·) B: (a - c, b + c, c - b, b - d) as ξ = 4i .. 4i+3
-                    int at = 4 * i * stride + (dense ? 0 : d);
-                    a.sub(c).intoArray(out, at);
-                    b.add(c).intoArray(out, at + stride);
-                    c.sub(b).intoArray(out, at + 2 * stride);
-                    b.sub(dd).intoArray(out, at + 3 * stride);
+                    int at = 4 * i * vStride + d;
+                    a.sub(c).intoArray(v, at);
+                    b.add(c).intoArray(v, at + vStride);
+                    c.sub(b).intoArray(v, at + 2 * vStride);
+                    b.sub(dd).intoArray(v, at + 3 * vStride);
                 }
-                if (dense) scatter(s.tiles, Math.min(VL, tw - q), t, v, vStride, ci, panelSize);
             }
-        }
-    }
-
-    /**
-     * The first n lanes of each ξ's vector in {@code tiles (16, VL)} into V as tiles t..t+n-1 of channel
-     * ci (a run that reaches the end of a panel goes on at the start of the next one).
-     */
-    private static void scatter(float[] tiles, int n, int t, float[] v, int vStride, int ci, int panelSize) {
-        int nr = Gemm.NR, first = Math.min(n, nr - t % nr);
-        int d = (t / nr) * panelSize + ci * nr + t % nr, d2 = (t / nr + 1) * panelSize + ci * nr;
-        for (int xi = 0; xi < 16; xi++) {
-            System.arraycopy(tiles, xi * VL, v, xi * vStride + d, first);
-            if (first < n) System.arraycopy(tiles, xi * VL + first, v, xi * vStride + d2, n - first);
         }
     }
 
@@ -274,26 +225,22 @@ final class Winograd {
 
     /**
      * Tile places per row of tiles: {@code tilesW} rounded up to VL, so a vector of VL tiles stays
-     * inside one B panel (NR = 2 VL) and is stored whole; the places past tilesW hold values of no
-     * tile, which the products carry to columns of M that no output reads. When that rounding would
-     * waste more than a quarter of the places (7 tiles a row in ResNet-18's layer3: 16 places) the
-     * rows are dense instead, {@code tilesW} places, and the input transform places each vector's
-     * tiles with {@link #scatter}.
+     * inside one B panel (NR = 2 VL). The places past tilesW hold values of no tile, which the
+     * products carry to columns of M that no output reads.
      */
     static int rowTiles(ConvGeom g) {
-        int tw = tilesW(g), padded = (tw + VL - 1) / VL * VL;
-        return 4 * (padded - tw) > padded ? tw : padded;
+        return (tilesW(g) + VL - 1) / VL * VL;
     }
 
     /**
      * {@code Y = Aᵀ M A} for output channel k of image {@code img}, tile rows ty0..ty1-1, from
-     * {@code M_ξ[k][t]} at {@code m[ξ*mStride + row*ldm + t]}, VL tiles at once: Aᵀ M combines
+     * {@code M_ξ[k][t]} at {@code m[ξ*mStride + k*ldm + t]}, VL tiles at once: Aᵀ M combines
      * the rows {@code (m0 + m1 + m2, m1 - m2 - m3)}, {@code (·) A} the columns the same way; each
      * output row's even and odd columns are interleaved and
      * {@code y = act(fma(Y + b, scale, shift) + res)} applied as {@link Gemm#storeTile} does (a
      * row's short tail through {@code lanes}, scalar).
      */
-    static void transformOutput(ConvGeom g, float[] m, int mStride, int ldm, int row, int img, int k, int ty0, int ty1, float[] b,
+    static void transformOutput(ConvGeom g, float[] m, int mStride, int ldm, int img, int k, int ty0, int ty1, float[] b,
                                 Gemm.Epilogue ep, float[] y, float[] lanes) {
         int th = tilesH(g), tw = tilesW(g), rt = rowTiles(g), oh = g.oh(), ow = g.ow();
         float bias = b == null ? 0f : b[k];
@@ -305,7 +252,7 @@ final class Winograd {
         for (int ty = ty0; ty < ty1; ty++) {
             int t0 = (ty - ty0) * rt;
             for (int q = 0; q < tw; q += VL) {
-                int at = row * ldm + t0 + q;
+                int at = k * ldm + t0 + q;
                 // m_ij = M_ξ for ξ = 4i + j
                 FloatVector m00 = FloatVector.fromArray(S, m, at), m01 = FloatVector.fromArray(S, m, at + mStride);
                 FloatVector m02 = FloatVector.fromArray(S, m, at + 2 * mStride), m03 = FloatVector.fromArray(S, m, at + 3 * mStride);

@@ -53,12 +53,12 @@ class SimdKernelsTest {
                 {1, 300, 30, 30, 9, 3, 3, 1, 1, 0, 2, 1, 0, 1, 1, 1}, // Winograd: C in two K blocks, asymmetric pads
                 {1, 2, 23, 19, 6, 5, 5, 2, 2, 2, 1, 2, 3, 1, 1, 1},   // backward-data in 6 strips of 2 output rows (2 channels)
                 {1, 3, 21, 21, 4, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 1},   // the same, dilation 2
-                {2, 13, 38, 13, 270, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, // Winograd, V resident (K 270 > 2 x 133 tiles), dense rows of 7
-                {1, 300, 38, 13, 9, 3, 3, 1, 1, 0, 1, 2, 1, 1, 1, 1}, // Winograd, dense rows of 7 in chunks, C in two K blocks, asymmetric pads
+                {2, 13, 38, 13, 270, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, // Winograd on a tall narrow map: 133 tiles, rows of 7 padded to 16, K 270
+                {1, 300, 38, 13, 9, 3, 3, 1, 1, 0, 1, 2, 1, 1, 1, 1}, // Winograd on a tall narrow map, C in two K blocks, asymmetric pads
         };
         String[] names = {"3x3 pad 1", "stride 2 asym pads", "dilation 2", "groups 2", "depthwise s2",
                 "1x1", "1x1 stride 2", "7x7 stride 2", "depth 333", "289 pixels", "kg 263", "1x1 kg 300", "342 pixels", "1x1 300 pixels", "depth 1053", "stride 3", "winograd", "winograd C 300",
-                "strips", "strips dilated", "winograd resident", "winograd dense C 300"};
+                "strips", "strips dilated", "winograd tall", "winograd tall C 300"};
         Stream.Builder<Arguments> out = Stream.builder();
         for (int threads = 1; threads <= 2; threads++)
             for (int i = 0; i < shapes.length; i++) out.add(Arguments.of(names[i], shapes[i], threads));
@@ -119,22 +119,21 @@ class SimdKernelsTest {
     }
 
     /**
-     * An image alone (few column panels: col(x) packed whole, output channels split over threads; or
-     * Winograd with V resident) and the same image inside a batch of 5 (column strips per image; or
-     * Winograd with U transformed once) give the same bits: both paths sum over the same K blocks in
-     * the same order.
+     * An image alone (few column panels: col(x) packed whole, output channels split over threads) and
+     * the same image inside a batch of 5 (column strips per image) give the same bits: both paths sum
+     * over the same K blocks in the same order; Winograd's chunks are per image.
      */
     @ParameterizedTest(name = "{0} threads")
     @org.junit.jupiter.params.provider.ValueSource(ints = {1, 2})
     void forwardBitsDoNotDependOnTheBatchAroundAnImage(int threads) {
         sameBitsAloneAndInABatch(threads, 11, 11, 83);   // direct: 4 panels alone (col(x) packed whole), strips in the batch, depth 333
         sameBitsAloneAndInABatch(threads, 23, 23, 83);   // Winograd: 144 tiles per image
-        sameBitsAloneAndInABatch(threads, 38, 13, 150);  // Winograd, dense rows of 7: V resident alone (K 150 > 133 tiles), chunks in the batch
+        sameBitsAloneAndInABatch(threads, 38, 13, 150);  // Winograd on a tall narrow map (133 tiles, rows of 7)
         int saved = SimdKernels.winoChunkFloats;
         try {
             SimdKernels.winoChunkFloats = 16 * 83 * 16 * 3;    // chunks of 3 rows of tiles: 4 per image
             sameBitsAloneAndInABatch(threads, 23, 23, 83);
-            sameBitsAloneAndInABatch(threads, 34, 17, 83);   // dense rows of 9 tiles: chunks of 5 rows, vectors crossing panels
+            sameBitsAloneAndInABatch(threads, 34, 17, 83);   // rows of 9 tiles padded to 16: chunks of 3 rows
         } finally {
             SimdKernels.winoChunkFloats = saved;
         }
