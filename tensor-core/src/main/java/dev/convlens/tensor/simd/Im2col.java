@@ -67,6 +67,10 @@ final class Im2col {
             }
             return;
         }
+        if (shifts(g)) {
+            shiftedPanel(g, x, xc, q0, kc, p0, nr, dst, dOff);
+            return;
+        }
         int sx = q0 % s, ry = (q0 / s) % r, c = q0 / (r * s);
         int oyStart = p0 / ow, oxStart = p0 % ow;
         for (int q = 0; q < kc; q++) {
@@ -111,6 +115,45 @@ final class Im2col {
                 }
             }
             j += run;
+        }
+    }
+
+    /** Stride 1 and an output as wide as the input (3x3 with padding 1): every tap shifts the whole plane (see shiftedRow). */
+    static boolean shifts(ConvGeom g) {
+        return g.strideH() == 1 && g.strideW() == 1 && g.ow() == g.w();
+    }
+
+    /**
+     * {@link #packPanel} when {@link #shifts}: pixel {@code p = oy*w + ox} of tap (ry, sx) reads
+     * {@code x[c, p + off]}, {@code off = rowShift*w + colShift}, {@code rowShift = ry*dilH - padTop},
+     * {@code colShift = sx*dilW - padLeft}: a tap moves the whole plane by one offset, so a panel
+     * row is one contiguous copy of NR floats (with ow = 7 or 14 the run-by-run copy of {@link #row}
+     * spends most of its time on one short vector per output row). The lanes to zero depend only on
+     * the tap: pixels whose input row is outside the plane, the {@code -colShift} first and
+     * {@code colShift} last columns of each output row (the copy read the neighbouring row there),
+     * and the lanes past nr. They are found once per tap, as bits, and cleared after each copy.
+     */
+    private static void shiftedPanel(ConvGeom g, float[] x, int xc, int q0, int kc, int p0, int nr, float[] dst, int dOff) {
+        int h = g.h(), w = g.w(), hw = h * w, taps = g.r() * g.s(), q1 = q0 + kc;
+        for (int tap = 0; tap < taps; tap++) {
+            int first = q0 + Math.floorMod(tap - q0, taps);        // the first row >= q0 of this tap
+            if (first >= q1) continue;
+            int rowShift = tap / g.s() * g.dilH() - g.padTop(), colShift = tap % g.s() * g.dilW() - g.padLeft();
+            int off = rowShift * w + colShift;
+            long zero = 0;                                          // lane j set: dst lane j is 0
+            for (int j = 0; j < NR; j++) {
+                int p = p0 + j, oy = p / w + rowShift, ox = p % w + colShift;
+                if (j >= nr || oy < 0 || oy >= h || ox < 0 || ox >= w) zero |= 1L << j;
+            }
+            for (int q = first; q < q1; q += taps) {
+                int src = xc + q / taps * hw + off + p0, d = dOff + (q - q0) * NR;
+                if (src >= 0 && src + NR <= x.length) {
+                    for (int t = 0; t < NR; t += VL) FloatVector.fromArray(S, x, src + t).intoArray(dst, d + t);
+                    for (long z = zero; z != 0; z &= z - 1) dst[d + Long.numberOfTrailingZeros(z)] = 0f;
+                } else {                                            // the array's first or last floats: lane by lane
+                    for (int j = 0; j < NR; j++) dst[d + j] = (zero >>> j & 1) != 0 ? 0f : x[src + j];
+                }
+            }
         }
     }
 
