@@ -268,7 +268,7 @@ public final class SimdKernels implements Kernels {
         float[] u = winoU = Workspace.grow(winoU, 16 * uStride);
         int wTasks = splits(1, mPanels);
         parallelFor(wTasks, (t, ws) -> Winograd.transformWeights(g, w, t * mPanels / wTasks, (t + 1) * mPanels / wTasks, u, uStride));
-        int rows = Math.max(1, winoChunkFloats / (16 * Math.max(c, k)) / rt), chunks = ceilDiv(th, rows);
+        int rows = winoRows(g.n(), th, rt, Math.max(1, winoChunkFloats / (16 * Math.max(c, k)) / rt)), chunks = ceilDiv(th, rows);
         int kcb = blockDepth(c);
         parallelFor(g.n() * chunks, (t, ws) -> {
             int img = t / chunks, ty0 = t % chunks * rows, ty1 = Math.min(th, ty0 + rows);
@@ -298,6 +298,36 @@ public final class SimdKernels implements Kernels {
             }
             for (int kk = 0; kk < k; kk++) Winograd.transformOutput(g, m, mStride, ldm, img, kk, ty0, ty1, b, ep, y, scratch.lanes);
         });
+    }
+
+    /**
+     * Tile rows per Winograd chunk, at most {@code maxRows} (V and M within winoChunkFloats): the
+     * count whose chunks, handed to the threads in order as the crew does (each to the least loaded
+     * thread), finish first, a chunk costing its column panels plus a quarter panel (its own pass
+     * over U and its setup). On one thread that is the largest count; on two it balances the
+     * chunks, e.g. layer1 at batch 1 (28 tile rows of 32 columns): 14 chunks of 2 rows, not 7 of 4 (4 against 3).
+     * The rows of a chunk do not change any sum, so the bits do not depend on this choice.
+     */
+    private int winoRows(int images, int th, int rt, int maxRows) {
+        int best = maxRows;
+        double bestSpan = Double.MAX_VALUE;
+        double[] load = new double[threads];
+        for (int rows = maxRows; rows >= 1; rows--) {
+            java.util.Arrays.fill(load, 0);
+            for (int img = 0; img < images; img++)
+                for (int ty = 0; ty < th; ty += rows) {
+                    int min = 0;
+                    for (int t = 1; t < threads; t++) if (load[t] < load[min]) min = t;
+                    load[min] += ceilDiv(Math.min(rows, th - ty) * rt, NR) + 0.25;
+                }
+            double span = 0;
+            for (double l : load) span = Math.max(span, l);
+            if (span < bestSpan - 1e-9) {
+                bestSpan = span;
+                best = rows;
+            }
+        }
+        return best;
     }
 
     /**
