@@ -158,6 +158,30 @@ final class Im2col {
     }
 
     /**
+     * {@link #row} when {@link #shifts} (see {@link #shiftedPanel}): pixels {@code [p0, p0+len)},
+     * {@code p0 = oy0*w + ox0}, of tap (ry, sx) as one contiguous copy of the shifted plane, then
+     * the padding zeroed: the pixels whose input row lies outside (a prefix and a suffix) and the
+     * border columns of each output row. For the long runs of backward-weights (a K block of pixels).
+     */
+    private static void shiftedRun(ConvGeom g, float[] x, int xch, int ry, int sx, int oy0, int ox0, int len,
+                                   float[] dst, int d) {
+        int h = g.h(), w = g.w(), p0 = oy0 * w + ox0;
+        int rowShift = ry * g.dilH() - g.padTop(), colShift = sx * g.dilW() - g.padLeft(), off = rowShift * w + colShift;
+        // inside the plane's rows, and inside the plane's floats (the border columns may read past it)
+        int lo = Math.min(p0 + len, Math.max(p0, Math.max(-rowShift * w, -off)));
+        int hi = Math.max(lo, Math.min(p0 + len, Math.min((h - rowShift) * w, h * w - off)));
+        Gemm.zero(dst, d, lo - p0);
+        if (hi > lo) Gemm.copy(x, xch + lo + off, dst, d + lo - p0, hi - lo);
+        Gemm.zero(dst, d + hi - p0, p0 + len - hi);
+        int left = Math.max(0, -colShift), right = Math.max(0, colShift);
+        if (left + right == 0) return;
+        for (int rowStart = oy0 * w; rowStart < hi; rowStart += w) {
+            for (int p = Math.max(lo, rowStart), e = Math.min(hi, rowStart + left); p < e; p++) dst[d + p - p0] = 0f;
+            for (int p = Math.max(lo, rowStart + w - right), e = Math.min(hi, rowStart + w); p < e; p++) dst[d + p - p0] = 0f;
+        }
+    }
+
+    /**
      * {@code dst[d+t] = 0 <= ix0+t < w ? x[row+ix0+t] : 0} for {@code t < len}, whole vectors at a
      * time and without branches on the padding: each vector is loaded unmasked (where it lies
      * inside x) and its lanes outside the row are blended to zero by comparing their column with
@@ -217,8 +241,10 @@ final class Im2col {
         int h = g.h(), w = g.w(), ow = g.ow(), r = g.r(), s = g.s();
         int sx = q0 % s, ry = (q0 / s) % r, c = q0 / (r * s);
         int oyStart = p0 / ow, oxStart = p0 % ow;
+        boolean shifts = shifts(g);
         for (int jj = 0; jj < nr; jj++) {
-            row(g, x, xc + c * h * w, ry, sx, oyStart, oxStart, kc, rows, jj * kc);
+            if (shifts) shiftedRun(g, x, xc + c * h * w, ry, sx, oyStart, oxStart, kc, rows, jj * kc);
+            else row(g, x, xc + c * h * w, ry, sx, oyStart, oxStart, kc, rows, jj * kc);
             if (++sx == s) {
                 sx = 0;
                 if (++ry == r) {
