@@ -401,7 +401,9 @@ class SimdKernelsTest {
                 dev.convlens.tensor.kernels.PoolGeom.of("test", 3, 13, 37, 29, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, false),
                 // rows wide enough for the stem pool's vectors (36 and 33 outputs), odd and even widths
                 dev.convlens.tensor.kernels.PoolGeom.of("test", 2, 5, 21, 71, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, false),
-                dev.convlens.tensor.kernels.PoolGeom.of("test", 2, 5, 20, 66, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, false))) {
+                dev.convlens.tensor.kernels.PoolGeom.of("test", 2, 5, 20, 66, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, false),
+                // ResNet-18's stem rows (56 outputs: 3 vectors and an overlapping fourth)
+                dev.convlens.tensor.kernels.PoolGeom.of("test", 1, 3, 12, 112, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, false))) {
             float[] x = Tensor.uniform(53, -4, 4, g.n() * g.c() * g.h() * g.w()).data;
             for (int i = 0; i < x.length; i++) x[i] = i % 97 == 0 ? Float.NaN : Math.round(x[i]);
             int yn = g.n() * g.c() * g.oh() * g.ow();
