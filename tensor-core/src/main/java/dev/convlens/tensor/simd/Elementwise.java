@@ -41,15 +41,20 @@ final class Elementwise {
      * forms C2 compiles to single instructions). Reads exactly {@code src[from, from + 2 pairs)}.
      */
     static void splitEvenOdd(float[] src, int from, int pairs, float[] even, float[] odd) {
+        splitEvenOdd(src, from, pairs, even, 0, odd, 0);
+    }
+
+    /** As above, into {@code even[e + q]} and {@code odd[o + q]}. */
+    static void splitEvenOdd(float[] src, int from, int pairs, float[] even, int e, float[] odd, int o) {
         int q = 0;
         for (; q + VL <= pairs; q += VL) {
             FloatVector a = FloatVector.fromArray(S, src, from + 2 * q), b = FloatVector.fromArray(S, src, from + 2 * q + VL);
-            a.rearrange(EVEN_LO).blend(b.rearrange(EVEN_HI), HIGH_HALF).intoArray(even, q);
-            a.rearrange(ODD_LO).blend(b.rearrange(ODD_HI), HIGH_HALF).intoArray(odd, q);
+            a.rearrange(EVEN_LO).blend(b.rearrange(EVEN_HI), HIGH_HALF).intoArray(even, e + q);
+            a.rearrange(ODD_LO).blend(b.rearrange(ODD_HI), HIGH_HALF).intoArray(odd, o + q);
         }
         for (; q < pairs; q++) {
-            even[q] = src[from + 2 * q];
-            odd[q] = src[from + 2 * q + 1];
+            even[e + q] = src[from + 2 * q];
+            odd[o + q] = src[from + 2 * q + 1];
         }
     }
 

@@ -56,7 +56,10 @@ final class Im2col {
         packPanel(g, x, xc, q0, kc, p0, nr, dst, 0);
     }
 
-    /** As above, into {@code dst[dOff ..)}. */
+    /**
+     * As above, into {@code dst[dOff ..)}. When {@link #phased}, {@code x} holds the phase planes
+     * ({@link #splitPhases}) and {@code xc} is the offset of the group's first channel there.
+     */
     static void packPanel(ConvGeom g, float[] x, int xc, int q0, int kc, int p0, int nr, float[] dst, int dOff) {
         int h = g.h(), w = g.w(), ow = g.ow(), r = g.r(), s = g.s();
         int sh = g.strideH(), sw = g.strideW(), pt = g.padTop(), pl = g.padLeft(), dh = g.dilH(), dw = g.dilW();
@@ -67,7 +70,7 @@ final class Im2col {
             }
             return;
         }
-        if (shifts(g)) {
+        if (shifts(g) || phased(g)) {
             shiftedPanel(g, x, xc, q0, kc, p0, nr, dst, dOff);
             return;
         }
@@ -118,35 +121,80 @@ final class Im2col {
         }
     }
 
-    /** Stride 1 and an output as wide as the input (3x3 with padding 1): every tap shifts the whole plane (see shiftedRow). */
+    /** Stride 1 and an output as wide as the input (3x3 pad 1, 5x5 pad 2): every tap shifts the whole plane (see shiftedPanel). */
     static boolean shifts(ConvGeom g) {
         return g.strideH() == 1 && g.strideW() == 1 && g.ow() == g.w();
     }
 
     /**
-     * {@link #packPanel} when {@link #shifts}: pixel {@code p = oy*w + ox} of tap (ry, sx) reads
-     * {@code x[c, p + off]}, {@code off = rowShift*w + colShift}, {@code rowShift = ry*dilH - padTop},
-     * {@code colShift = sx*dilW - padLeft}: a tap moves the whole plane by one offset, so a panel
-     * row is one contiguous copy of NR floats (with ow = 7 or 14 the run-by-run copy of {@link #row}
-     * spends most of its time on one short vector per output row). The lanes to zero depend only on
-     * the tap: pixels whose input row is outside the plane, the {@code -colShift} first and
-     * {@code colShift} last columns of each output row (the copy read the neighbouring row there),
-     * and the lanes past nr. They are found once per tap, as bits, and cleared after each copy.
+     * Stride 2 with an output as wide as half the input, rounded up (3x3 pad 1, 7x7 pad 3 over even
+     * sizes: ResNet's conv1 and layer2.0-4.0; not 1x1, which reads a quarter of x): on the four phase planes
+     * {@code P_ab[i][j] = x[2i + a][2j + b]} ({@link #splitPhases}) every tap is a shift of one plane,
+     * as with {@link #shifts} (see {@link #shiftedPanel}).
+     */
+    static boolean phased(ConvGeom g) {
+        return g.strideH() == 2 && g.strideW() == 2 && g.ow() == (g.w() + 1) / 2 && g.r() * g.s() > 1;
+    }
+
+    /** Floats of one channel's four phase planes, each {@code ceil(h/2) x ceil(w/2)}. */
+    static int phaseFloats(ConvGeom g) {
+        return 4 * ((g.h() + 1) / 2) * ((g.w() + 1) / 2);
+    }
+
+    /**
+     * The phase planes of input planes {@code [pl0, pl1)} (image-major: plane {@code img*c + ch}):
+     * plane pl at {@code x[pl*h*w ..)} becomes {@code dst[pl*phaseFloats + (2a+b)*H2*W2 + i*W2 + j] = x[2i+a][2j+b]},
+     * {@code H2 = ceil(h/2)}, {@code W2 = ceil(w/2)}, 0 past an odd edge. A row splits into its even
+     * and odd columns with vector shuffles.
+     */
+    static void splitPhases(ConvGeom g, float[] x, int pl0, int pl1, float[] dst) {
+        int h = g.h(), w = g.w(), h2 = (h + 1) / 2, w2 = (w + 1) / 2, size = h2 * w2;
+        for (int pl = pl0; pl < pl1; pl++) {
+            int d = pl * 4 * size;
+            for (int iy = 0; iy < h; iy++) {
+                int at = d + (iy & 1) * 2 * size + (iy >> 1) * w2, row = pl * h * w + iy * w;
+                Elementwise.splitEvenOdd(x, row, w / 2, dst, at, dst, at + size);
+                if ((w & 1) != 0) {                           // the last even column; its odd partner is past the edge
+                    dst[at + w2 - 1] = x[row + w - 1];
+                    dst[at + size + w2 - 1] = 0f;
+                }
+            }
+            if ((h & 1) != 0) Gemm.zero(dst, d + 2 * size + (h2 - 1) * w2, w2);   // odd rows: the last is past the edge
+            if ((h & 1) != 0) Gemm.zero(dst, d + 3 * size + (h2 - 1) * w2, w2);
+        }
+    }
+
+    /**
+     * {@link #packPanel} when {@link #shifts} or {@link #phased}: pixel {@code p = oy*ow + ox} of a
+     * tap reads {@code plane[p + off]}, {@code off = rowShift*ow + colShift}, where its row and column
+     * lie inside the plane. Stride 1: the plane is the channel's, {@code rowShift = ry*dilH - padTop},
+     * {@code colShift = sx*dilW - padLeft}; stride 2: the phase plane of the tap's parities, shifted by
+     * half of those (rounded down). So a panel row is one contiguous copy of NR floats (with ow = 7 or
+     * 14 the run-by-run copy of {@link #row} spends most of its time on one short vector per output
+     * row). The lanes to zero depend only on the tap: pixels whose input row is outside the plane,
+     * the first or last columns of each output row whose input column is outside (the copy read the
+     * neighbouring row there), and the lanes past nr. They are found once per tap, as bits, and
+     * cleared after each copy.
      */
     private static void shiftedPanel(ConvGeom g, float[] x, int xc, int q0, int kc, int p0, int nr, float[] dst, int dOff) {
-        int h = g.h(), w = g.w(), hw = h * w, taps = g.r() * g.s(), q1 = q0 + kc;
+        boolean phased = !shifts(g);
+        int ph = phased ? (g.h() + 1) / 2 : g.h(), pw = g.ow(), size = ph * pw;   // the plane: pw == ow either way
+        int chan = phased ? 4 * size : size, taps = g.r() * g.s(), q1 = q0 + kc;
         for (int tap = 0; tap < taps; tap++) {
             int first = q0 + Math.floorMod(tap - q0, taps);        // the first row >= q0 of this tap
             if (first >= q1) continue;
-            int rowShift = tap / g.s() * g.dilH() - g.padTop(), colShift = tap % g.s() * g.dilW() - g.padLeft();
-            int off = rowShift * w + colShift;
-            long zero = 0;                                          // lane j set: dst lane j is 0
-            for (int j = 0; j < NR; j++) {
-                int p = p0 + j, oy = p / w + rowShift, ox = p % w + colShift;
-                if (j >= nr || oy < 0 || oy >= h || ox < 0 || ox >= w) zero |= 1L << j;
-            }
+            int dy = tap / g.s() * g.dilH() - g.padTop(), dx = tap % g.s() * g.dilW() - g.padLeft();
+            int rowShift = phased ? dy >> 1 : dy, colShift = phased ? dx >> 1 : dx;   // >> 1 rounds down
+            int off = (phased ? ((dy & 1) * 2 + (dx & 1)) * size : 0) + rowShift * pw + colShift;
+            // lane j (pixel p0 + j) is kept if its input row and column are inside the plane
+            long keep = lanes((-rowShift) * pw - p0, (ph - rowShift) * pw - p0, nr);
+            int left = -colShift, right = colShift;                // columns lost at each end of an output row
+            if (left > 0 || right > 0)
+                for (int rowStart = -(p0 % pw); rowStart < nr; rowStart += pw)
+                    keep &= ~lanes(rowStart, rowStart + left, nr) & ~lanes(rowStart + pw - right, rowStart + pw, nr);
+            long zero = ~keep & lanes(0, NR, NR);                   // lane j set: dst lane j is 0
             for (int q = first; q < q1; q += taps) {
-                int src = xc + q / taps * hw + off + p0, d = dOff + (q - q0) * NR;
+                int src = xc + q / taps * chan + off + p0, d = dOff + (q - q0) * NR;
                 if (src >= 0 && src + NR <= x.length) {
                     for (int t = 0; t < NR; t += VL) FloatVector.fromArray(S, x, src + t).intoArray(dst, d + t);
                     for (long z = zero; z != 0; z &= z - 1) dst[d + Long.numberOfTrailingZeros(z)] = 0f;
@@ -155,6 +203,14 @@ final class Im2col {
                 }
             }
         }
+    }
+
+    /** Bits lo .. hi-1 of a long, the range cut to [0, n) (n <= 64). */
+    private static long lanes(int lo, int hi, int n) {
+        lo = Math.max(lo, 0);
+        hi = Math.min(hi, n);
+        if (hi <= lo) return 0;
+        return (hi == 64 ? -1L : (1L << hi) - 1) & -(1L << lo);
     }
 
     /**

@@ -89,6 +89,7 @@ public final class SimdKernels implements Kernels {
     private float[] flippedW = new float[0];              // backward-data as a forward: w~ (c, kg, r, s), flipped
     private float[] packedB = new float[0];               // forward with few panels: col(x) (units, nPanels, cg*r*s*NR + VL)
     private float[] winoU = new float[0];                 // Winograd: the transformed weights U (see forwardWinograd)
+    private float[] phasedX = new float[0];               // stride 2: the input's phase planes (n, c, 4, ceil(h/2), ceil(w/2))
     /** Winograd F(2x2, 3x3) for the 3x3 stride-1 convolutions it applies to; -Dconvlens.winograd=false turns it off (A/B timing). */
     static final boolean WINOGRAD = !"false".equals(System.getProperty("convlens.winograd"));
     /** Floats of V (and of M) per chunk of tile rows in forwardWinograd: 0.5 MiB each, kept in L2 (tests lower it). */
@@ -214,9 +215,12 @@ public final class SimdKernels implements Kernels {
                         a, grp * wStride + i0 * depth);
             });
         }
+        // stride 2: im2col reads the phase planes of x (see Im2col.phased), split once per call
+        int chanFloats = Im2col.phased(g) ? Im2col.phaseFloats(g) : hw;
+        float[] src = Im2col.phased(g) ? splitPhases(g, x) : x;
         int units = g.n() * groups;
         if (units * nPanels <= FEW_PANELS) {
-            forwardFewPanels(g, x, w, b, ep, y);
+            forwardFewPanels(g, src, chanFloats, w, b, ep, y);
             return;
         }
         // Tasks: image x group x column strip (x row block when the strips are too few).
@@ -229,7 +233,7 @@ public final class SimdKernels implements Kernels {
             int img = unit / groups, grp = unit % groups;
             int i0 = rb * mPanels / rowBlocks * MR, i1 = Math.min(kg, (rb + 1) * mPanels / rowBlocks * MR);
             int jpa = st * nPanels / strips, jpb = (st + 1) * nPanels / strips;
-            int xc = (img * g.c() + grp * cg) * hw;       // the group's first input channel
+            int xc = (img * g.c() + grp * cg) * chanFloats; // the group's first input channel
             int yc = (img * g.k() + grp * kg + i0) * pix; // the block's first output channel
             for (int pc = 0; pc < depth; pc += kcb) {
                 int kc = Math.min(kcb, depth - pc);
@@ -237,7 +241,7 @@ public final class SimdKernels implements Kernels {
                 Gemm.Epilogue e = pc + kc == depth ? ep : null;
                 for (int jp = jpa; jp < jpb; jp++) {
                     int p0 = jp * NR, nr = Math.min(NR, pix - p0);
-                    Im2col.packPanel(g, x, xc, pc, kc, p0, nr, ws.b);
+                    Im2col.packPanel(g, src, xc, pc, kc, p0, nr, ws.b);
                     if (pack) {
                         Gemm.panelColumn(i1 - i0, nr, kc, a, grp * wStride + i0 * depth + pc * MR, 1, MR, depth * MR,
                                 ws.b, 0, y, yc + p0, pix, 1f, first ? 0f : 1f, first ? b : null, grp * kg + i0,
@@ -250,6 +254,14 @@ public final class SimdKernels implements Kernels {
                 }
             }
         });
+    }
+
+    /** x split into its phase planes (Im2col.splitPhases) in the workspace phasedX, the planes shared out over the threads. */
+    private float[] splitPhases(ConvGeom g, float[] x) {
+        int planes = g.n() * g.c(), tasks = Math.min(planes, TASKS_PER_THREAD * threads);
+        float[] dst = phasedX = Workspace.grow(phasedX, planes * Im2col.phaseFloats(g));
+        parallelFor(tasks, (t, ws) -> Im2col.splitPhases(g, x, t * planes / tasks, (t + 1) * planes / tasks, dst));
+        return dst;
     }
 
     /**
@@ -341,9 +353,9 @@ public final class SimdKernels implements Kernels {
      * from memory once per call, not once per column strip, and both cores work on every layer. The sums run over the same K blocks in the same order as in the column-strip
      * path, so the results are bit for bit those of that path.
      */
-    private void forwardFewPanels(ConvGeom g, float[] x, float[] w, float[] b, Gemm.Epilogue ep, float[] y) {
+    private void forwardFewPanels(ConvGeom g, float[] x, int chanFloats, float[] w, float[] b, Gemm.Epilogue ep, float[] y) {
         int groups = g.groups(), kg = g.kg(), cg = g.cg(), depth = cg * g.r() * g.s();
-        int hw = g.h() * g.w(), pix = g.oh() * g.ow();
+        int pix = g.oh() * g.ow();
         int mPanels = ceilDiv(kg, MR), nPanels = ceilDiv(pix, NR), units = g.n() * groups;
         // floats per packed column panel, plus VL of slack: the im2col row stores run up to VL-1 past
         // a panel's last row, which must not reach the next panel (another thread may own it)
@@ -352,7 +364,7 @@ public final class SimdKernels implements Kernels {
         parallelFor(units * nPanels, (t, ws) -> {
             int unit = t / nPanels, jp = t % nPanels, img = unit / groups, grp = unit % groups;
             int p0 = jp * NR;
-            Im2col.packPanel(g, x, (img * g.c() + grp * cg) * hw, 0, depth, p0, Math.min(NR, pix - p0), bAll, t * panel);
+            Im2col.packPanel(g, x, (img * g.c() + grp * cg) * chanFloats, 0, depth, p0, Math.min(NR, pix - p0), bAll, t * panel);
         });
         int rowBlocks = Math.min(mPanels, threads);
         int kcb = blockDepth(depth);

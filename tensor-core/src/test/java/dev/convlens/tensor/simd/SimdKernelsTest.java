@@ -57,10 +57,12 @@ class SimdKernelsTest {
                 {1, 300, 38, 13, 9, 3, 3, 1, 1, 0, 1, 2, 1, 1, 1, 1}, // Winograd on a tall narrow map, C in two K blocks, asymmetric pads
                 {2, 6, 40, 37, 5, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1},   // 5x5 pad 2 (AlexNet's conv2): rows longer than a panel, two border columns each side
                 {1, 40, 7, 7, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},   // layer4-like 7x7: a panel spans five output rows, depth 360 in two K blocks
+                {2, 5, 16, 22, 7, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1},   // stride 2 over even sizes (phase planes), 176 pixels
+                {1, 40, 14, 14, 33, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1}, // layer4.0-like: phase planes, two panels (few-panels path)
         };
         String[] names = {"3x3 pad 1", "stride 2 asym pads", "dilation 2", "groups 2", "depthwise s2",
                 "1x1", "1x1 stride 2", "7x7 stride 2", "depth 333", "289 pixels", "kg 263", "1x1 kg 300", "342 pixels", "1x1 300 pixels", "depth 1053", "stride 3", "winograd", "winograd C 300",
-                "strips", "strips dilated", "winograd tall", "winograd tall C 300", "5x5 pad 2", "7x7 map"};
+                "strips", "strips dilated", "winograd tall", "winograd tall C 300", "5x5 pad 2", "7x7 map", "stride 2 even", "stride 2 few panels"};
         Stream.Builder<Arguments> out = Stream.builder();
         for (int threads = 1; threads <= 2; threads++)
             for (int i = 0; i < shapes.length; i++) out.add(Arguments.of(names[i], shapes[i], threads));
