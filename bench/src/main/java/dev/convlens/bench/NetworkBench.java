@@ -45,7 +45,7 @@ import org.openjdk.jmh.annotations.Warmup;
  */
 @BenchmarkMode(Mode.SampleTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
-@Warmup(iterations = 2, time = 2)
+@Warmup(iterations = 4, time = 2)
 @Measurement(iterations = 2, time = 3)
 @Fork(value = 3, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
 public class NetworkBench {
