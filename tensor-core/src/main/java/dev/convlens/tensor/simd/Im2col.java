@@ -20,7 +20,10 @@ import jdk.incubator.vector.VectorShuffle;
  * backward-weights is {@code dw_g = dy_g * col^T}. The columns of a panel cover at most a few
  * output rows; along one output row with stride 1 the input pixels are contiguous, so a panel row
  * is copied with whole-vector moves, the padding lanes blended to zero (stride 2: the even lanes
- * of two vectors).
+ * of two vectors). Two common cases go further ({@link #shifts}, {@link #phased}): when the output
+ * is as wide as the input (stride 1, 3x3 pad 1) a tap shifts the whole plane, so a panel row is
+ * one contiguous copy with the padding lanes cleared; with stride 2 and half the width (ResNet's
+ * conv1 and layer2.0-4.0) the same holds on the input's four phase planes, split once per call.
  */
 final class Im2col {
     private Im2col() {}
