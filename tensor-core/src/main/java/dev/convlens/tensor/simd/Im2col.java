@@ -162,8 +162,10 @@ final class Im2col {
                     dst[at + size + w2 - 1] = 0f;
                 }
             }
-            if ((h & 1) != 0) Gemm.zero(dst, d + 2 * size + (h2 - 1) * w2, w2);   // odd rows: the last is past the edge
-            if ((h & 1) != 0) Gemm.zero(dst, d + 3 * size + (h2 - 1) * w2, w2);
+            if ((h & 1) != 0) {                               // odd rows: the last is past the edge
+                Gemm.zero(dst, d + 2 * size + (h2 - 1) * w2, w2);
+                Gemm.zero(dst, d + 3 * size + (h2 - 1) * w2, w2);
+            }
         }
     }
 

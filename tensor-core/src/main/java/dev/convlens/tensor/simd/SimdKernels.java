@@ -210,6 +210,15 @@ public final class SimdKernels implements Kernels {
         int groups = g.groups(), kg = g.kg(), cg = g.cg(), depth = cg * g.r() * g.s();
         int hw = g.h() * g.w(), pix = g.oh() * g.ow();
         int mPanels = ceilDiv(kg, MR), nPanels = ceilDiv(pix, NR);
+        // stride 2: im2col reads the phase planes of x (see Im2col.phased), split once per call
+        boolean phased = Im2col.phased(g);
+        int chanFloats = phased ? Im2col.phaseFloats(g) : hw;
+        float[] src = phased ? splitPhases(g, x) : x;
+        int units = g.n() * groups;
+        if (units * nPanels <= FEW_PANELS) {              // reads the weights in place: nothing to pack
+            forwardFewPanels(g, src, chanFloats, w, b, ep, y);
+            return;
+        }
         // A = w_g (kg, depth): packed once per call when it meets enough B panels, else read in place.
         boolean pack = (long) g.n() * nPanels >= PACK_A_MIN_PANELS;
         int wStride = mPanels * MR * depth;               // floats per group in packedW
@@ -220,14 +229,6 @@ public final class SimdKernels implements Kernels {
                 Gemm.packA(w, (grp * kg + i0) * depth, depth, 1, Math.min(MR, kg - i0), depth,
                         a, grp * wStride + i0 * depth);
             });
-        }
-        // stride 2: im2col reads the phase planes of x (see Im2col.phased), split once per call
-        int chanFloats = Im2col.phased(g) ? Im2col.phaseFloats(g) : hw;
-        float[] src = Im2col.phased(g) ? splitPhases(g, x) : x;
-        int units = g.n() * groups;
-        if (units * nPanels <= FEW_PANELS) {
-            forwardFewPanels(g, src, chanFloats, w, b, ep, y);
-            return;
         }
         // Tasks: image x group x column strip (x row block when the strips are too few).
 
