@@ -30,8 +30,6 @@ final class Gemm {
     static final int VL = S.length();
     /** Rows of a register tile. */
     static final int MR = 8;
-    /** A vector of MR floats (256 bits), to move the MR values of one column of A at once. */
-    static final VectorSpecies<Float> SMR = FloatVector.SPECIES_256;
     /** Columns of a register tile: two vectors. */
     static final int NR = 2 * VL;
     /** Depth of a K block: a B micro-panel (KC x NR floats, 32 KiB) stays in L1 while the rows of A stream past. */
@@ -378,8 +376,11 @@ final class Gemm {
             int mr = Math.min(MR, m - i0), d = dstOff + i0 * k, so = off + i0 * rs;
             if (mr < MR) {
                 packTail(src, so, rs, cs, mr, k, dst, d);
-            } else if (rs == 1) {                                   // MR adjacent values per p: one short vector
-                for (int p = 0; p < k; p++) FloatVector.fromArray(SMR, src, so + p * cs).intoArray(dst, d + p * MR);
+            } else if (rs == 1) {                                   // MR adjacent values per p: one short copy
+                // Not a 256-bit FloatVector: a second vector class through FloatVector.intoArray/fromArray
+                // pollutes their shared type profile, and then C2 may not intrinsify the stores of storeTile
+                // and Winograd (a JVM-wide 25% slowdown of saliency, depending on compile timing).
+                for (int p = 0; p < k; p++) System.arraycopy(src, so + p * cs, dst, d + p * MR, MR);
             } else {                                                // MR rows, read side by side
                 for (int p = 0; p < k; p++) {
                     int s0 = so + p * cs, dp = d + p * MR;
