@@ -250,7 +250,7 @@ final class Winograd {
         float sc = scale == null ? 1f : scale[k], sh = scale == null ? 0f : shift[k];
         int yOff = (img * g.k() + k) * oh * ow;
         for (int ty = ty0; ty < ty1; ty++) {
-            int t0 = (ty - ty0) * rt;
+            int t0 = (ty - ty0) * rt, rows = Math.min(2, oh - 2 * ty);
             for (int q = 0; q < tw; q += VL) {
                 int at = k * ldm + t0 + q;
                 // m_ij = M_ξ for ξ = 4i + j
@@ -263,16 +263,23 @@ final class Winograd {
                 FloatVector m30 = FloatVector.fromArray(S, m, at + 12 * mStride), m31 = FloatVector.fromArray(S, m, at + 13 * mStride);
                 FloatVector m32 = FloatVector.fromArray(S, m, at + 14 * mStride), m33 = FloatVector.fromArray(S, m, at + 15 * mStride);
                 int col = 2 * q, row0 = yOff + 2 * ty * ow;
-                // Aᵀ M row 0 = m0j + m1j + m2j, row 1 = m1j - m2j - m3j; then (·) A: even r0 + r1 + r2, odd r1 - r2 - r3
-                FloatVector r0 = m00.add(m10).add(m20), r1 = m01.add(m11).add(m21);
-                FloatVector r2 = m02.add(m12).add(m22), r3 = m03.add(m13).add(m23);
-                store(r0.add(r1).add(r2), r1.sub(r2).sub(r3), y, row0 + col, ow - col, lanes);
-                if (2 * ty + 1 < oh) {
-                    r0 = m10.sub(m20).sub(m30);
-                    r1 = m11.sub(m21).sub(m31);
-                    r2 = m12.sub(m22).sub(m32);
-                    r3 = m13.sub(m23).sub(m33);
-                    store(r0.add(r1).add(r2), r1.sub(r2).sub(r3), y, row0 + ow + col, ow - col, lanes);
+                // Aᵀ M row 0 = m0j + m1j + m2j, row 1 = m1j - m2j - m3j; then (·) A: even r0 + r1 + r2, odd r1 - r2 - r3.
+                // One store site for both rows: with two, C2 reached its node limit (NodeCountInliningCutoff)
+                // and called the second store out of line, its vectors boxed on the heap.
+                for (int h = 0; h < rows; h++) {
+                    FloatVector r0, r1, r2, r3;
+                    if (h == 0) {
+                        r0 = m00.add(m10).add(m20);
+                        r1 = m01.add(m11).add(m21);
+                        r2 = m02.add(m12).add(m22);
+                        r3 = m03.add(m13).add(m23);
+                    } else {
+                        r0 = m10.sub(m20).sub(m30);
+                        r1 = m11.sub(m21).sub(m31);
+                        r2 = m12.sub(m22).sub(m32);
+                        r3 = m13.sub(m23).sub(m33);
+                    }
+                    store(r0.add(r1).add(r2), r1.sub(r2).sub(r3), y, row0 + h * ow + col, ow - col, lanes);
                 }
             }
             epilogue(y, yOff + 2 * ty * ow, ow, bias, affine, sc, sh, res, relu);
