@@ -291,14 +291,12 @@ final class Winograd {
     private static void store(FloatVector even, FloatVector odd, float[] y, int at, int n, float[] lanes) {
         FloatVector lo = even.rearrange(HALF_LO).blend(odd.rearrange(HALF_LO), ODD_LANES);
         FloatVector hi = even.rearrange(HALF_HI).blend(odd.rearrange(HALF_HI), ODD_LANES);
-        if (n >= 2 * VL) {
-            lo.intoArray(y, at);
-            hi.intoArray(y, at + VL);
-        } else {
-            lo.intoArray(lanes, 0);
-            hi.intoArray(lanes, VL);
-            System.arraycopy(lanes, 0, y, at, n);
-        }
+        boolean whole = n >= 2 * VL;                     // one pair of store sites for both cases: fewer C2 nodes
+        float[] dst = whole ? y : lanes;
+        int off = whole ? at : 0;
+        lo.intoArray(dst, off);
+        hi.intoArray(dst, off + VL);
+        if (!whole) System.arraycopy(lanes, 0, y, at, n);
     }
 
     /** {@code y = act(fma(y + b, scale, shift) + res)} over one output row of n values at {@code at}, as {@link Gemm#storeTile} applies it. */
