@@ -177,31 +177,21 @@ final class Winograd {
                 }
                 split(x, xOff, 2 * ty - g.padTop() + i, h, wd, pl, tw, s.r, s.e[i], s.o[i]);
             }
-            float[] e0 = s.e[0], e1 = s.e[1], e2 = s.e[2], e3 = s.e[3], o0 = s.o[0], o1 = s.o[1], o2 = s.o[2], o3 = s.o[3];
             int t0 = (ty - ty0) * rt;
             for (int q = 0; q < tw; q += VL) {
                 int t = t0 + q, d = (t / nr) * panelSize + ci * nr + t % nr;
-                // the tiles' columns: A = E[x], B = O[x], C = E[x+1], D = O[x+1]; digits are the rows 0..3
-                FloatVector a0 = FloatVector.fromArray(S, e0, q), a1 = FloatVector.fromArray(S, e1, q);
-                FloatVector a2 = FloatVector.fromArray(S, e2, q), a3 = FloatVector.fromArray(S, e3, q);
-                FloatVector b0 = FloatVector.fromArray(S, o0, q), b1 = FloatVector.fromArray(S, o1, q);
-                FloatVector b2 = FloatVector.fromArray(S, o2, q), b3 = FloatVector.fromArray(S, o3, q);
-                FloatVector c0 = FloatVector.fromArray(S, e0, q + 1), c1 = FloatVector.fromArray(S, e1, q + 1);
-                FloatVector c2 = FloatVector.fromArray(S, e2, q + 1), c3 = FloatVector.fromArray(S, e3, q + 1);
-                FloatVector d0 = FloatVector.fromArray(S, o0, q + 1), d1 = FloatVector.fromArray(S, o1, q + 1);
-                FloatVector d2 = FloatVector.fromArray(S, o2, q + 1), d3 = FloatVector.fromArray(S, o3, q + 1);
                 for (int i = 0; i < 4; i++) {
-                    // row i of Bᵀ d at the four columns
-                    FloatVector a, b, c, dd;
-                    if (i == 0) {
-                        a = a0.sub(a2); b = b0.sub(b2); c = c0.sub(c2); dd = d0.sub(d2);
-                    } else if (i == 1) {
-                        a = a1.add(a2); b = b1.add(b2); c = c1.add(c2); dd = d1.add(d2);
-                    } else if (i == 2) {
-                        a = a2.sub(a1); b = b2.sub(b1); c = c2.sub(c1); dd = d2.sub(d1);
-                    } else {
-                        a = a1.sub(a3); b = b1.sub(b3); c = c1.sub(c3); dd = d1.sub(d3);
-                    }
+                    // row i of Bᵀ d is row P ± row Q: (r0 - r2, r1 + r2, r2 - r1, r1 - r3). The rows are
+                    // chosen as arrays, not as vectors: vectors merged from branches (phis) sometimes
+                    // kept C2 from intrinsifying the stores below (then they ran as Java loops).
+                    int pr = i == 0 ? 0 : i == 2 ? 2 : 1, qr = i == 0 || i == 1 ? 2 : i == 2 ? 1 : 3;
+                    FloatVector sign = FloatVector.broadcast(S, i == 1 ? 1f : -1f);
+                    float[] ep = s.e[pr], eq = s.e[qr], op = s.o[pr], oq = s.o[qr];
+                    // the tiles' columns: A = E[x], B = O[x], C = E[x+1], D = O[x+1]
+                    FloatVector a = FloatVector.fromArray(S, eq, q).fma(sign, FloatVector.fromArray(S, ep, q));
+                    FloatVector b = FloatVector.fromArray(S, oq, q).fma(sign, FloatVector.fromArray(S, op, q));
+                    FloatVector c = FloatVector.fromArray(S, eq, q + 1).fma(sign, FloatVector.fromArray(S, ep, q + 1));
+                    FloatVector dd = FloatVector.fromArray(S, oq, q + 1).fma(sign, FloatVector.fromArray(S, op, q + 1));
                     // (·) B: (a - c, b + c, c - b, b - d) as ξ = 4i .. 4i+3
                     int at = 4 * i * vStride + d;
                     a.sub(c).intoArray(v, at);
@@ -252,34 +242,23 @@ final class Winograd {
         for (int ty = ty0; ty < ty1; ty++) {
             int t0 = (ty - ty0) * rt, rows = Math.min(2, oh - 2 * ty);
             for (int q = 0; q < tw; q += VL) {
-                int at = k * ldm + t0 + q;
-                // m_ij = M_ξ for ξ = 4i + j
-                FloatVector m00 = FloatVector.fromArray(S, m, at), m01 = FloatVector.fromArray(S, m, at + mStride);
-                FloatVector m02 = FloatVector.fromArray(S, m, at + 2 * mStride), m03 = FloatVector.fromArray(S, m, at + 3 * mStride);
-                FloatVector m10 = FloatVector.fromArray(S, m, at + 4 * mStride), m11 = FloatVector.fromArray(S, m, at + 5 * mStride);
-                FloatVector m12 = FloatVector.fromArray(S, m, at + 6 * mStride), m13 = FloatVector.fromArray(S, m, at + 7 * mStride);
-                FloatVector m20 = FloatVector.fromArray(S, m, at + 8 * mStride), m21 = FloatVector.fromArray(S, m, at + 9 * mStride);
-                FloatVector m22 = FloatVector.fromArray(S, m, at + 10 * mStride), m23 = FloatVector.fromArray(S, m, at + 11 * mStride);
-                FloatVector m30 = FloatVector.fromArray(S, m, at + 12 * mStride), m31 = FloatVector.fromArray(S, m, at + 13 * mStride);
-                FloatVector m32 = FloatVector.fromArray(S, m, at + 14 * mStride), m33 = FloatVector.fromArray(S, m, at + 15 * mStride);
-                int col = 2 * q, row0 = yOff + 2 * ty * ow;
-                // Aᵀ M row 0 = m0j + m1j + m2j, row 1 = m1j - m2j - m3j; then (·) A: even r0 + r1 + r2, odd r1 - r2 - r3.
-                // One store site for both rows: with two, C2 reached its node limit (NodeCountInliningCutoff)
-                // and called the second store out of line, its vectors boxed on the heap.
-                for (int h = 0; h < rows; h++) {
-                    FloatVector r0, r1, r2, r3;
-                    if (h == 0) {
-                        r0 = m00.add(m10).add(m20);
-                        r1 = m01.add(m11).add(m21);
-                        r2 = m02.add(m12).add(m22);
-                        r3 = m03.add(m13).add(m23);
-                    } else {
-                        r0 = m10.sub(m20).sub(m30);
-                        r1 = m11.sub(m21).sub(m31);
-                        r2 = m12.sub(m22).sub(m32);
-                        r3 = m13.sub(m23).sub(m33);
-                    }
-                    store(r0.add(r1).add(r2), r1.sub(r2).sub(r3), y, row0 + h * ow + col, ow - col, lanes);
+                int at = k * ldm + t0 + q, col = 2 * q, row0 = yOff + 2 * ty * ow;
+                for (int hr = 0; hr < rows; hr++) {
+                    // m_ij = M_ξ for ξ = 4i + j. Aᵀ M row 0 = m0j + m1j + m2j, row 1 = m1j - m2j - m3j:
+                    // row hr = m_hr,j + sign * (m_hr+1,j + m_hr+2,j), the rows chosen by offset, not as
+                    // vectors merged from branches (phis), which sometimes kept C2 from intrinsifying the stores
+                    FloatVector sign = FloatVector.broadcast(S, hr == 0 ? 1f : -1f);
+                    int a0 = at + 4 * hr * mStride, a1 = a0 + 4 * mStride, a2 = a1 + 4 * mStride;
+                    FloatVector r0 = FloatVector.fromArray(S, m, a1).add(FloatVector.fromArray(S, m, a2))
+                            .fma(sign, FloatVector.fromArray(S, m, a0));
+                    FloatVector r1 = FloatVector.fromArray(S, m, a1 + mStride).add(FloatVector.fromArray(S, m, a2 + mStride))
+                            .fma(sign, FloatVector.fromArray(S, m, a0 + mStride));
+                    FloatVector r2 = FloatVector.fromArray(S, m, a1 + 2 * mStride).add(FloatVector.fromArray(S, m, a2 + 2 * mStride))
+                            .fma(sign, FloatVector.fromArray(S, m, a0 + 2 * mStride));
+                    FloatVector r3 = FloatVector.fromArray(S, m, a1 + 3 * mStride).add(FloatVector.fromArray(S, m, a2 + 3 * mStride))
+                            .fma(sign, FloatVector.fromArray(S, m, a0 + 3 * mStride));
+                    // then (·) A: even r0 + r1 + r2, odd r1 - r2 - r3
+                    store(r0.add(r1).add(r2), r1.sub(r2).sub(r3), y, row0 + hr * ow + col, ow - col, lanes);
                 }
             }
             epilogue(y, yOff + 2 * ty * ow, ow, bias, affine, sc, sh, res, relu);
