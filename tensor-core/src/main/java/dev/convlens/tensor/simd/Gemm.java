@@ -24,7 +24,14 @@ import jdk.incubator.vector.VectorSpecies;
 final class Gemm {
     private Gemm() {}
 
-    /** The vector shape: the widest the CPU has (16 floats with AVX-512). */
+    /**
+     * The vector shape: the widest the CPU has (16 floats with AVX-512). The only FloatVector shape
+     * in convlens, and it must stay so: the Vector API's entry points (FloatVector.intoArray,
+     * fromArray, ...) share one type profile per JVM, and a second shape passing through them
+     * (a 256-bit copy in packA did) lets C2 compile a store whose vector type it cannot prove as a
+     * call to the Java fallback, a lane-by-lane loop (seen as ResNet-18 saliency at 75 instead of
+     * 57 ms in about a third of the JVMs).
+     */
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     /** Lanes per vector. */
     static final int VL = S.length();
