@@ -53,6 +53,8 @@ public final class SimdKernels implements Kernels {
     private static final int TLB_DEPTH = 96;
     /** B panels packed at a time by backward-weights: (CHUNK, KC, NR) is at most 1 MiB, in L2. */
     private static final int CHUNK = 32;
+    /** Largest workspace (floats) of partial dw sums for {@link #backwardWeightsSplitSum}: 8 MiB. */
+    private static final int SPLIT_SUM_MAX_FLOATS = 2 << 20;
     /** Idle workers end after this long; the next call starts them again. */
     private static final long IDLE_SECONDS = 30;
     /**
@@ -95,7 +97,8 @@ public final class SimdKernels implements Kernels {
     private float[] flippedW = new float[0];              // backward-data as a forward: w~ (c, kg, r, s), flipped
     private float[] packedB = new float[0];               // forward with few panels: col(x) (units, nPanels, cg*r*s*NR + VL)
     private float[] winoU = new float[0];                 // Winograd: the transformed weights U (see forwardWinograd)
-    private float[] phasedX = new float[0];               // stride 2: the input's phase planes (n, c, 4, ceil(h/2), ceil(w/2))
+    private float[] phasedX = new float[0];
+    private float[] partialDw = new float[0];             // backward-weights split over the sum: runs 1.. (runs-1, kg, depth)               // stride 2: the input's phase planes (n, c, 4, ceil(h/2), ceil(w/2))
     /** Winograd F(2x2, 3x3) for the 3x3 stride-1 convolutions it applies to; -Dconvlens.winograd=false turns it off (A/B timing). */
     static final boolean WINOGRAD = !"false".equals(System.getProperty("convlens.winograd"));
     /** Floats of V (and of M) per chunk of tile rows in forwardWinograd: 0.5 MiB each, kept in L2 (tests lower it). */
@@ -546,6 +549,12 @@ public final class SimdKernels implements Kernels {
         int nPanels = ceilDiv(depth, NR);                 // columns of dw_g in NR panels
         int colBlocks = splits(groups, nPanels);
         int kcb = blockDepth(pix);
+        if (groups == 1 && colBlocks > 1 && nPanels / colBlocks < PACK_A_MIN_PANELS
+                && (long) g.n() * ceilDiv(pix, kcb) >= 2L * threads
+                && (long) (2 * threads - 1) * kg * depth <= SPLIT_SUM_MAX_FLOATS) {
+            backwardWeightsSplitSum(g, x, dy, dw, kcb);
+            return;
+        }
         // Tasks: group x block of dw columns; each sums over every image and pixel into its own part of dw.
         // A = dy_g (kg, pix), packed per pixel block or read in place; B = col^T packed for a chunk
         // of up to CHUNK column panels, then each row panel of A sweeps the chunk, so the tiles
@@ -584,6 +593,58 @@ public final class SimdKernels implements Kernels {
                     }
                 }
             }
+        });
+    }
+
+    /**
+     * Backward-weights of a layer whose dw is small and whose column blocks would meet too few B
+     * panels each to pack dy (the early layers: layer1's dw is 64 x 576, nine panels per thread):
+     * the sum over (image, pixel) is split instead, when it has at least {@code 2*threads} K blocks
+     * (else one run would take the whole sum). The n * ceil(pix/kcb) K blocks, in order, are
+     * cut into {@code 2*threads} runs; run 0 sums into dw, run r into its own partial (kg, depth);
+     * each run packs its dy block once for all the panels. Then dw += partial 1 + partial 2 + ...,
+     * in that order, element-wise over the threads. The bits depend on the thread count (the runs'
+     * sums are added at their ends), not on the scheduling.
+     */
+    private void backwardWeightsSplitSum(ConvGeom g, float[] x, float[] dy, float[] dw, int kcb) {
+        int kg = g.k(), cg = g.c(), depth = cg * g.r() * g.s(), hw = g.h() * g.w(), pix = g.oh() * g.ow();
+        int nPanels = ceilDiv(depth, NR), pBlocks = ceilDiv(pix, kcb), blocks = g.n() * pBlocks;
+        int runs = 2 * threads, size = kg * depth;       // blocks >= runs (the caller checks)
+        float[] parts = partialDw = Workspace.grow(partialDw, (runs - 1) * size);
+        parallelFor(runs, (r, ws) -> {
+            int b0 = r * blocks / runs, b1 = (r + 1) * blocks / runs;
+            float[] c = r == 0 ? dw : parts;
+            int cOff = r == 0 ? 0 : (r - 1) * size;
+            float[] a = ws.a = Workspace.grow(ws.a, ceilDiv(kg, MR) * MR * kcb); // (ceil(kg/MR), kc, MR)
+            float[] bs = ws.bs = Workspace.grow(ws.bs, Math.min(CHUNK, nPanels) * kcb * NR);
+            for (int bk = b0; bk < b1; bk++) {
+                int img = bk / pBlocks, pc = bk % pBlocks * kcb, kc = Math.min(kcb, pix - pc);
+                float beta = bk == b0 ? 0f : 1f;
+                int xc = img * g.c() * hw, dyc = img * kg * pix;
+                Gemm.packA(dy, dyc + pc, pix, 1, kg, kc, a, 0);
+                for (int jc = 0; jc < nPanels; jc += CHUNK) {
+                    int jce = Math.min(nPanels, jc + CHUNK);
+                    for (int jp = jc; jp < jce; jp++) {
+                        int q0 = jp * NR;
+                        Im2col.packPanelTransposed(g, x, xc, pc, kc, q0, Math.min(NR, depth - q0),
+                                bs, (jp - jc) * kc * NR, ws.rows, ws.gather);
+                    }
+                    for (int i = 0, ao = 0; i < kg; i += MR, ao += kc * MR) {
+                        int mr = Math.min(MR, kg - i);
+                        for (int jp = jc; jp < jce; jp++) {
+                            int q0 = jp * NR;
+                            Gemm.panelColumn(mr, Math.min(NR, depth - q0), kc, a, ao, 1, MR, kc * MR,
+                                    bs, (jp - jc) * kc * NR, c, cOff + i * depth + q0, depth,
+                                    1f, beta, null, 0, ws.tile, ws.aTail);
+                        }
+                    }
+                }
+            }
+        });
+        int chunks = Math.max(1, Math.min(threads * TASKS_PER_THREAD, size / 4096));
+        parallelFor(chunks, (t, ws) -> {
+            int e0 = (int) ((long) t * size / chunks), e1 = (int) ((long) (t + 1) * size / chunks);
+            for (int r = 1; r < runs; r++) Gemm.addInto(parts, (r - 1) * size + e0, dw, e0, e1 - e0);
         });
     }
 
