@@ -574,26 +574,40 @@ public final class SimdKernels implements Kernels {
                     if (pack) Gemm.packA(dy, dyc + pc, pix, 1, kg, kc, a, 0);
                     int aOff = pack ? 0 : dyc + pc, ars = pack ? 1 : pix, acs = pack ? MR : 1;
                     int aPanel = pack ? kc * MR : MR * pix;
-                    for (int jc = jpa; jc < jpb; jc += CHUNK) {
-                        int jce = Math.min(jpb, jc + CHUNK);
-                        for (int jp = jc; jp < jce; jp++) {
-                            int q0 = jp * NR;
-                            Im2col.packPanelTransposed(g, x, xc, pc, kc, q0, Math.min(NR, depth - q0),
-                                    bs, (jp - jc) * kc * NR, ws.rows, ws.gather);
-                        }
-                        for (int i = 0, ao = aOff; i < kg; i += MR, ao += aPanel) {
-                            int mr = Math.min(MR, kg - i);
-                            for (int jp = jc; jp < jce; jp++) {
-                                int q0 = jp * NR;
-                                Gemm.panelColumn(mr, Math.min(NR, depth - q0), kc, a, ao, ars, acs, aPanel,
-                                        bs, (jp - jc) * kc * NR, dw, dwc + i * depth + q0, depth,
-                                        1f, beta, null, 0, ws.tile, ws.aTail);
-                            }
-                        }
-                    }
+                    weightProducts(g, x, xc, pc, kc, jpa, jpb, a, aOff, ars, acs, aPanel, dw, dwc, beta, bs, ws);
                 }
             }
         });
+    }
+
+    /**
+     * One K block of backward-weights for the dw column panels jpa..jpb-1 of one group:
+     * {@code C[:, q] = beta*C[:, q] + A col(x)^T[pc..pc+kc), q]}, A = dy's (kg, kc) block as
+     * {@link Gemm#panelColumn} reads it (aOff, ars, acs, aPanel), C = dw's (kg, depth) block at cOff.
+     * col(x)^T is packed CHUNK panels at a time into bs, then each row panel of A sweeps the chunk,
+     * so the tiles it writes lie side by side in the rows of C (one page, not one page per row).
+     */
+    private static void weightProducts(ConvGeom g, float[] x, int xc, int pc, int kc, int jpa, int jpb,
+                                       float[] a, int aOff, int ars, int acs, int aPanel, float[] c, int cOff,
+                                       float beta, float[] bs, Workspace ws) {
+        int kg = g.kg(), depth = g.cg() * g.r() * g.s();
+        for (int jc = jpa; jc < jpb; jc += CHUNK) {
+            int jce = Math.min(jpb, jc + CHUNK);
+            for (int jp = jc; jp < jce; jp++) {
+                int q0 = jp * NR;
+                Im2col.packPanelTransposed(g, x, xc, pc, kc, q0, Math.min(NR, depth - q0),
+                        bs, (jp - jc) * kc * NR, ws.rows, ws.gather);
+            }
+            for (int i = 0, ao = aOff; i < kg; i += MR, ao += aPanel) {
+                int mr = Math.min(MR, kg - i);
+                for (int jp = jc; jp < jce; jp++) {
+                    int q0 = jp * NR;
+                    Gemm.panelColumn(mr, Math.min(NR, depth - q0), kc, a, ao, ars, acs, aPanel,
+                            bs, (jp - jc) * kc * NR, c, cOff + i * depth + q0, depth,
+                            1f, beta, null, 0, ws.tile, ws.aTail);
+                }
+            }
+        }
     }
 
     /**
@@ -622,23 +636,7 @@ public final class SimdKernels implements Kernels {
                 float beta = bk == b0 ? 0f : 1f;
                 int xc = img * g.c() * hw, dyc = img * kg * pix;
                 Gemm.packA(dy, dyc + pc, pix, 1, kg, kc, a, 0);
-                for (int jc = 0; jc < nPanels; jc += CHUNK) {
-                    int jce = Math.min(nPanels, jc + CHUNK);
-                    for (int jp = jc; jp < jce; jp++) {
-                        int q0 = jp * NR;
-                        Im2col.packPanelTransposed(g, x, xc, pc, kc, q0, Math.min(NR, depth - q0),
-                                bs, (jp - jc) * kc * NR, ws.rows, ws.gather);
-                    }
-                    for (int i = 0, ao = 0; i < kg; i += MR, ao += kc * MR) {
-                        int mr = Math.min(MR, kg - i);
-                        for (int jp = jc; jp < jce; jp++) {
-                            int q0 = jp * NR;
-                            Gemm.panelColumn(mr, Math.min(NR, depth - q0), kc, a, ao, 1, MR, kc * MR,
-                                    bs, (jp - jc) * kc * NR, c, cOff + i * depth + q0, depth,
-                                    1f, beta, null, 0, ws.tile, ws.aTail);
-                        }
-                    }
-                }
+                weightProducts(g, x, xc, pc, kc, 0, nPanels, a, 0, 1, MR, kc * MR, c, cOff, beta, bs, ws);
             }
         });
         int chunks = Math.max(1, Math.min(threads * TASKS_PER_THREAD, size / 4096));
