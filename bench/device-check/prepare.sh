@@ -21,6 +21,7 @@ cp tensor-core/target/tensor-core-*-SNAPSHOT.jar tensor-core/target/tensor-core-
 (cd models/target/test-classes && jar cf ../../../.gpu/lib/models-tests.jar .)
 # aparapi-jni carries every platform's library (19 MB): keep Linux x86-64's only.
 zip -q -d .gpu/lib/aparapi-jni-*.jar 'win/*' 'osx/*' 'linux/libaparapi_armhf.so' 'linux/libaparapi_aarch64.so' 'linux/libaparapi_x86.so' || true
+rm -rf /tmp/convlens-jrt
 "${JAVA_HOME:-/usr/lib/jvm/java-17-openjdk-amd64}"/bin/jlink --add-modules java.base,jdk.incubator.vector,java.logging,java.management,jdk.unsupported,java.desktop \
   --compress=2 --strip-debug --no-header-files --no-man-pages --output /tmp/convlens-jrt
 tar czf .gpu/jrt.tgz -C /tmp convlens-jrt && rm -rf /tmp/convlens-jrt
