@@ -97,8 +97,8 @@ public final class SimdKernels implements Kernels {
     private float[] flippedW = new float[0];              // backward-data as a forward: w~ (c, kg, r, s), flipped
     private float[] packedB = new float[0];               // forward with few panels: col(x) (units, nPanels, cg*r*s*NR + VL)
     private float[] winoU = new float[0];                 // Winograd: the transformed weights U (see forwardWinograd)
-    private float[] phasedX = new float[0];
-    private float[] partialDw = new float[0];             // backward-weights split over the sum: runs 1.. (runs-1, kg, depth)               // stride 2: the input's phase planes (n, c, 4, ceil(h/2), ceil(w/2))
+    private float[] phasedX = new float[0];               // stride 2: the input's phase planes (n, c, 4, ceil(h/2), ceil(w/2))
+    private float[] partialDw = new float[0];             // backward-weights split over the sum: runs 1.. (runs-1, kg, depth)
     /** Winograd F(2x2, 3x3) for the 3x3 stride-1 convolutions it applies to; -Dconvlens.winograd=false turns it off (A/B timing). */
     static final boolean WINOGRAD = !"false".equals(System.getProperty("convlens.winograd"));
     /** Floats of V (and of M) per chunk of tile rows in forwardWinograd: 0.5 MiB each, kept in L2 (tests lower it). */
@@ -634,7 +634,7 @@ public final class SimdKernels implements Kernels {
             for (int bk = b0; bk < b1; bk++) {
                 int img = bk / pBlocks, pc = bk % pBlocks * kcb, kc = Math.min(kcb, pix - pc);
                 float beta = bk == b0 ? 0f : 1f;
-                int xc = img * g.c() * hw, dyc = img * kg * pix;
+                int xc = img * cg * hw, dyc = img * kg * pix;
                 Gemm.packA(dy, dyc + pc, pix, 1, kg, kc, a, 0);
                 weightProducts(g, x, xc, pc, kc, 0, nPanels, a, 0, 1, MR, kc * MR, c, cOff, beta, bs, ws);
             }
