@@ -58,6 +58,28 @@ final class Elementwise {
         }
     }
 
+    /** Result lane l takes lane l/2 (the lower half, each lane twice) or l/2 + VL/2 (the upper half); then the odd lanes from the second vector. */
+    private static final VectorShuffle<Float> SPREAD_LO = VectorShuffle.fromOp(S, l -> l / 2),
+            SPREAD_HI = VectorShuffle.fromOp(S, l -> l / 2 + VL / 2);
+    private static final VectorMask<Float> ODD_LANES = VectorMask.fromLong(S, 0xAAAAAAAAAAAAAAAAL);
+
+    /**
+     * The inverse of {@link #splitEvenOdd}: {@code dst[d + 2q] = even[e + q]}, {@code dst[d + 2q + 1] = odd[o + q]}
+     * for q in [0, pairs), a vector of each at a time spread over two vectors of dst by shuffles and blends.
+     */
+    static void mergeEvenOdd(float[] even, int e, float[] odd, int o, int pairs, float[] dst, int d) {
+        int q = 0;
+        for (; q + VL <= pairs; q += VL) {
+            FloatVector a = FloatVector.fromArray(S, even, e + q), b = FloatVector.fromArray(S, odd, o + q);
+            a.rearrange(SPREAD_LO).blend(b.rearrange(SPREAD_LO), ODD_LANES).intoArray(dst, d + 2 * q);
+            a.rearrange(SPREAD_HI).blend(b.rearrange(SPREAD_HI), ODD_LANES).intoArray(dst, d + 2 * q + VL);
+        }
+        for (; q < pairs; q++) {
+            dst[d + 2 * q] = even[e + q];
+            dst[d + 2 * q + 1] = odd[o + q];
+        }
+    }
+
     /** {@code y[i] = Math.max(x[i], 0f)} for i in [i0, i1). */
     static void relu(float[] x, float[] y, int i0, int i1) {
         FloatVector zero = FloatVector.zero(S);

@@ -24,6 +24,7 @@ import jdk.incubator.vector.VectorShuffle;
  * is as wide as the input (stride 1, 3x3 pad 1) a tap shifts the whole plane, so a panel row is
  * one contiguous copy with the padding lanes cleared; with stride 2 and half the width (ResNet's
  * conv1 and layer2.0-4.0) the same holds on the input's four phase planes, split once per call.
+ * Backward-data of the stem adds its columns back the same way, into dx's phase planes ({@link #col2imPhased}).
  */
 final class Im2col {
     private Im2col() {}
@@ -284,6 +285,83 @@ final class Im2col {
                     int ix = ix0 + 2 * (t + u);
                     dst[d + t + u] = ix >= 0 && ix < w ? x[row + ix] : 0f;
                 }
+            }
+        }
+    }
+
+    /**
+     * Whether backward-data adds into dx's phase planes ({@link #col2imPhased}): {@link #phased}, output
+     * rows of at least 2 NR pixels (the stem: ResNet's conv1, 112; ConvBench conv1 1 thread 3.9 ->
+     * 3.1 ms; on the 28-14-7 pixel rows of layer2.0-4.0 it gained nothing, and the rows' padding would
+     * double to octuple the buffer), and the taps' column shifts within the rows' padding: at least
+     * -VL, at most VL + 1.
+     */
+    static boolean phasedCol2im(ConvGeom g) {
+        int first = -g.padLeft() >> 1, last = (g.s() - 1) * g.dilW() - g.padLeft() >> 1;
+        return phased(g) && g.ow() >= 2 * NR && first >= -VL && last <= VL + 1;
+    }
+
+    /** Row length of dx's phase planes in backward-data: {@code ceil(w/2)} floats, VL of padding before them and 2 VL after. */
+    private static int paddedRow(ConvGeom g) {
+        return (g.w() + 1) / 2 + 3 * VL;
+    }
+
+    /** Floats of one channel's four phase planes in backward-data's layout ({@link #col2imPhased}). */
+    static int paddedPhaseFloats(ConvGeom g) {
+        return 4 * ((g.h() + 1) / 2) * paddedRow(g);
+    }
+
+    /**
+     * Writes input planes {@code [pl0, pl1)} of {@code dx} from their phase planes in {@code src}
+     * (the layout of {@link #col2imPhased}): {@code dx[2i+a][2j+b] = P_ab[i][j]}; what lies past an
+     * odd edge, and the padding, is dropped. A row is woven from its even and odd columns with
+     * vector shuffles ({@link Elementwise#mergeEvenOdd}).
+     */
+    static void mergePhases(ConvGeom g, float[] src, int pl0, int pl1, float[] dx) {
+        int h = g.h(), w = g.w(), stride = paddedRow(g), size = (h + 1) / 2 * stride;
+        for (int pl = pl0; pl < pl1; pl++) {
+            int d = pl * 4 * size + VL;
+            for (int iy = 0; iy < h; iy++) {
+                int at = d + (iy & 1) * 2 * size + (iy >> 1) * stride, row = pl * h * w + iy * w;
+                Elementwise.mergeEvenOdd(src, at, src, at + size, w / 2, dx, row);
+                if ((w & 1) != 0) dx[row + w - 1] = src[at + w / 2];
+            }
+        }
+    }
+
+    /**
+     * {@link #col2imPanel} when {@link #phased}, into dx's phase planes: the transpose of
+     * {@link #shiftedPanel}. Tap (ry, sx) adds output pixel {@code (oy, ox)} to its phase plane at
+     * {@code (oy + rowShift, ox + colShift)}, so the part of a panel row on one output row is one
+     * run of whole-vector adds into one plane row. Each plane row ({@code ceil(w/2)} floats) has VL
+     * floats of padding before it and 2 VL after ({@link #paddedPhaseFloats}: channel after channel,
+     * the four planes of a channel in phase order): the columns a tap pushes past the edge, and the
+     * lanes of the last vector past the run (added as 0), land there or in the run's own row, never
+     * in a row another task owns (when {@link #phasedCol2im}). {@code dxc} is the block's first
+     * channel in {@code dxp}; {@code col} needs VL floats of slack after its last row.
+     */
+    static void col2imPhased(ConvGeom g, float[] col, int rows, int p0, int nr, float[] dxp, int dxc) {
+        int ow = g.ow(), ph = (g.h() + 1) / 2, stride = paddedRow(g), size = ph * stride, taps = g.r() * g.s();
+        int oyStart = p0 / ow, oxStart = p0 % ow, channels = rows / taps;
+        // column taps outermost: taps adding into one plane row come 2*r*channels rows apart, not 2, so an
+        // add's load does not overlap a store (a column away) still in flight (one ConvBench run: 3.3 -> 3.0 ms, near noise)
+        for (int sx = 0; sx < g.s(); sx++)
+        for (int ry = 0; ry < g.r(); ry++)
+        for (int c = 0; c < channels; c++) {
+            int q = (c * g.r() + ry) * g.s() + sx;
+            int dy = ry * g.dilH() - g.padTop(), dx = sx * g.dilW() - g.padLeft();
+            int rowShift = dy >> 1, colShift = dx >> 1;           // >> 1 rounds down
+            int plane = dxc + c * 4 * size + ((dy & 1) * 2 + (dx & 1)) * size + VL + colShift, src = q * NR;
+            for (int j = 0, oy = oyStart, ox = oxStart; j < nr; oy++, ox = 0) {
+                int len = Math.min(ow - ox, nr - j), iy = oy + rowShift;
+                if (iy >= 0 && iy < ph) {
+                    int at = plane + iy * stride + ox;
+                    for (int t = 0; t < len; t += VL) {      // lanes past the run add 0, without a branch (vectors merged from two branches have kept C2 from intrinsifying stores: Winograd)
+                        FloatVector v = ZERO.blend(FloatVector.fromArray(S, col, src + j + t), IOTA.compare(VectorOperators.LT, (float) (len - t)));
+                        FloatVector.fromArray(S, dxp, at + t).add(v).intoArray(dxp, at + t);
+                    }
+                }
+                j += len;
             }
         }
     }

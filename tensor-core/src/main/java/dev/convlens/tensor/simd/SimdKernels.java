@@ -98,6 +98,7 @@ public final class SimdKernels implements Kernels {
     private float[] packedB = new float[0];               // forward with few panels: col(x) (units, nPanels, cg*r*s*NR + VL)
     private float[] winoU = new float[0];                 // Winograd: the transformed weights U (see forwardWinograd)
     private float[] phasedX = new float[0];               // stride 2: the input's phase planes (n, c, 4, ceil(h/2), ceil(w/2))
+    private float[] phasedDx = new float[0];              // stride-2 backward-data of the stem: dx's phase planes, padded (Im2col.paddedPhaseFloats per channel)
     private float[] partialDw = new float[0];             // backward-weights split over the sum: runs 1.. (runs-1, kg, depth)
     /** Winograd F(2x2, 3x3) for the 3x3 stride-1 convolutions it applies to; -Dconvlens.winograd=false turns it off (A/B timing). */
     static final boolean WINOGRAD = !"false".equals(System.getProperty("convlens.winograd"));
@@ -414,6 +415,10 @@ public final class SimdKernels implements Kernels {
         int hw = g.h() * g.w(), pix = g.oh() * g.ow();
         int nPanels = ceilDiv(pix, NR);
         boolean pointwise = Im2col.pointwise(g);
+        // stride 2 over wide rows: col2im adds into dx's phase planes (whole-vector runs, see Im2col.col2imPhased), merged at the end
+        boolean phased = Im2col.phasedCol2im(g);
+        int chanFloats = phased ? Im2col.paddedPhaseFloats(g) : hw;
+        float[] target = phased ? (phasedDx = Workspace.grow(phasedDx, g.n() * g.c() * chanFloats)) : dx;
         int units = g.n() * groups;
         int chanBlocks = splits(units, cg);
         // A = w_g^T: packed when it meets enough B panels; read in place, each step of k is a row
@@ -425,7 +430,7 @@ public final class SimdKernels implements Kernels {
         // too few to keep the threads busy: conv1 has 3); each writes its own planes of dx. Strips
         // two apart touch disjoint rows of dx, so the even strips run first, then the odd ones.
         int stripRows = pointwise ? g.oh() : stripRows(g, units * cg), strips = ceilDiv(g.oh(), stripRows);
-        if (strips > 1) Arrays.fill(dx, 0, g.n() * g.c() * hw, 0f);
+        if (strips > 1) Arrays.fill(target, 0, g.n() * g.c() * chanFloats, 0f);
         for (int wave = 0; wave < Math.min(2, strips); wave++) {
             int first = wave, waveStrips = (strips - wave + 1) / 2;
             parallelFor(units * chanBlocks * waveStrips, (t, ws) -> {
@@ -435,7 +440,7 @@ public final class SimdKernels implements Kernels {
                 if (c0 == c1) return;
                 int pA = strip * stripRows * g.ow(), pB = Math.min(pix, (strip + 1) * stripRows * g.ow());
                 int rows = (c1 - c0) * rs;                    // im2col rows of these channels
-                int dxc = (img * g.c() + grp * cg + c0) * hw; // first dx plane of the block
+                int dxc = (img * g.c() + grp * cg + c0) * chanFloats; // first dx plane (phase planes) of the block
                 int dyc = (img * g.k() + grp * kg) * pix;     // the group's first dy plane
                 // A = w_g^T restricted to the block's rows: (rows, kg), A(q, k) = w[grp*kg + k][c0*rs + q],
                 // packed per task, or read in place (MR adjacent values per k).
@@ -443,8 +448,8 @@ public final class SimdKernels implements Kernels {
                 float[] a = pack ? (ws.a = Workspace.grow(ws.a, ceilDiv(rows, MR) * MR * kg)) : w; // (ceil(rows/MR), kg, MR)
                 if (pack) Gemm.packA(w, wc, 1, depth, rows, kg, a, 0);
                 int aOff = pack ? 0 : wc, acs = pack ? MR : depth, aPanel = pack ? kg * MR : MR;
-                float[] col = ws.col = Workspace.grow(ws.col, rows * NR); // (rows, NR) column panel
-                if (!pointwise && strips == 1) Gemm.zero(dx, dxc, (c1 - c0) * hw);
+                float[] col = ws.col = Workspace.grow(ws.col, rows * NR + VL); // (rows, NR) column panel + slack
+                if (!pointwise && strips == 1) Gemm.zero(target, dxc, (c1 - c0) * chanFloats);
                 for (int p0 = pA; p0 < pB; p0 += NR) {
                     int nr = Math.min(NR, pB - p0);
                     for (int pc = 0; pc < kg; pc += kcb) {
@@ -459,9 +464,14 @@ public final class SimdKernels implements Kernels {
                                     1f, beta, null, 0, ws.tile, ws.aTail);
                         }
                     }
-                    if (!pointwise) Im2col.col2imPanel(g, col, rows, p0, nr, dx, dxc);
+                    if (phased) Im2col.col2imPhased(g, col, rows, p0, nr, target, dxc);
+                    else if (!pointwise) Im2col.col2imPanel(g, col, rows, p0, nr, dx, dxc);
                 }
             });
+        }
+        if (phased) {
+            int planes = g.n() * g.c(), tasks = Math.min(planes, TASKS_PER_THREAD * threads);
+            parallelFor(tasks, (t, ws) -> Im2col.mergePhases(g, target, t * planes / tasks, (t + 1) * planes / tasks, dx));
         }
     }
 
@@ -475,6 +485,8 @@ public final class SimdKernels implements Kernels {
     private static int stripRows(ConvGeom g, int channelTasks) {
         if (channelTasks >= STRIP_BELOW) return g.oh();
         int min = Math.max(1, (g.r() - 1) * g.dilH() / g.strideH());
+        if (Im2col.phasedCol2im(g))                       // col2imPhased: the spread of the taps' row shifts on the phase planes
+            min = Math.max(min, ((g.r() - 1) * g.dilH() - g.padTop() >> 1) - (-g.padTop() >> 1));
         return Math.max(min, ceilDiv(g.oh(), MAX_STRIPS));
     }
 
