@@ -312,8 +312,8 @@ public final class SimdKernels implements Kernels {
                 for (int pc = 0; pc < c; pc += kcb) {
                     int kc = Math.min(kcb, c - pc);
                     float beta = pc == 0 ? 0f : 1f;
-                    for (int jp = 0; jp < nPanels; jp++) {
-                        Gemm.panelColumn(k, Math.min(NR, tiles - jp * NR), kc, u, xi * uStride + pc * MR, 1, MR, c * MR,
+                    for (int jp = 0; jp < nPanels; jp++) {   // whole panels: M's rows are nPanels*NR long, V's columns past the tiles 0
+                        Gemm.panelColumn(k, NR, kc, u, xi * uStride + pc * MR, 1, MR, c * MR,
                                 v, xi * vStride + jp * c * NR + pc * NR, m, xi * mStride + jp * NR, ldm, 1f, beta,
                                 null, 0, ws.tile, ws.aTail, null);
                     }
@@ -459,8 +459,8 @@ public final class SimdKernels implements Kernels {
                         if (pointwise) {
                             Gemm.panelColumn(rows, nr, kc, a, aOff + pc * acs, 1, acs, aPanel, ws.b, dx, dxc + p0, hw,
                                     1f, beta, null, 0, ws.tile, ws.aTail);
-                        } else {
-                            Gemm.panelColumn(rows, nr, kc, a, aOff + pc * acs, 1, acs, aPanel, ws.b, col, 0, NR,
+                        } else {                              // whole rows of col: a partial panel's tiles store as vectors too (the columns past nr are 0 and unread)
+                            Gemm.panelColumn(rows, NR, kc, a, aOff + pc * acs, 1, acs, aPanel, ws.b, col, 0, NR,
                                     1f, beta, null, 0, ws.tile, ws.aTail);
                         }
                     }
