@@ -414,6 +414,13 @@ final class Gemm {
      * into {@code dst (k, NR)}; columns past nr are zero.
      */
     static void packB(float[] src, int off, int rs, int cs, int k, int nr, float[] dst) {
+        if (cs == 1 && nr == NR) {                                  // two vector moves a row, not an arraycopy call
+            for (int p = 0, s = off; p < k; p++, s += rs) {
+                FloatVector.fromArray(S, src, s).intoArray(dst, p * NR);
+                FloatVector.fromArray(S, src, s + VL).intoArray(dst, p * NR + VL);
+            }
+            return;
+        }
         if (cs == 1) {
             for (int p = 0; p < k; p++) {
                 int d = p * NR;
