@@ -3,7 +3,7 @@
 # PyTorch, ResNet-18 and AlexNet, forward / saliency / train step / 10 steps of class
 # visualization, plus the peak heap of a ResNet-18 forward and training step.
 #
-# Usage: bench/run-all.sh [THREADS]          (default 2; run from anywhere; about 18 minutes on 2 cores)
+# Usage: bench/run-all.sh [THREADS]          (default 2; run from anywhere; about 13 minutes on 2 cores)
 #        QUICK=1 bench/run-all.sh [THREADS]  (a smoke test of the whole pipeline on ResNet-18 forward
 #                                             only, about 2 minutes; its numbers mean nothing)
 #
