@@ -58,10 +58,15 @@ final class Elementwise {
         }
     }
 
-    /** Result lane l takes lane l/2 (the lower half, each lane twice) or l/2 + VL/2 (the upper half); then the odd lanes from the second vector. */
-    private static final VectorShuffle<Float> SPREAD_LO = VectorShuffle.fromOp(S, l -> l / 2),
-            SPREAD_HI = VectorShuffle.fromOp(S, l -> l / 2 + VL / 2);
-    private static final VectorMask<Float> ODD_LANES = VectorMask.fromLong(S, 0xAAAAAAAAAAAAAAAAL);
+    /**
+     * Interleaving two vectors a, b into (a0 b0 a1 b1 ...): lane l of the low result takes lane l/2
+     * (INTERLEAVE_LO) of a, or of b on the odd lanes (ODD_LANES); the high result lane VL/2 + l/2
+     * (INTERLEAVE_HI). One-vector shuffles and a blend, the forms C2 compiles to single instructions.
+     * Shared with Winograd's output transform.
+     */
+    static final VectorShuffle<Float> INTERLEAVE_LO = VectorShuffle.fromOp(S, l -> l / 2),
+            INTERLEAVE_HI = VectorShuffle.fromOp(S, l -> l / 2 + VL / 2);
+    static final VectorMask<Float> ODD_LANES = VectorMask.fromLong(S, 0xAAAAAAAAAAAAAAAAL);
 
     /**
      * The inverse of {@link #splitEvenOdd}: {@code dst[d + 2q] = even[e + q]}, {@code dst[d + 2q + 1] = odd[o + q]}
@@ -71,8 +76,8 @@ final class Elementwise {
         int q = 0;
         for (; q + VL <= pairs; q += VL) {
             FloatVector a = FloatVector.fromArray(S, even, e + q), b = FloatVector.fromArray(S, odd, o + q);
-            a.rearrange(SPREAD_LO).blend(b.rearrange(SPREAD_LO), ODD_LANES).intoArray(dst, d + 2 * q);
-            a.rearrange(SPREAD_HI).blend(b.rearrange(SPREAD_HI), ODD_LANES).intoArray(dst, d + 2 * q + VL);
+            a.rearrange(INTERLEAVE_LO).blend(b.rearrange(INTERLEAVE_LO), ODD_LANES).intoArray(dst, d + 2 * q);
+            a.rearrange(INTERLEAVE_HI).blend(b.rearrange(INTERLEAVE_HI), ODD_LANES).intoArray(dst, d + 2 * q + VL);
         }
         for (; q < pairs; q++) {
             dst[d + 2 * q] = even[e + q];

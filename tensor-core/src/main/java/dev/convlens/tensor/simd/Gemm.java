@@ -423,7 +423,7 @@ final class Gemm {
             }
             return;
         }
-        if (rs == 1 && nr == NR) {                                  // B^T stored row-major: transpose VL x VL blocks
+        if (rs == 1 && nr == NR && VL <= 16) {                      // B^T stored row-major: transpose VL x VL blocks (stages up to s = 8)
             packTransposed(src, off, cs, k, dst);
             return;
         }

@@ -2,8 +2,6 @@ package dev.convlens.tensor.simd;
 
 import dev.convlens.tensor.kernels.ConvGeom;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -66,26 +64,6 @@ final class Winograd {
 
     private static final VectorSpecies<Float> S = Gemm.S;
     private static final int VL = Gemm.VL;
-    /**
-     * Interleaving two vectors (a0 b0 a1 b1 ...): lane L of the low half takes lane L/2 of a or b
-     * (b on the odd lanes), of the high half lane VL/2 + L/2. One-vector shuffles and a blend, the
-     * forms C2 compiles to single instructions.
-     */
-    private static final VectorShuffle<Float> HALF_LO = half(0), HALF_HI = half(VL / 2);
-    private static final VectorMask<Float> ODD_LANES = oddLanes();
-
-    private static VectorShuffle<Float> half(int from) {
-        int[] idx = new int[VL];
-        for (int i = 0; i < VL; i++) idx[i] = from + i / 2;
-        return VectorShuffle.fromValues(S, idx);
-    }
-
-    private static VectorMask<Float> oddLanes() {
-        boolean[] odd = new boolean[VL];
-        for (int i = 0; i < VL; i++) odd[i] = i % 2 == 1;
-        return VectorMask.fromArray(S, odd, 0);
-    }
-
     /**
      * {@code U_ξ = G g Gᵀ} for the output channels of packed panels p0..p1-1 (all input channels),
      * into packed A panels: ξ's panels start at {@code ξ * uStride}, element (k, c) at
@@ -268,8 +246,8 @@ final class Winograd {
 
     /** Interleaves the even and odd output columns into y at {@code at}, n of them room left in the row (the rest through lanes). */
     private static void store(FloatVector even, FloatVector odd, float[] y, int at, int n, float[] lanes) {
-        FloatVector lo = even.rearrange(HALF_LO).blend(odd.rearrange(HALF_LO), ODD_LANES);
-        FloatVector hi = even.rearrange(HALF_HI).blend(odd.rearrange(HALF_HI), ODD_LANES);
+        FloatVector lo = even.rearrange(Elementwise.INTERLEAVE_LO).blend(odd.rearrange(Elementwise.INTERLEAVE_LO), Elementwise.ODD_LANES);
+        FloatVector hi = even.rearrange(Elementwise.INTERLEAVE_HI).blend(odd.rearrange(Elementwise.INTERLEAVE_HI), Elementwise.ODD_LANES);
         boolean whole = n >= 2 * VL;                     // one pair of store sites for both cases: fewer C2 nodes
         float[] dst = whole ? y : lanes;
         int off = whole ? at : 0;
