@@ -466,7 +466,7 @@ final class Gemm {
      * into the panel's rows, then the block is transposed in place by log2(VL) stages that swap its
      * off-diagonal s x s sub-blocks (s = VL/2, ..., 1), two rows at a time ({@link #transposeStage});
      * the last k % VL rows element by element. The scalar gather it replaces stored one float at a time:
-     * 7.6% of an AlexNet training step at batch 16 (perf), now 4.9%, most of it reading the weights from memory.
+     * 7.6% of an AlexNet training step at batch 16 (perf), now 4.9% (which includes reading the weights from memory).
      */
     static void packTransposed(float[] src, int off, int cs, int k, float[] dst) {
         int p = 0;
