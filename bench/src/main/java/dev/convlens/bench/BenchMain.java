@@ -37,18 +37,19 @@ public final class BenchMain {
         System.out.println();
         System.out.printf("FMA peak: %.1f GFLOP/s on 1 thread, %.1f GFLOP/s on 2 threads%n%n", peak, peak2);
         if (convs.isEmpty()) return;
-        System.out.println("| layer | pass | backend | threads | ms/op | ± ms | GFLOP/s | of peak (threads x 1-core peak) |");
-        System.out.println("|---|---|---|---:|---:|---:|---:|---:|");
+        System.out.println("| layer | batch | pass | backend | threads | ms/op | ± ms | GFLOP/s | of peak (threads x 1-core peak) |");
+        System.out.println("|---|---:|---|---|---:|---:|---:|---:|---:|");
         for (RunResult r : convs) {
             String layer = r.getParams().getParam("layer"), pass = r.getParams().getParam("pass");
             String backend = r.getParams().getParam("backend");
             int threads = Integer.parseInt(r.getParams().getParam("threads"));
-            ConvGeom g = ConvBench.LAYERS.get(layer);
+            int batch = Integer.parseInt(r.getParams().getParam("batch"));
+            ConvGeom g = ConvBench.geometry(layer, batch);
             Result<?> res = r.getPrimaryResult();
             double ms = res.getScore(), err = res.getScoreError();
             double gflops = 2.0 * g.macs() / (ms * 1e-3) / 1e9;
             int used = backend.equals("reference") ? 1 : threads;   // the reference is single-threaded
-            System.out.printf("| %s | %s | %s | %d | %.3f | %.3f | %.1f | %.1f%% |%n", layer, pass, backend, threads,
+            System.out.printf("| %s | %d | %s | %s | %d | %.3f | %.3f | %.1f | %.1f%% |%n", layer, batch, pass, backend, threads,
                     ms, Double.isNaN(err) ? 0 : err, gflops, 100 * gflops / (used * peak));
         }
     }

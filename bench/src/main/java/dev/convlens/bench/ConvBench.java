@@ -20,8 +20,8 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * One convolution pass of one ResNet-18 layer shape (batch 1, 224x224 input) per operation,
- * on one backend and thread count. The score is time per call; GFLOP/s = 2 * macs / time
+ * One convolution pass of one ResNet-18 layer shape (224x224 input; batch 1 unless
+ * {@code -p batch=16}, a training step's shapes) per operation, on one backend and thread count. The score is time per call; GFLOP/s = 2 * macs / time
  * ({@link ConvGeom#macs()}, the same count for all three passes), printed by {@link BenchMain}.
  *
  * <p>Layers: {@code conv1} 7x7/2 3->64 @224; {@code layerL} the 3x3 stride-1 convolution of
@@ -72,14 +72,17 @@ public class ConvBench {
     @Param({"1", "2"})
     public int threads;
 
+    /** Images per call: 1 (inference, saliency), 16 (the training step of NetworkBench). */
+    @Param({"1"})
+    public int batch;
+
     private Kernels kernels;
     private ConvGeom g;
     private float[] x, w, b, y, dy, dx, dw, db;   // x (1,c,h,w), w (k,c,r,s), b (k), y and dy (1,k,oh,ow)
 
     @Setup
     public void setup() {
-        g = LAYERS.get(layer);
-        if (g == null) throw new IllegalArgumentException("ConvBench: unknown layer " + layer + "; choose one of " + LAYERS.keySet());
+        g = geometry(layer, batch);
         kernels = Backend.select(backend, threads);
         int xn = g.n() * g.c() * g.h() * g.w(), wn = g.k() * g.cg() * g.r() * g.s(), yn = g.n() * g.k() * g.oh() * g.ow();
         x = Tensor.uniform(1, -1, 1, xn).data;
@@ -90,6 +93,15 @@ public class ConvBench {
         dx = new float[xn];
         dw = new float[wn];
         db = new float[g.k()];
+    }
+
+    /** The shape of {@code layer} at {@code batch} images. */
+    static ConvGeom geometry(String layer, int batch) {
+        ConvGeom g = LAYERS.get(layer);
+        if (g == null) throw new IllegalArgumentException("ConvBench: unknown layer " + layer + "; choose one of " + LAYERS.keySet());
+        if (batch < 1) throw new IllegalArgumentException("ConvBench: batch must be >= 1, got " + batch);
+        return ConvGeom.of(layer, batch, g.c(), g.h(), g.w(), g.k(), g.c(), g.r(), g.s(), g.strideH(), g.strideW(),
+                g.padTop(), g.padLeft(), g.padBottom(), g.padRight(), 1, 1, 1);
     }
 
     @Benchmark
