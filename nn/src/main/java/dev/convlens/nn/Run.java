@@ -26,6 +26,7 @@ public final class Run {
     private final Kernels k;
     private final Map<String, Tensor> values;
     private final List<Op.Step> steps;
+    private boolean released;
 
     Run(Graph graph, Kernels k, Map<String, Tensor> values, List<Op.Step> steps) {
         this.graph = graph;
@@ -36,6 +37,7 @@ public final class Run {
 
     /** The value named {@code name} (an input, a parameter or any node's output). */
     public Tensor value(String name) {
+        requireUnreleased();
         Tensor t = values.get(name);
         if (t == null) throw new IllegalArgumentException("Run: no value named '" + name + "'");
         return t;
@@ -54,6 +56,29 @@ public final class Run {
      * @param rule what ReLU does with the signal coming down ({@link Relu.Rule#GRADIENT} for true gradients)
      */
     public Map<String, Tensor> backward(String from, Tensor seed, Relu.Rule rule, Collection<String> wrt) {
+        return backward(from, seed, rule, wrt, false);
+    }
+
+    /**
+     * {@link #backward} that frees this run's memory as it goes, for a training step that needs
+     * nothing else from the run: once the reverse walk has passed a node, every later node has sent
+     * its gradient to the node's outputs and the node's own backward has read them, so the outputs
+     * (unless in {@code wrt}) and what the node saved are dropped. The early layers' activations,
+     * the largest in a CNN, then no longer share the heap with the later layers' ones while their
+     * gradients are computed (PyTorch's autograd frees saved tensors the same way). Afterwards
+     * the run is spent: {@link #value} and the backward methods throw.
+     */
+    public Map<String, Tensor> backwardReleasing(String from, Tensor seed, Relu.Rule rule, Collection<String> wrt) {
+        return backward(from, seed, rule, wrt, true);
+    }
+
+    private void requireUnreleased() {
+        if (released) {
+            throw new IllegalStateException("Run: its values were freed by backwardReleasing; keep what you need before calling it");
+        }
+    }
+
+    private Map<String, Tensor> backward(String from, Tensor seed, Relu.Rule rule, Collection<String> wrt, boolean release) {
         Tensor start = value(from);
         Shapes.requireSameShape("backward", "value '" + from + "'", start, "seed", seed);
         // Values that depend on something in wrt: only their gradients are needed.
@@ -66,43 +91,53 @@ public final class Run {
         Map<String, Tensor> grads = new HashMap<>();
         grads.put(from, seed);
         for (int i = graph.nodes.size() - 1; i >= 0; i--) {
-            Node n = graph.nodes.get(i);
-            Tensor[] dOut = new Tensor[n.outputs().size()];
-            boolean any = false;
-            for (int o = 0; o < dOut.length; o++) {
-                // Every consumer of this output comes later in the graph and has already sent its
-                // share: the gradient is complete, and is dropped once used unless asked for.
-                String name = n.outputs().get(o);
-                dOut[o] = keep.contains(name) ? grads.get(name) : grads.remove(name);
-                any |= dOut[o] != null;
-            }
-            if (!any) continue;
-            boolean[] want = new boolean[n.inputs().size()];
-            Tensor[] in = new Tensor[want.length];
-            boolean wanted = false;
-            for (int j = 0; j < want.length; j++) {
-                String name = n.inputs().get(j);
-                in[j] = name.isEmpty() ? null : values.get(name);
-                want[j] = !name.isEmpty() && needed.contains(name);
-                wanted |= want[j];
-            }
-            if (!wanted) continue;
-            Tensor[] dIn;
-            try {
-                dIn = n.op().backward(k, in, steps.get(i), dOut, want, rule);
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("node '" + n.name() + "' (" + n.op().type() + ") backward: " + e.getMessage(), e);
-            }
-            for (int j = 0; j < want.length; j++) {
-                if (want[j] && dIn[j] != null) accumulate(grads, n.inputs().get(j), dIn[j]);
+            backwardNode(i, rule, needed, keep, grads);
+            if (release) {
+                for (String o : graph.nodes.get(i).outputs()) if (!keep.contains(o)) values.remove(o);
+                steps.set(i, null);
             }
         }
         Map<String, Tensor> result = new LinkedHashMap<>();
-        for (String name : wrt) {
+        for (String name : wrt) {                          // wrt values are kept: the zeros take their shapes
             Tensor g = grads.get(name);
             result.put(name, g != null ? g : Tensor.zeros(value(name).shape()));
         }
+        released = release;
         return result;
+    }
+
+    /** Node i's share of the reverse walk: its backward, when its outputs have gradients and it leads to something needed. */
+    private void backwardNode(int i, Relu.Rule rule, Set<String> needed, Set<String> keep, Map<String, Tensor> grads) {
+        Node n = graph.nodes.get(i);
+        Tensor[] dOut = new Tensor[n.outputs().size()];
+        boolean any = false;
+        for (int o = 0; o < dOut.length; o++) {
+            // Every consumer of this output comes later in the graph and has already sent its
+            // share: the gradient is complete, and is dropped once used unless asked for.
+            String name = n.outputs().get(o);
+            dOut[o] = keep.contains(name) ? grads.get(name) : grads.remove(name);
+            any |= dOut[o] != null;
+        }
+        if (!any) return;
+        boolean[] want = new boolean[n.inputs().size()];
+        Tensor[] in = new Tensor[want.length];
+        boolean wanted = false;
+        for (int j = 0; j < want.length; j++) {
+            String name = n.inputs().get(j);
+            in[j] = name.isEmpty() ? null : values.get(name);
+            want[j] = !name.isEmpty() && needed.contains(name);
+            wanted |= want[j];
+        }
+        if (!wanted) return;
+        Tensor[] dIn;
+        try {
+            dIn = n.op().backward(k, in, steps.get(i), dOut, want, rule);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("node '" + n.name() + "' (" + n.op().type() + ") backward: " + e.getMessage(), e);
+        }
+        for (int j = 0; j < want.length; j++) {
+            if (want[j] && dIn[j] != null) accumulate(grads, n.inputs().get(j), dIn[j]);
+        }
     }
 
     /** The values that depend on something in {@code wrt} (wrt included): only their gradients are needed. */

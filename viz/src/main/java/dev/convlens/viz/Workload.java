@@ -180,7 +180,7 @@ public final class Workload {
         Tensor z = logits.reshape(labels.length, classes);
         CrossEntropy.Result ce = CrossEntropy.forward(z, labels);
         Tensor dz = CrossEntropy.backward(ce.probs(), labels, 1f).reshape(logits.shape());
-        Map<String, Tensor> grads = run.backward(output, dz, Relu.Rule.GRADIENT, learnable);
+        Map<String, Tensor> grads = run.backwardReleasing(output, dz, Relu.Rule.GRADIENT, learnable);
         sgd.step(g.params, grads, TRAIN_LR);
         return ce.loss();
     }

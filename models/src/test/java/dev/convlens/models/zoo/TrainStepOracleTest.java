@@ -88,7 +88,7 @@ class TrainStepOracleTest {
             assertTrue(Math.abs(ce.loss() - ref) <= TOL * Math.abs(ref), "loss " + ce.loss() + " vs PyTorch " + ref);
         }
         Tensor dz = CrossEntropy.backward(ce.probs(), labels, 1f);
-        return run.backward(g.outputs.get(0), dz, Relu.Rule.GRADIENT, Trainer.learnable(g));
+        return run.backwardReleasing(g.outputs.get(0), dz, Relu.Rule.GRADIENT, Trainer.learnable(g));
     }
 
     private static void assertRel(String what, Tensor expected, Tensor actual) {

@@ -212,7 +212,7 @@ public final class Trainer {
                 CrossEntropy.Result ce = CrossEntropy.forward(z, batch.labels());
                 if (!Float.isFinite(ce.loss())) throw nonFiniteForward(run, ce.loss());
                 Tensor dz = CrossEntropy.backward(ce.probs(), batch.labels(), 1f).reshape(logits.shape());
-                Map<String, Tensor> grads = run.backward(output, dz, Relu.Rule.GRADIENT, learnable);
+                Map<String, Tensor> grads = run.backwardReleasing(output, dz, Relu.Rule.GRADIENT, learnable);
                 for (Map.Entry<String, Tensor> e : grads.entrySet()) {
                     if (!finite(e.getValue().data)) {
                         throw new NonFiniteException(step, e.getKey(), "NaN/Inf first appeared at step " + step + " (epoch "
