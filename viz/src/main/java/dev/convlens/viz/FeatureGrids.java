@@ -77,7 +77,7 @@ public final class FeatureGrids {
 
     /** The feature maps of {@code layer} for image {@code x} (1, 3, H, W): the first {@code max} channels as heatmaps. */
     public static BufferedImage activations(Graph g, Kernels k, Tensor x, String layer, int max, int scale, int cols) {
-        Tensor a = g.forward(k, Map.of(g.inputs.get(0), x), false).value(layer);
+        Tensor a = g.infer(k, Map.of(g.inputs.get(0), x), List.of(layer)).value(layer);
         int[] channels = new int[Math.min(max, channelsOf(a, layer))];
         for (int i = 0; i < channels.length; i++) channels[i] = i;
         List<BufferedImage> tiles = new ArrayList<>();
@@ -101,7 +101,7 @@ public final class FeatureGrids {
                     + names.size() + " names");
         }
         List<Tensor> acts = new ArrayList<>();
-        for (Graph g : graphs) acts.add(g.forward(k, Map.of(g.inputs.get(0), x), false).value(layer));
+        for (Graph g : graphs) acts.add(g.infer(k, Map.of(g.inputs.get(0), x), List.of(layer)).value(layer));
         List<BufferedImage> tiles = new ArrayList<>();
         List<String> captions = new ArrayList<>();
         for (int c : channels)

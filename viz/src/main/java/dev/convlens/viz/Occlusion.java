@@ -88,7 +88,8 @@ public final class Occlusion {
         Shapes.check(c.size() <= h && c.size() <= w, "Occlusion",
                 "square " + c.size() + " does not fit the image " + Shapes.str(x.shape()));
         String in = g.inputs.get(0);
-        Run clean = g.forward(k, Map.of(in, x), false);
+        List<String> keep = layer != null ? List.of(layer) : List.of();   // inference with batch norm folded, the layer kept
+        Run clean = g.infer(k, Map.of(in, x), keep);
         Tensor logits = clean.output();
         int classes = logits.size();
         double[] p = new double[classes];
@@ -129,7 +130,7 @@ public final class Occlusion {
                         java.util.Arrays.fill(xb.data, o, o + c.size(), c.fill());
                     }
             }
-            Run r = g.forward(k, Map.of(in, xb), false);
+            Run r = g.infer(k, Map.of(in, xb), keep);
             Tensor z = r.output(); // (b, classes)
             Shapes.check(z.size() == b * classes, "Occlusion", "output " + Shapes.str(z.shape()) + " for a batch of " + b);
             for (int i = 0; i < b; i++) {

@@ -112,7 +112,7 @@ public final class TopPatches {
             for (int n = 0; n < files.size(); n++) {
                 int image = n;
                 jobs.add(pool.submit(() -> {
-                    Tensor a = g.forward(k, Map.of(in, load.apply(files.get(image))), false).value(layer);
+                    Tensor a = g.infer(k, Map.of(in, load.apply(files.get(image))), List.of(layer)).value(layer);
                     Shapes.check(a.rank() == 4, "TopPatches", "layer '" + layer + "' is not a feature map (N,C,H,W): "
                             + Shapes.str(a.shape()));
                     int plane = a.dim(2) * a.dim(3);

@@ -107,7 +107,10 @@ public final class ActivationMaximization {
             x.data[i] = (z.data[i] - mean[c]) / std[c];
         }
         String input = g.inputs.get(0);
-        Run run = g.forward(k, Map.of(input, x), false);
+        // inference with batch norm folded into the convolutions, the objectives' values kept unfused
+        List<String> objectives = new ArrayList<>();
+        for (Objective o : terms) objectives.add(o.value(g));
+        Run run = g.infer(k, Map.of(input, x), objectives);
 
         Map<String, Tensor> seeds = new LinkedHashMap<>();
         double j = 0;
