@@ -316,11 +316,23 @@ final class Gemm {
             }
             return;
         }
-        for (int i = 0; i < mr; i++) {
+        for (int i = 0; i < mr; i++) {                  // a partial tile: its whole vectors, then the rest lane by lane
             int co = cOff + i * ldc;
             float bv = bias == null ? 0f : bias[biasOff + i];
             float sc = scale == null ? 1f : scale[biasOff + i], sh = scale == null ? 0f : shift[biasOff + i];
-            for (int j = 0; j < nr; j++) {
+            int j = 0;
+            for (; j + VL <= nr; j += VL) {
+                FloatVector v = FloatVector.fromArray(S, tile, i * NR + j);
+                if (alpha != 1f) v = v.mul(alpha);
+                if (bias != null) v = v.add(bv);
+                if (beta == 1f) v = v.add(FloatVector.fromArray(S, c, co + j));
+                else if (beta != 0f) v = v.add(FloatVector.fromArray(S, c, co + j).mul(beta));
+                if (scale != null) v = v.fma(sc, sh);
+                if (res != null) v = v.add(FloatVector.fromArray(S, res, co + j));
+                if (relu) v = v.max(0f);
+                v.intoArray(c, co + j);
+            }
+            for (; j < nr; j++) {
                 float v = alpha * tile[i * NR + j] + bv;
                 v = beta == 0f ? v : v + beta * c[co + j];
                 if (scale != null) v = Math.fma(v, sc, sh);
