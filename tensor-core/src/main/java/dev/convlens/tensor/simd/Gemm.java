@@ -274,14 +274,26 @@ final class Gemm {
     /** As above, then {@code ep} (null for none). */
     static void storeTile(float[] tile, int mr, int nr, float[] c, int cOff, int ldc,
                           float alpha, float beta, float[] bias, int biasOff, Epilogue ep) {
+        storeTile(tile, 0, mr, nr, c, cOff, ldc, alpha, beta, bias, biasOff, ep);
+    }
+
+    /**
+     * As above, for the columns of the tile from {@code t0} on: its element (i, j) is
+     * {@code tile[t0 + i*NR + j]}. From VL columns on, a row is two vectors, the second ending at
+     * column nr (they overlap when nr < NR; both are computed from C before either is stored, so the
+     * overlap gets the same values twice); fewer columns go lane by lane.
+     */
+    static void storeTile(float[] tile, int t0, int mr, int nr, float[] c, int cOff, int ldc,
+                          float alpha, float beta, float[] bias, int biasOff, Epilogue ep) {
         float[] scale = ep == null ? null : ep.scale, shift = ep == null ? null : ep.shift;
         float[] res = ep == null ? null : ep.res;
         boolean relu = ep != null && ep.relu;
-        if (nr == NR) {
+        if (nr >= VL) {
+            int j1 = nr - VL;                           // the second vector's first column (VL for a whole tile)
             for (int i = 0; i < mr; i++) {
                 int co = cOff + i * ldc;
-                FloatVector v0 = FloatVector.fromArray(S, tile, i * NR);
-                FloatVector v1 = FloatVector.fromArray(S, tile, i * NR + VL);
+                FloatVector v0 = FloatVector.fromArray(S, tile, t0 + i * NR);
+                FloatVector v1 = FloatVector.fromArray(S, tile, t0 + i * NR + j1);
                 if (alpha != 1f) {
                     v0 = v0.mul(alpha);
                     v1 = v1.mul(alpha);
@@ -293,10 +305,10 @@ final class Gemm {
                 }
                 if (beta == 1f) {
                     v0 = v0.add(FloatVector.fromArray(S, c, co));
-                    v1 = v1.add(FloatVector.fromArray(S, c, co + VL));
+                    v1 = v1.add(FloatVector.fromArray(S, c, co + j1));
                 } else if (beta != 0f) {
                     v0 = v0.add(FloatVector.fromArray(S, c, co).mul(beta));
-                    v1 = v1.add(FloatVector.fromArray(S, c, co + VL).mul(beta));
+                    v1 = v1.add(FloatVector.fromArray(S, c, co + j1).mul(beta));
                 }
                 if (scale != null) {
                     float sc = scale[biasOff + i], sh = shift[biasOff + i];
@@ -305,35 +317,23 @@ final class Gemm {
                 }
                 if (res != null) {
                     v0 = v0.add(FloatVector.fromArray(S, res, co));
-                    v1 = v1.add(FloatVector.fromArray(S, res, co + VL));
+                    v1 = v1.add(FloatVector.fromArray(S, res, co + j1));
                 }
                 if (relu) {
                     v0 = v0.max(0f);
                     v1 = v1.max(0f);
                 }
                 v0.intoArray(c, co);
-                v1.intoArray(c, co + VL);
+                v1.intoArray(c, co + j1);
             }
             return;
         }
-        for (int i = 0; i < mr; i++) {                  // a partial tile: its whole vectors, then the rest lane by lane
+        for (int i = 0; i < mr; i++) {
             int co = cOff + i * ldc;
             float bv = bias == null ? 0f : bias[biasOff + i];
             float sc = scale == null ? 1f : scale[biasOff + i], sh = scale == null ? 0f : shift[biasOff + i];
-            int j = 0;
-            for (; j + VL <= nr; j += VL) {
-                FloatVector v = FloatVector.fromArray(S, tile, i * NR + j);
-                if (alpha != 1f) v = v.mul(alpha);
-                if (bias != null) v = v.add(bv);
-                if (beta == 1f) v = v.add(FloatVector.fromArray(S, c, co + j));
-                else if (beta != 0f) v = v.add(FloatVector.fromArray(S, c, co + j).mul(beta));
-                if (scale != null) v = v.fma(sc, sh);
-                if (res != null) v = v.add(FloatVector.fromArray(S, res, co + j));
-                if (relu) v = v.max(0f);
-                v.intoArray(c, co + j);
-            }
-            for (; j < nr; j++) {
-                float v = alpha * tile[i * NR + j] + bv;
+            for (int j = 0; j < nr; j++) {
+                float v = alpha * tile[t0 + i * NR + j] + bv;
                 v = beta == 0f ? v : v + beta * c[co + j];
                 if (scale != null) v = Math.fma(v, sc, sh);
                 if (res != null) v += res[co + j];
@@ -368,6 +368,18 @@ final class Gemm {
     static void panelColumn(int m, int nr, int kc, float[] a, int aOff, int ars, int acs, int aPanel,
                             float[] bPanel, int bOff, float[] c, int cOff, int ldc, float alpha, float beta,
                             float[] bias, int biasOff, float[] tile, float[] aTail, Epilogue ep) {
+        panelColumn(m, nr, nr, kc, a, aOff, ars, acs, aPanel, bPanel, bOff, c, cOff, 0, ldc, alpha, beta, bias, biasOff,
+                tile, aTail, ep);
+    }
+
+    /**
+     * As above, for a B panel whose columns lie in two places of C (a panel of pixels across two
+     * images): its columns {@code [0, split)} go to {@code cOff}, {@code [split, nr)} to {@code cOff2}
+     * (same ldc). Each column's sum is the same as in an unsplit panel, so the bits are too.
+     */
+    static void panelColumn(int m, int nr, int split, int kc, float[] a, int aOff, int ars, int acs, int aPanel,
+                            float[] bPanel, int bOff, float[] c, int cOff, int cOff2, int ldc, float alpha, float beta,
+                            float[] bias, int biasOff, float[] tile, float[] aTail, Epilogue ep) {
         for (int i = 0, ao = aOff; i < m; i += MR, ao += aPanel) {
             int mr = Math.min(MR, m - i);
             if (mr == MR && acs == 1 && ars == LDF) {
@@ -380,7 +392,8 @@ final class Gemm {
                 packTail(a, ao, ars, acs, mr, kc, aTail, 0);
                 kernelColumns(kc, aTail, 0, MR, bPanel, bOff, tile);
             }
-            storeTile(tile, mr, nr, c, cOff + i * ldc, ldc, alpha, beta, bias, biasOff + i, ep);
+            storeTile(tile, 0, mr, split, c, cOff + i * ldc, ldc, alpha, beta, bias, biasOff + i, ep);
+            if (split < nr) storeTile(tile, split, mr, nr - split, c, cOff2 + i * ldc, ldc, alpha, beta, bias, biasOff + i, ep);
         }
     }
 

@@ -94,6 +94,30 @@ final class Im2col {
     }
 
     /**
+     * {@link #packPanel} of the panel of pixels {@code [p0, p0+nr)} counted over the whole batch
+     * (image {@code p / pix}, pixel {@code p % pix}; {@code pix >= nr}, so at most two images), for
+     * a batch whose images' pixels do not fill whole panels (ResNet's 14x14 and 7x7 maps: 196 and
+     * 49 pixels would take 7 and 2 panels of 32 per image). The first image's part is packed into
+     * dst as usual; the second's into {@code scratch} (at its offset NR, with the same slack), and
+     * then blended into dst's columns from the first part's width on, each panel row read from
+     * scratch shifted by that width (its columns past the second part are zero, as dst's must be).
+     * {@code imgFloats} is the floats of one image in x (its channels).
+     */
+    static void packPanelAcross(ConvGeom g, float[] x, int imgFloats, int q0, int kc, int p0, int nr, float[] dst,
+                                float[] scratch) {
+        int pix = g.oh() * g.ow(), img = p0 / pix, first = Math.min(nr, pix - p0 % pix);
+        packPanel(g, x, img * imgFloats, q0, kc, p0 % pix, first, dst, 0);
+        if (first == nr) return;
+        packPanel(g, x, (img + 1) * imgFloats, q0, kc, 0, nr - first, scratch, NR);
+        VectorMask<Float> lo = IOTA.compare(VectorOperators.GE, (float) first);        // lanes j >= first
+        VectorMask<Float> hi = IOTA.compare(VectorOperators.GE, (float) (first - VL));  // lanes VL + j >= first
+        for (int q = 0, d = 0, s = NR - first; q < kc; q++, d += NR, s += NR) {
+            FloatVector.fromArray(S, dst, d).blend(FloatVector.fromArray(S, scratch, s), lo).intoArray(dst, d);
+            FloatVector.fromArray(S, dst, d + VL).blend(FloatVector.fromArray(S, scratch, s + VL), hi).intoArray(dst, d + VL);
+        }
+    }
+
+    /**
      * One im2col row, {@code len} pixels of it from output pixel (oy0, ox0) on: the kernel tap
      * (ry, sx) over the input plane at {@code xch}, into {@code dst[d .. d+len)}, which needs VL
      * floats of slack after it (whole-vector stores run past, and the caller writes those
@@ -199,11 +223,13 @@ final class Im2col {
                 for (int rowStart = -(p0 % pw); rowStart < nr; rowStart += pw)
                     keep &= ~lanes(rowStart, rowStart + left, nr) & ~lanes(rowStart + pw - right, rowStart + pw, nr);
             long zero = ~keep & lanes(0, NR, NR);                   // lane j set: dst lane j is 0
+            // the tap's zero lanes as one mask per vector (NR = 2 VL), blended in: not a store per lane
+            VectorMask<Float> z0 = VectorMask.fromLong(S, zero), z1 = VectorMask.fromLong(S, zero >>> VL);
             for (int q = first; q < q1; q += taps) {
                 int src = xc + q / taps * chan + off + p0, d = dOff + (q - q0) * NR;
                 if (src >= 0 && src + NR <= x.length) {
-                    for (int t = 0; t < NR; t += VL) FloatVector.fromArray(S, x, src + t).intoArray(dst, d + t);
-                    for (long z = zero; z != 0; z &= z - 1) dst[d + Long.numberOfTrailingZeros(z)] = 0f;
+                    FloatVector.fromArray(S, x, src).blend(ZERO, z0).intoArray(dst, d);
+                    FloatVector.fromArray(S, x, src + VL).blend(ZERO, z1).intoArray(dst, d + VL);
                 } else {                                            // the array's first or last floats: lane by lane
                     for (int j = 0; j < NR; j++) dst[d + j] = (zero >>> j & 1) != 0 ? 0f : x[src + j];
                 }

@@ -136,6 +136,7 @@ public final class SimdKernels implements Kernels {
     private static final class Workspace {
         float[] a = new float[0];                         // a packed block of A (ceil(rows/MR), depth, MR)
         final float[] b = new float[KC * NR + VL];        // one packed B micro-panel (kc <= KC, NR) + VL slack for spills
+        final float[] b2 = new float[NR + KC * NR + VL];  // the second image's part of a panel across two (Im2col.packPanelAcross)
         float[] bs = new float[0];                        // backward-weights: a chunk of B panels (chunk, kc, NR)
         float[] col = new float[0];                       // backward-data column panel (rows, NR)
         final float[] tile = new float[MR * NR];          // the register tile (MR, NR)
@@ -234,6 +235,10 @@ public final class SimdKernels implements Kernels {
                         a, grp * wStride + i0 * depth);
             });
         }
+        if (groups == 1 && g.n() > 1 && Im2col.shifts(g) && pix >= NR && pix % NR != 0) {
+            forwardAcrossImages(g, src, a, pack, b, ep, y);
+            return;
+        }
         // Tasks: image x group x column strip (x row block when the strips are too few).
 
         int strips = splits(units, nPanels);
@@ -261,6 +266,46 @@ public final class SimdKernels implements Kernels {
                         Gemm.panelColumn(i1 - i0, nr, kc, w, (grp * kg + i0) * depth + pc, depth, 1, MR * depth,
                                 ws.b, 0, y, yc + p0, pix, 1f, first ? 0f : 1f, first ? b : null, grp * kg + i0,
                                 ws.tile, ws.aTail, e);
+                    }
+                }
+            }
+        });
+    }
+
+    /**
+     * The forward of a batch whose images' pixels do not fill whole panels (stride 1, same size,
+     * {@code pix >= NR}; ResNet's layer3 and layer4 at batch 16: 196 and 49 pixels per image, 7 and 2
+     * panels each, 12.5% and 31% of the columns computed for nothing): the panels run over the
+     * pixels of the whole batch, a panel across two images packed by {@link Im2col#packPanelAcross}
+     * and stored in two parts. Each column's sum is the one of the per-image panels (same K blocks,
+     * same order), so an image gives the same bits alone and in any batch. {@code a} is the weights,
+     * packed ({@code pack}) or read in place.
+     */
+    private void forwardAcrossImages(ConvGeom g, float[] x, float[] a, boolean pack, float[] b,
+                                     Gemm.Epilogue ep, float[] y) {
+        int kg = g.kg(), depth = g.cg() * g.r() * g.s(), pix = g.oh() * g.ow(), total = g.n() * pix;
+        int mPanels = ceilDiv(kg, MR), nPanels = ceilDiv(total, NR), imgFloats = g.c() * g.h() * g.w();
+        int strips = splits(1, nPanels);
+        int rowBlocks = strips >= threads ? 1 : splits(strips, mPanels);
+        int kcb = blockDepth(depth);
+        parallelFor(strips * rowBlocks, (t, ws) -> {
+            int rb = t % rowBlocks, st = t / rowBlocks;
+            int i0 = rb * mPanels / rowBlocks * MR, i1 = Math.min(kg, (rb + 1) * mPanels / rowBlocks * MR);
+            int jpa = st * nPanels / strips, jpb = (st + 1) * nPanels / strips;
+            for (int pc = 0; pc < depth; pc += kcb) {
+                int kc = Math.min(kcb, depth - pc);
+                boolean first = pc == 0;
+                Gemm.Epilogue e = pc + kc == depth ? ep : null;
+                for (int jp = jpa; jp < jpb; jp++) {
+                    int p0 = jp * NR, nr = Math.min(NR, total - p0), img = p0 / pix, split = Math.min(nr, pix - p0 % pix);
+                    Im2col.packPanelAcross(g, x, imgFloats, pc, kc, p0, nr, ws.b, ws.b2);
+                    int cOff = (img * g.k() + i0) * pix + p0 % pix, cOff2 = ((img + 1) * g.k() + i0) * pix;
+                    if (pack) {
+                        Gemm.panelColumn(i1 - i0, nr, split, kc, a, i0 * depth + pc * MR, 1, MR, depth * MR, ws.b, 0,
+                                y, cOff, cOff2, pix, 1f, first ? 0f : 1f, first ? b : null, i0, ws.tile, ws.aTail, e);
+                    } else {
+                        Gemm.panelColumn(i1 - i0, nr, split, kc, a, i0 * depth + pc, depth, 1, MR * depth, ws.b, 0,
+                                y, cOff, cOff2, pix, 1f, first ? 0f : 1f, first ? b : null, i0, ws.tile, ws.aTail, e);
                     }
                 }
             }

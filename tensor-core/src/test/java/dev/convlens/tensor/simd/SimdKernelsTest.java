@@ -134,7 +134,9 @@ class SimdKernelsTest {
     @ParameterizedTest(name = "{0} threads")
     @org.junit.jupiter.params.provider.ValueSource(ints = {1, 2})
     void forwardBitsDoNotDependOnTheBatchAroundAnImage(int threads) {
-        sameBitsAloneAndInABatch(threads, 11, 11, 83);   // direct: 4 panels alone (col(x) packed whole), strips in the batch, depth 333
+        sameBitsAloneAndInABatch(threads, 11, 11, 83);   // direct: 4 panels alone (col(x) packed whole), panels across images in the batch, depth 333
+        sameBitsAloneAndInABatch(threads, 7, 7, 83);     // 49 pixels: panels of the batch cut 17/15, 2/30, ...
+        sameBitsAloneAndInABatch(threads, 6, 9, 83);     // 54 pixels (rows of 9): cuts inside output rows
         sameBitsAloneAndInABatch(threads, 23, 23, 83);   // Winograd: 144 tiles per image
         sameBitsAloneAndInABatch(threads, 38, 13, 150);  // Winograd on a tall narrow map (133 tiles, rows of 7)
         int saved = SimdKernels.winoChunkFloats;
@@ -154,14 +156,15 @@ class SimdKernelsTest {
         int xn = 37 * h * wd, yn = k * h * wd;
         float[] x5 = Tensor.uniform(21, -1, 1, 5 * xn).data, w = Tensor.uniform(22, -1, 1, k * 37 * 9).data;
         float[] b = Tensor.uniform(23, -1, 1, k).data, scale = Tensor.uniform(24, -2, 2, k).data;
-        float[] shift = Tensor.uniform(25, -1, 1, k).data;
+        float[] shift = Tensor.uniform(25, -1, 1, k).data, res5 = Tensor.uniform(26, -1, 1, 5 * yn).data;
         float[] y5 = nans(5 * yn), y1 = nans(yn);
-        simd.convForwardAffine(five, x5, w, b, scale, shift, null, true, y5);
-        simd.convForwardAffine(one, Arrays.copyOfRange(x5, 2 * xn, 3 * xn), w, b, scale, shift, null, true, y1);
+        simd.convForwardAffine(five, x5, w, b, scale, shift, res5, true, y5);
+        simd.convForwardAffine(one, Arrays.copyOfRange(x5, 2 * xn, 3 * xn), w, b, scale, shift,
+                Arrays.copyOfRange(res5, 2 * yn, 3 * yn), true, y1);
         assertTrue(Arrays.equals(Arrays.copyOfRange(y5, 2 * yn, 3 * yn), y1), h + "x" + wd
                 + ": image 2 alone differs from image 2 in the batch");
         float[] yRef = new float[5 * yn];
-        ref.convForwardAffine(five, x5, w, b, scale, shift, null, true, yRef);
+        ref.convForwardAffine(five, x5, w, b, scale, shift, res5, true, yRef);
         assertClose(h + "x" + wd + " batch of 5", yRef, y5);
     }
 
