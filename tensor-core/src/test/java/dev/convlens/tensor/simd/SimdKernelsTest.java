@@ -168,10 +168,14 @@ class SimdKernelsTest {
         assertClose(h + "x" + wd + " batch of 5", yRef, y5);
     }
 
-    /** transA, transB, m, n, k, threads: small, one K block, several K blocks, enough work to split, enough B panels to pack A. */
+    /**
+     * transA, transB, m, n, k, threads: small, one K block, several K blocks, enough work to split, enough B
+     * panels to pack A; a fully connected layer at a small batch (B^T's rows read in place when transB).
+     */
     static Stream<Arguments> gemms() {
         Stream.Builder<Arguments> out = Stream.builder();
-        int[][] sizes = {{3, 5, 7}, {13, 37, 300}, {70, 101, 263}, {20, 520, 40}, {1, 1000, 517}, {1, 2100, 70}, {1, 7, 3}};
+        int[][] sizes = {{3, 5, 7}, {13, 37, 300}, {70, 101, 263}, {20, 520, 40}, {1, 1000, 517}, {1, 2100, 70}, {1, 7, 3},
+                {13, 2048, 1100}, {32, 1024, 2100}};
         for (int[] s : sizes)
             for (int threads = 1; threads <= 2; threads++)
                 for (int t = 0; t < 4; t++) out.add(Arguments.of(t / 2 == 1, t % 2 == 1, s[0], s[1], s[2], threads));
