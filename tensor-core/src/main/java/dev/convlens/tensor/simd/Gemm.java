@@ -406,8 +406,16 @@ final class Gemm {
      * worth it when the panel meets many B panels.
      */
     static void packA(float[] src, int off, int rs, int cs, int m, int k, float[] dst, int dstOff) {
+        packA(src, off, rs, cs, m, k, k, dst, dstOff);
+    }
+
+    /**
+     * As above, into panels of depth {@code kPanel >= k} (panel ip at {@code ip*kPanel*MR}): the
+     * columns of a block packed piece by piece, each piece at {@code dstOff = first column * MR}.
+     */
+    static void packA(float[] src, int off, int rs, int cs, int m, int k, int kPanel, float[] dst, int dstOff) {
         for (int i0 = 0; i0 < m; i0 += MR) {
-            int mr = Math.min(MR, m - i0), d = dstOff + i0 * k, so = off + i0 * rs;
+            int mr = Math.min(MR, m - i0), d = dstOff + i0 * kPanel, so = off + i0 * rs;
             if (mr < MR) {
                 packTail(src, so, rs, cs, mr, k, dst, d);
             } else if (rs == 1) {                                   // MR adjacent values per p: one short copy

@@ -399,17 +399,21 @@ final class Im2col {
      * across) into {@code dst[dOff..)} as (kc, NR); columns past nr are zero. The nr im2col rows are first
      * written with vector moves into {@code rows (NR, kc)} (plus VL floats of slack), then
      * transposed with gathers: {@code dst[p][jj] = rows[jj][p]}, VL columns at a time.
-     * {@code gather (NR)} is scratch for the lane offsets.
+     * {@code gather (NR)} is scratch for the lane offsets. Pixels past the image's last run on into
+     * the next images ({@code imgFloats} further in x each), so a K block may span the batch.
      */
-    static void packPanelTransposed(ConvGeom g, float[] x, int xc, int p0, int kc, int q0, int nr,
+    static void packPanelTransposed(ConvGeom g, float[] x, int xc, int imgFloats, int p0, int kc, int q0, int nr,
                                     float[] dst, int dOff, float[] rows, int[] gather) {
-        int h = g.h(), w = g.w(), ow = g.ow(), r = g.r(), s = g.s();
+        int h = g.h(), w = g.w(), ow = g.ow(), r = g.r(), s = g.s(), pix = g.oh() * ow;
         int sx = q0 % s, ry = (q0 / s) % r, c = q0 / (r * s);
-        int oyStart = p0 / ow, oxStart = p0 % ow;
         boolean shifts = shifts(g);
         for (int jj = 0; jj < nr; jj++) {
-            if (shifts) shiftedRun(g, x, xc + c * h * w, ry, sx, oyStart, oxStart, kc, rows, jj * kc);
-            else row(g, x, xc + c * h * w, ry, sx, oyStart, oxStart, kc, rows, jj * kc);
+            // the run of this im2col row, one image at a time; row()'s spills land on later pieces or rows
+            for (int done = 0, img = 0, at = p0; done < kc; done += Math.min(kc - done, pix - at), img++, at = 0) {
+                int len = Math.min(kc - done, pix - at), xch = xc + img * imgFloats + c * h * w;
+                if (shifts) shiftedRun(g, x, xch, ry, sx, at / ow, at % ow, len, rows, jj * kc + done);
+                else row(g, x, xch, ry, sx, at / ow, at % ow, len, rows, jj * kc + done);
+            }
             if (++sx == s) {
                 sx = 0;
                 if (++ry == r) {

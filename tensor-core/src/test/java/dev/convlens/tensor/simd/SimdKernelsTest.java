@@ -62,11 +62,14 @@ class SimdKernelsTest {
                 {3, 4, 20, 20, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},   // 6 K blocks of backward-weights over 4 runs (2 threads: split sum)
                 {1, 3, 130, 129, 5, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1}, // conv1-like over 65-pixel rows: col2im into dx's phase planes, strips, odd width
                 {2, 9, 128, 134, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1}, // the same, 3x3 pad 1, no strips (18 channel pairs), 4 ragged panels per row
+                {3, 40, 7, 7, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},   // 7x7 maps in a batch: forward panels across images; backward-weights' K block over 3 images (1 thread)
+                {3, 232, 5, 6, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},   // 30 pixels, depth 2088: backward-weights' K block over 3 images on 2 threads too
+                {3, 40, 9, 9, 9, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1},    // stride 2, 25 pixels: backward-weights' runs (row) across images
         };
         String[] names = {"3x3 pad 1", "stride 2 asym pads", "dilation 2", "groups 2", "depthwise s2",
                 "1x1", "1x1 stride 2", "7x7 stride 2", "depth 333", "289 pixels", "kg 263", "1x1 kg 300", "342 pixels", "1x1 300 pixels", "depth 1053", "stride 3", "winograd", "winograd C 300",
                 "strips", "strips dilated", "winograd tall", "winograd tall C 300", "5x5 pad 2", "7x7 map", "stride 2 even", "stride 2 few panels", "split sum",
-                "phased col2im", "phased col2im no strips"};
+                "phased col2im", "phased col2im no strips", "7x7 batch", "30 px batch, depth 2088", "stride 2 batch"};
         Stream.Builder<Arguments> out = Stream.builder();
         for (int threads = 1; threads <= 2; threads++)
             for (int i = 0; i < shapes.length; i++) out.add(Arguments.of(names[i], shapes[i], threads));
