@@ -90,7 +90,7 @@ public final class Deconvnet {
     public Projection project(Tensor x, String layer, Unit unit, Relu.Rule rule) {
         Shapes.check(x.rank() == 4 && x.dim(0) == 1, "Deconvnet", "one image (1,C,H,W) at a time, got " + Shapes.str(x.shape()));
         String value = LayerRef.resolve(g, layer);
-        Run run = g.forward(k, Map.of(g.inputs.get(0), x), false);
+        Run run = g.infer(k, Map.of(g.inputs.get(0), x), List.of(value));   // batch norm folded, the layer kept
         Tensor a = run.value(value);
         Unit u = choose(a, unit, layer);
         Tensor seed = seed(a, u);
