@@ -302,13 +302,9 @@ public final class SimdKernels implements Kernels {
                     int p0 = jp * NR, nr = Math.min(NR, total - p0), img = p0 / pix, split = Math.min(nr, pix - p0 % pix);
                     Im2col.packPanelAcross(g, x, imgFloats, pc, kc, p0, nr, ws.b, ws.b2);
                     int cOff = (img * g.k() + i0) * pix + p0 % pix, cOff2 = ((img + 1) * g.k() + i0) * pix;
-                    if (pack) {
-                        Gemm.panelColumn(i1 - i0, nr, split, kc, a, i0 * depth + pc * MR, 1, MR, depth * MR, ws.b, 0,
-                                y, cOff, cOff2, pix, 1f, first ? 0f : 1f, first ? b : null, i0, ws.tile, ws.aTail, e);
-                    } else {
-                        Gemm.panelColumn(i1 - i0, nr, split, kc, a, i0 * depth + pc, depth, 1, MR * depth, ws.b, 0,
-                                y, cOff, cOff2, pix, 1f, first ? 0f : 1f, first ? b : null, i0, ws.tile, ws.aTail, e);
-                    }
+                    // packed: A(i, p) at i0*depth + pc*MR + i*1 + p*MR; in place: at (i0 + i)*depth + pc + p; panels MR*depth apart either way
+                    Gemm.panelColumn(i1 - i0, nr, split, kc, a, i0 * depth + pc * (pack ? MR : 1), pack ? 1 : depth, pack ? MR : 1,
+                            MR * depth, ws.b, 0, y, cOff, cOff2, pix, 1f, first ? 0f : 1f, first ? b : null, i0, ws.tile, ws.aTail, e);
                 }
             }
         });
