@@ -181,7 +181,7 @@ public final class Workload {
         CrossEntropy.Result ce = CrossEntropy.forward(z, labels);
         Tensor dz = CrossEntropy.backward(ce.probs(), labels, 1f).reshape(logits.shape());
         Map<String, Tensor> grads = run.backwardReleasing(output, dz, Relu.Rule.GRADIENT, learnable);
-        sgd.step(g.params, grads, TRAIN_LR);
+        sgd.step(k, g.params, grads, TRAIN_LR);
         return ce.loss();
     }
 

@@ -56,7 +56,7 @@ class TrainStepOracleTest {
         }
 
         Optimizer sgd = new Sgd(0.9, 1e-4, false);
-        sgd.step(g.params, grads, 0.01);
+        sgd.step(k, g.params, grads, 0.01);
         for (String p : start.keySet()) assertRel(net + " after 1 SGD step: " + p, gold.tensor("sgd1." + p), g.params.get(p));
         // The second step: at PyTorch's parameters after the first, our loss there, then our optimizer
         // (its momentum from our first gradients) fed PyTorch's gradients at that point. Our gradients
@@ -71,11 +71,11 @@ class TrainStepOracleTest {
         assertTrue(Math.abs(loss2 - ref2) <= TOL * Math.abs(ref2), "loss after one step " + loss2 + " vs PyTorch " + ref2);
         Map<String, Tensor> grads2 = new LinkedHashMap<>();
         for (String p : start.keySet()) grads2.put(p, gold.tensor("grad2." + p));
-        sgd.step(g.params, grads2, 0.01);
+        sgd.step(k, g.params, grads2, 0.01);
         for (String p : start.keySet()) assertRel(net + " after 2 SGD steps: " + p, gold.tensor("sgd." + p), g.params.get(p));
 
         Adam adam = Adam.adam();
-        adam.step(start, grads, 1e-3);
+        adam.step(k, start, grads, 1e-3);
         for (String p : start.keySet()) assertRel(net + " after an Adam step: " + p, gold.tensor("adam." + p), start.get(p));
     }
 

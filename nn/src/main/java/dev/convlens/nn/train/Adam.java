@@ -1,6 +1,7 @@
 package dev.convlens.nn.train;
 
 import dev.convlens.tensor.Tensor;
+import dev.convlens.tensor.kernels.Kernels;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -65,7 +66,8 @@ public final class Adam implements Optimizer {
         return decoupled ? "adamw" : "adam";
     }
 
-    public void step(Map<String, Tensor> params, Map<String, Tensor> grads, double lr) {
+    /** {@code k} is not used: Adam's update is a plain loop here. */
+    public void step(Kernels k, Map<String, Tensor> params, Map<String, Tensor> grads, double lr) {
         steps++;
         double bc1 = 1 - StrictMath.pow(b1, steps), bc2 = 1 - StrictMath.pow(b2, steps);
         float stepSize = (float) -(lr / bc1), bc2Sqrt = (float) Math.sqrt(bc2);

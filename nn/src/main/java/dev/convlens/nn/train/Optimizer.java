@@ -1,6 +1,7 @@
 package dev.convlens.nn.train;
 
 import dev.convlens.tensor.Tensor;
+import dev.convlens.tensor.kernels.Kernels;
 import java.util.Map;
 
 /**
@@ -18,9 +19,11 @@ public interface Optimizer {
 
     /**
      * One update: for every entry of {@code grads}, the parameter of the same name in {@code params}
-     * is changed in place with learning rate {@code lr}.
+     * is changed in place with learning rate {@code lr}. {@code k} runs the update where the optimizer
+     * has a kernel for it ({@link Sgd}: {@link Kernels#sgdUpdate}, split over a SimdKernels' threads;
+     * the bits do not depend on the backend).
      */
-    void step(Map<String, Tensor> params, Map<String, Tensor> grads, double lr);
+    void step(Kernels k, Map<String, Tensor> params, Map<String, Tensor> grads, double lr);
 
     /** The state tensors, keyed "{kind}/{parameter}" (e.g. "momentum_buffer/fc.weight"); copies. */
     Map<String, Tensor> state();

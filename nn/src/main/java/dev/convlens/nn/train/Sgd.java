@@ -1,6 +1,7 @@
 package dev.convlens.nn.train;
 
 import dev.convlens.tensor.Tensor;
+import dev.convlens.tensor.kernels.Kernels;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -19,7 +20,8 @@ import java.util.Map;
  * Float32 arithmetic in the order of PyTorch's in-place tensor ops ({@code add_(t, alpha=a)} is
  * the fused multiply-add {@code fma(a, t, x)} of ATen's vectorized CPU kernels; scalars are
  * Python doubles rounded once to float), so a few steps agree with it to float rounding (see
- * OptimizerOracleTest).
+ * OptimizerOracleTest). The loop is {@link Kernels#sgdUpdate}, so a SimdKernels splits it over its
+ * threads.
  */
 public final class Sgd implements Optimizer {
     private final float momentum, dampening, weightDecay, keep;
@@ -55,7 +57,7 @@ public final class Sgd implements Optimizer {
         return "sgd";
     }
 
-    public void step(Map<String, Tensor> params, Map<String, Tensor> grads, double lr) {
+    public void step(Kernels k, Map<String, Tensor> params, Map<String, Tensor> grads, double lr) {
         float lrf = (float) lr;
         for (Map.Entry<String, Tensor> e : grads.entrySet()) {
             Tensor pt = params.get(e.getKey());
@@ -71,14 +73,7 @@ public final class Sgd implements Optimizer {
                     first = true;
                 }
             }
-            for (int i = 0; i < p.length; i++) {
-                float d = weightDecay != 0 ? Math.fma(weightDecay, p[i], g[i]) : g[i];
-                if (b != null) {
-                    b[i] = first ? d : Math.fma(keep, d, b[i] * momentum);
-                    d = nesterov ? Math.fma(momentum, b[i], d) : b[i];
-                }
-                p[i] = Math.fma(-lrf, d, p[i]);
-            }
+            k.sgdUpdate(p, g, b, first, lrf, momentum, keep, weightDecay, nesterov);
         }
         steps++;
     }

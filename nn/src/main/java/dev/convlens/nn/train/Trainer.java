@@ -220,7 +220,7 @@ public final class Trainer {
                                 + "; the loss was " + ce.loss() + " (try a smaller learning rate)");
                     }
                 }
-                opt.step(g.params, grads, lr);
+                opt.step(k, g.params, grads, lr);
                 int n = batch.labels().length;
                 lossSum += (double) ce.loss() * n;
                 correct += correct(z, batch.labels());

@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.convlens.tensor.Tensor;
+import dev.convlens.tensor.kernels.Backend;
+import dev.convlens.tensor.kernels.Kernels;
 import dev.convlens.tensor.testing.Golden;
 import dev.convlens.tensor.testing.Oracle;
 import java.nio.file.Path;
@@ -30,6 +32,8 @@ class OptimizerOracleTest {
     /** Schedules: PyTorch's CosineAnnealingLR is recursive in double, ours the closed form. */
     static final double LR_TOL = 1e-6;
     static final int STEPS = 4;
+    /** SGD runs its update through the kernels (split over 2 threads where the tensors are long enough). */
+    static final Kernels K = Backend.select("simd", 2);
 
     static Map<String, Supplier<Optimizer>> optimizers() {
         Map<String, Supplier<Optimizer>> m = new LinkedHashMap<>();
@@ -57,7 +61,7 @@ class OptimizerOracleTest {
             Map<String, Tensor> grads = new LinkedHashMap<>();
             grads.put("a", gold.tensor("ga_" + t));
             grads.put("b", gold.tensor("gb_" + t));
-            opt.step(params, grads, 0.05 / t); // the lr the script set (Python double 0.05 / t)
+            opt.step(K, params, grads, 0.05 / t); // the lr the script set (Python double 0.05 / t)
             assertClose(name + " step " + t + " a", gold.tensor("a_" + t).data, params.get("a").data);
             assertClose(name + " step " + t + " b", gold.tensor("b_" + t).data, params.get("b").data);
         }
@@ -70,12 +74,12 @@ class OptimizerOracleTest {
     void stateRoundTripsThroughLoad(String name) {
         Optimizer a = optimizers().get(name).get(), b = optimizers().get(name).get();
         Map<String, Tensor> pa = Map.of("w", Tensor.uniform(1, -1, 1, 64)), pb = Map.of("w", pa.get("w").copy());
-        a.step(pa, Map.of("w", Tensor.uniform(2, -1, 1, 64)), 0.1);
+        a.step(K, pa, Map.of("w", Tensor.uniform(2, -1, 1, 64)), 0.1);
         b.load(a.state(), a.steps());
         System.arraycopy(pa.get("w").data, 0, pb.get("w").data, 0, 64);
         Tensor g = Tensor.uniform(3, -1, 1, 64);
-        a.step(pa, Map.of("w", g), 0.1);
-        b.step(pb, Map.of("w", g), 0.1);
+        a.step(K, pa, Map.of("w", g), 0.1);
+        b.step(K, pb, Map.of("w", g), 0.1);
         for (int i = 0; i < 64; i++) assertEquals(Float.floatToIntBits(pa.get("w").data[i]), Float.floatToIntBits(pb.get("w").data[i]));
     }
 

@@ -148,6 +148,36 @@ public interface Kernels {
     }
 
     /**
+     * One SGD update of parameter {@code p} with gradient {@code g}, in place, as PyTorch 1.13's
+     * single-tensor {@code torch.optim.SGD} (see {@code nn.train.Sgd} for the formulas): with weight
+     * decay {@code lambda}, momentum {@code mu}, {@code keep = 1 - dampening} and learning rate
+     * {@code lr}, per element {@code d = fma(lambda, p, g)}; with momentum ({@code buf} not null)
+     * {@code buf = d} on the first step, else {@code buf = fma(keep, d, buf * mu)}, then
+     * {@code d = fma(mu, buf, d)} (Nesterov) or {@code d = buf}; finally {@code p = fma(-lr, d, p)}.
+     * Elementwise and exact to the order written, so any split over threads gives these bits.
+     *
+     * @param buf the momentum buffer, updated in place; null when {@code mu = 0}
+     * @param first true on the first step: the buffer is set to {@code d}, not blended
+     */
+    default void sgdUpdate(float[] p, float[] g, float[] buf, boolean first, float lr, float momentum, float keep,
+                           float weightDecay, boolean nesterov) {
+        sgdUpdate(0, p.length, p, g, buf, first, lr, momentum, keep, weightDecay, nesterov);
+    }
+
+    /** {@link #sgdUpdate(float[], float[], float[], boolean, float, float, float, float, boolean)} over {@code [i0, i1)}. */
+    static void sgdUpdate(int i0, int i1, float[] p, float[] g, float[] buf, boolean first, float lr, float momentum,
+                          float keep, float weightDecay, boolean nesterov) {
+        for (int i = i0; i < i1; i++) {
+            float d = weightDecay != 0 ? Math.fma(weightDecay, p[i], g[i]) : g[i];
+            if (buf != null) {
+                buf[i] = first ? d : Math.fma(keep, d, buf[i] * momentum);
+                d = nesterov ? Math.fma(momentum, buf[i], d) : buf[i];
+            }
+            p[i] = Math.fma(-lr, d, p[i]);
+        }
+    }
+
+    /**
      * Batch-norm training forward over {@code x (n, c, hw)} (see {@code ops.BatchNorm2d}): per channel
      * the mean and biased variance of its {@code m = n*hw} values (two passes), {@code invStd = 1/sqrt(var+eps)},
      * {@code y = gamma*(x-mean)*invStd + beta}. Writes {@code y}, {@code mean}, {@code invStd}, {@code var}.

@@ -4,6 +4,7 @@ import static dev.convlens.tensor.testing.KernelChecks.assertClose;
 import static dev.convlens.tensor.testing.KernelChecks.geom;
 import static dev.convlens.tensor.testing.KernelChecks.nans;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -373,6 +374,30 @@ class SimdKernelsTest {
         float[] inPlace = x.clone();
         simd.reluForward(inPlace, inPlace);
         assertSameBits("relu forward in place", yRef, inPlace);
+    }
+
+    /**
+     * The SGD update split over the threads gives the reference loop's bits, for each of its forms:
+     * no momentum (no buffer), the first momentum step (buffer set), later steps (buffer blended,
+     * dampened), Nesterov, with and without weight decay; parameters, gradients and buffer carry the
+     * special floats.
+     */
+    @ParameterizedTest(name = "length {0}, {1} threads")
+    @MethodSource("elementwiseLengths")
+    void sgdUpdateIsBitIdentical(int len, int threads) {
+        Kernels simd = SimdKernels.create(threads);
+        float[] p0 = withSpecials(43, len), g = withSpecials(44, len), b0 = withSpecials(45, len);
+        for (int form = 0; form < 5; form++) {
+            boolean momentum = form > 0, first = form == 1, nesterov = form == 4;
+            float mu = momentum ? 0.9f : 0f, keep = form == 3 ? 0.75f : 1f, wd = form % 2 == 0 ? 1e-2f : 0f;
+            float[] pRef = p0.clone(), p = p0.clone();
+            float[] bRef = momentum ? b0.clone() : null, b = momentum ? b0.clone() : null;
+            ref.sgdUpdate(pRef, g, bRef, first, 0.05f, mu, keep, wd, nesterov);
+            simd.sgdUpdate(p, g, b, first, 0.05f, mu, keep, wd, nesterov);
+            assertSameBits("sgd form " + form + " parameters", pRef, p);
+            if (momentum) assertSameBits("sgd form " + form + " buffer", bRef, b);
+            if (len == 100_003) assertNotEquals(Arrays.hashCode(p0), Arrays.hashCode(p), "the update changed the parameters");
+        }
     }
 
     /**
