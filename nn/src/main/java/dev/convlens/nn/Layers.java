@@ -125,14 +125,22 @@ public final class Layers {
     }
 
     /**
-     * Max pooling; saves the switches. The optional second output holds them as ONNX Indices
-     * (flat over N*C*H*W, stored as floats: exact below 2^24 elements).
+     * Max pooling; saves the switches. With {@code indices}, the second output holds them as ONNX
+     * Indices (flat over N*C*H*W, stored as floats: exact below 2^24 elements); without it there is
+     * no second output (the importer asks for it only where the ONNX node names one: converting the
+     * switches costs a pass over an output-sized tensor, 12.8 M values for ResNet-18's stem at batch 16).
      */
-    public record MaxPool(MaxPool2d pool) implements Op {
+    public record MaxPool(MaxPool2d pool, boolean indices) implements Op {
+        /** With the Indices output. */
+        public MaxPool(MaxPool2d pool) {
+            this(pool, true);
+        }
+
         public String type() { return "MaxPool2d"; }
 
         public Step forward(Kernels k, Tensor[] in, boolean training) {
             MaxPool2d.Result r = pool.forward(k, in[0]);
+            if (!indices) return new Step(one(r.y()), r.switches());
             Tensor idx = Tensor.zeros(r.y().shape());
             for (int i = 0; i < r.switches().length; i++) idx.data[i] = r.switches()[i];
             return new Step(new Tensor[] {r.y(), idx}, r.switches());

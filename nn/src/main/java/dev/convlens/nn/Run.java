@@ -136,7 +136,7 @@ public final class Run {
             throw new IllegalArgumentException("node '" + n.name() + "' (" + n.op().type() + ") backward: " + e.getMessage(), e);
         }
         for (int j = 0; j < want.length; j++) {
-            if (want[j] && dIn[j] != null) accumulate(grads, n.inputs().get(j), dIn[j]);
+            if (want[j] && dIn[j] != null) accumulate(k, grads, n.inputs().get(j), dIn[j]);
         }
     }
 
@@ -160,14 +160,14 @@ public final class Run {
     }
 
     /** grads[name] += g, never writing into a tensor that an op may still hold. */
-    private static void accumulate(Map<String, Tensor> grads, String name, Tensor g) {
+    private static void accumulate(Kernels k, Map<String, Tensor> grads, String name, Tensor g) {
         Tensor old = grads.get(name);
         if (old == null) {
             grads.put(name, g);
             return;
         }
         Tensor sum = Tensor.zeros(old.shape());
-        for (int i = 0; i < sum.data.length; i++) sum.data[i] = old.data[i] + g.data[i];
+        k.add(old.data, g.data, sum.data);
         grads.put(name, sum);
     }
 }

@@ -151,7 +151,7 @@ public final class OnnxImporter {
                 window(n, name, "pads", p, false);
                 window(n, name, "dilations", d, true);
                 yield new Layers.MaxPool(new MaxPool2d(k[0], k[1], st[0], st[1], p[0], p[1], p[2], p[3], d[0], d[1],
-                        i(n, "ceil_mode", 0) != 0));
+                        i(n, "ceil_mode", 0) != 0), n.getOutputCount() > 1 && !n.getOutput(1).isEmpty());
             }
             case "AveragePool" -> {
                 requireNotSet(n, name, "auto_pad");

@@ -71,7 +71,7 @@ final class Net {
     }
 
     String maxPool(String name, String x, int k, int stride, int pad) {
-        return add(name, new Layers.MaxPool(MaxPool2d.of(k, stride, pad)), List.of(x));
+        return add(name, new Layers.MaxPool(MaxPool2d.of(k, stride, pad), false), List.of(x));
     }
 
     /**

@@ -62,7 +62,7 @@ class OnnxExporterTest {
     void everyOpRoundTrips() {
         List<Node> nodes = new ArrayList<>();
         nodes.add(new Node("lrn", new Layers.LrnOp(new Lrn(3, 2e-4f, 0.7f, 1.5f)), List.of("x"), List.of("a")));
-        nodes.add(new Node("pool", new Layers.MaxPool(new MaxPool2d(2, 3, 2, 2, 1, 0, 0, 1, 1, 1, true)), List.of("a"), List.of("b")));
+        nodes.add(new Node("pool", new Layers.MaxPool(new MaxPool2d(2, 3, 2, 2, 1, 0, 0, 1, 1, 1, true), false), List.of("a"), List.of("b")));
         nodes.add(new Node("pad", new Layers.Pad(new int[] {0, 0, 1, 0, 0, 0, 0, 2}, 0.25f), List.of("b"), List.of("c")));
         // momentum 0.25: ONNX stores 1 - momentum, and 1 - (1 - m) is exact in float only for some m (0.2 comes back 0.19999999)
         nodes.add(new Node("bn", new Layers.BatchNorm(new BatchNorm2d(1e-3f, 0.25f), true),
