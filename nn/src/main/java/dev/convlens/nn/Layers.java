@@ -226,7 +226,7 @@ public final class Layers {
             int n = transB ? b.dim(0) : b.dim(1), kb = transB ? b.dim(1) : b.dim(0);
             Shapes.check(kk == kb, "Gemm", "A " + Shapes.str(a.shape()) + (transA ? "ᵀ" : "") + " times B "
                     + Shapes.str(b.shape()) + (transB ? "ᵀ" : "") + ": inner sizes " + kk + " and " + kb + " differ");
-            Tensor y = Tensor.empty(m, n); // every element: copied from C, or written by a gemm with beta 0 (C not read)
+            Tensor y = Tensor.zeros(m, n);
             Tensor c = in.length > 2 ? in[2] : null;
             if (c != null && beta != 0) {
                 int[] idx = Broadcast.index(new int[] {m, n}, c.shape());
@@ -243,12 +243,12 @@ public final class Layers {
             int m = dy.dim(0), n = dy.dim(1), kk = transA ? a.dim(0) : a.dim(1);
             Tensor[] d = new Tensor[in.length];
             if (want[0]) { // dA' (m,kk) = alpha dY (m,n) B' ᵀ; stored transposed when transA
-                d[0] = Tensor.empty(a.shape()); // gemms with beta 0 write every element
+                d[0] = Tensor.zeros(a.shape());
                 if (!transA) k.gemm(false, !transB, m, kk, n, alpha, dy.data, 0, n, b.data, 0, b.dim(1), 0, d[0].data, 0, kk);
                 else k.gemm(!transB, true, kk, m, n, alpha, b.data, 0, b.dim(1), dy.data, 0, n, 0, d[0].data, 0, m);
             }
             if (want[1]) { // dB' (kk,n) = alpha A'ᵀ dY; stored transposed when transB
-                d[1] = Tensor.empty(b.shape());
+                d[1] = Tensor.zeros(b.shape());
                 if (!transB) k.gemm(!transA, false, kk, n, m, alpha, a.data, 0, a.dim(1), dy.data, 0, n, 0, d[1].data, 0, n);
                 else k.gemm(true, transA, n, kk, m, alpha, dy.data, 0, n, a.data, 0, a.dim(1), 0, d[1].data, 0, kk);
             }

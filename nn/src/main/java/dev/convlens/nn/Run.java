@@ -1,16 +1,13 @@
 package dev.convlens.nn;
 
-import dev.convlens.tensor.Recycler;
 import dev.convlens.tensor.Shapes;
 import dev.convlens.tensor.Tensor;
 import dev.convlens.tensor.kernels.Kernels;
 import dev.convlens.tensor.ops.Relu;
 import dev.convlens.tensor.opencl.OpenClKernels;
-import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -29,8 +26,6 @@ public final class Run {
     private final Kernels k;
     private final Map<String, Tensor> values;
     private final List<Op.Step> steps;
-    /** Arrays of values handed to the caller ({@link #value}): never given to a {@link Recycler}. */
-    private final Map<float[], Boolean> seen = new IdentityHashMap<>();
     private boolean released;
 
     Run(Graph graph, Kernels k, Map<String, Tensor> values, List<Op.Step> steps) {
@@ -45,7 +40,6 @@ public final class Run {
         requireUnreleased();
         Tensor t = values.get(name);
         if (t == null) throw new IllegalArgumentException("Run: no value named '" + name + "'");
-        seen.put(t.data, Boolean.TRUE);
         return t;
     }
 
@@ -73,12 +67,6 @@ public final class Run {
      * the largest in a CNN, then no longer share the heap with the later layers' ones while their
      * gradients are computed (PyTorch's autograd frees saved tensors the same way). Afterwards
      * the run is spent: {@link #value} and the backward methods throw.
-     *
-     * <p>With a {@link Recycler} in use on this thread, the freed outputs and the used-up gradients
-     * go to it, for the next {@link Tensor#empty} of their length (this walk's later gradients, the
-     * next step's forward), except an array that the caller may hold (a value it asked {@link #value}
-     * for, the seed), that a value or gradient still alive shares (a reshape), or that the recycler
-     * did not make (parameters, constants).
      */
     public Map<String, Tensor> backwardReleasing(String from, Tensor seed, Relu.Rule rule, Collection<String> wrt) {
         return backward(from, seed, rule, wrt, true);
@@ -102,21 +90,11 @@ public final class Run {
         Set<String> keep = new HashSet<>(wrt);
         Map<String, Tensor> grads = new HashMap<>();
         grads.put(from, seed);
-        seen.put(seed.data, Boolean.TRUE);
-        Recycler recycler = release ? Recycler.current() : null;
-        List<Tensor> freed = new ArrayList<>();
         for (int i = graph.nodes.size() - 1; i >= 0; i--) {
-            Tensor[] usedUp = backwardNode(i, rule, needed, keep, grads);
+            backwardNode(i, rule, needed, keep, grads);
             if (release) {
-                for (String o : graph.nodes.get(i).outputs()) {
-                    if (!keep.contains(o) && values.get(o) != null) freed.add(values.remove(o));
-                }
+                for (String o : graph.nodes.get(i).outputs()) if (!keep.contains(o)) values.remove(o);
                 steps.set(i, null);
-                if (recycler != null) {
-                    if (usedUp != null) for (int o = 0; o < usedUp.length; o++) if (!keep.contains(graph.nodes.get(i).outputs().get(o))) freed.add(usedUp[o]);
-                    recycle(recycler, freed, grads);
-                }
-                freed.clear();
             }
         }
         Map<String, Tensor> result = new LinkedHashMap<>();
@@ -128,29 +106,8 @@ public final class Run {
         return result;
     }
 
-    /**
-     * Gives {@code freed} to the recycler, but for arrays the caller was handed, arrays still shared by
-     * a live value or gradient, and (checked by the recycler) arrays it did not make.
-     */
-    private void recycle(Recycler recycler, List<Tensor> freed, Map<String, Tensor> grads) {
-        Map<float[], Boolean> live = null;
-        for (Tensor t : freed) {
-            if (t == null || seen.containsKey(t.data)) continue;
-            if (live == null) {
-                live = new IdentityHashMap<>();
-                for (Tensor v : values.values()) live.put(v.data, Boolean.TRUE);
-                for (Tensor g : grads.values()) live.put(g.data, Boolean.TRUE);
-            }
-            if (live.put(t.data, Boolean.TRUE) == null) recycler.give(t.data); // put: one array freed twice is given once
-        }
-    }
-
-    /**
-     * Node i's share of the reverse walk: its backward, when its outputs have gradients and it leads
-     * to something needed. Returns the output gradients it used up (null entries where none came), or
-     * null when it did nothing.
-     */
-    private Tensor[] backwardNode(int i, Relu.Rule rule, Set<String> needed, Set<String> keep, Map<String, Tensor> grads) {
+    /** Node i's share of the reverse walk: its backward, when its outputs have gradients and it leads to something needed. */
+    private void backwardNode(int i, Relu.Rule rule, Set<String> needed, Set<String> keep, Map<String, Tensor> grads) {
         Node n = graph.nodes.get(i);
         Tensor[] dOut = new Tensor[n.outputs().size()];
         boolean any = false;
@@ -161,7 +118,7 @@ public final class Run {
             dOut[o] = keep.contains(name) ? grads.get(name) : grads.remove(name);
             any |= dOut[o] != null;
         }
-        if (!any) return null;
+        if (!any) return;
         boolean[] want = new boolean[n.inputs().size()];
         Tensor[] in = new Tensor[want.length];
         boolean wanted = false;
@@ -171,7 +128,7 @@ public final class Run {
             want[j] = !name.isEmpty() && needed.contains(name);
             wanted |= want[j];
         }
-        if (!wanted) return dOut;
+        if (!wanted) return;
         Tensor[] dIn;
         try {
             dIn = n.op().backward(k, in, steps.get(i), dOut, want, rule);
@@ -181,7 +138,6 @@ public final class Run {
         for (int j = 0; j < want.length; j++) {
             if (want[j] && dIn[j] != null) accumulate(k, grads, n.inputs().get(j), dIn[j]);
         }
-        return dOut;
     }
 
     /** The values that depend on something in {@code wrt} (wrt included): only their gradients are needed. */
@@ -210,7 +166,7 @@ public final class Run {
             grads.put(name, g);
             return;
         }
-        Tensor sum = Tensor.empty(old.shape());
+        Tensor sum = Tensor.zeros(old.shape());
         k.add(old.data, g.data, sum.data);
         grads.put(name, sum);
     }

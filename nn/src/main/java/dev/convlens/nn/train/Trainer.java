@@ -4,7 +4,6 @@ import dev.convlens.nn.Graph;
 import dev.convlens.nn.Layers;
 import dev.convlens.nn.Node;
 import dev.convlens.nn.Run;
-import dev.convlens.tensor.Recycler;
 import dev.convlens.tensor.Shapes;
 import dev.convlens.tensor.Tensor;
 import dev.convlens.tensor.kernels.Kernels;
@@ -201,19 +200,12 @@ public final class Trainer {
         String input = g.inputs.get(0), output = g.outputs.get(0);
         double lossSum = 0, correct = 0, count = 0;
         long t0 = System.nanoTime(), lastDraw = 0;
-        // Each step's activations and gradients run on the arrays the step before freed (Recycler);
-        // dropped when the batch shape changes (the last, smaller batch) and at the end of the epoch.
-        Recycler recycler = new Recycler();
-        int[] lastShape = null;
-        try (Loader loader = new Loader(train, cfg.batch(), cfg.normalize(), cfg.augment(), cfg.seed(), epoch, true);
-             Recycler.Use u = recycler.use()) {
+        try (Loader loader = new Loader(train, cfg.batch(), cfg.normalize(), cfg.augment(), cfg.seed(), epoch, true)) {
             int nb = loader.batches();
             for (int b = 0; ; b++) {
                 Loader.Batch batch = loader.next();
                 if (batch == null) break;
                 step++;
-                if (!java.util.Arrays.equals(lastShape, batch.x().shape())) recycler.clear();
-                lastShape = batch.x().shape();
                 Run run = g.forward(k, Map.of(input, batch.x()), true);
                 Tensor logits = run.output();
                 Tensor z = logits2d(logits);
@@ -229,7 +221,6 @@ public final class Trainer {
                     }
                 }
                 opt.step(k, g.params, grads, lr);
-                for (Tensor gr : grads.values()) recycler.give(gr.data); // used up by the step
                 int n = batch.labels().length;
                 lossSum += (double) ce.loss() * n;
                 correct += correct(z, batch.labels());

@@ -91,7 +91,7 @@ public record Conv2d(int strideH, int strideW, int padTop, int padLeft, int padB
         int[] yShape = {g.n(), g.k(), g.oh(), g.ow()};
         Shapes.check(res == null || java.util.Arrays.equals(res.shape(), yShape), OP, "residual "
                 + (res == null ? "" : Shapes.str(res.shape())) + " must have the output's shape " + Shapes.str(yShape));
-        Tensor y = Tensor.empty(yShape);
+        Tensor y = Tensor.zeros(yShape);
         kern.convForwardAffine(g, x.data, w.data, b == null ? null : b.data, scale, shift,
                 res == null ? null : res.data, relu, y.data);
         return y;
@@ -104,7 +104,7 @@ public record Conv2d(int strideH, int strideW, int padTop, int padLeft, int padB
             Shapes.check(b.rank() == 1 && b.dim(0) == g.k(), OP, "bias " + Shapes.str(b.shape())
                     + " must have shape (" + g.k() + ") to match weight " + Shapes.str(w.shape()));
         }
-        Tensor y = Tensor.empty(g.n(), g.k(), g.oh(), g.ow());
+        Tensor y = Tensor.zeros(g.n(), g.k(), g.oh(), g.ow());
         kern.convForward(g, x.data, w.data, b == null ? null : b.data, y.data);
         return y;
     }
@@ -118,11 +118,11 @@ public record Conv2d(int strideH, int strideW, int padTop, int padLeft, int padB
                         + Shapes.str(g.n(), g.k(), g.oh(), g.ow()));
         Tensor dx = null, dw = null, db = null;
         if (wantDx) {
-            dx = Tensor.empty(x.shape());
+            dx = Tensor.zeros(x.shape());
             kern.convBackwardData(g, dy.data, w.data, dx.data);
         }
         if (wantDw || wantDb) {
-            dw = wantDw ? Tensor.empty(w.shape()) : null;
+            dw = wantDw ? Tensor.zeros(w.shape()) : null;
             db = wantDb ? Tensor.zeros(g.k()) : null;
             kern.convBackwardWeights(g, x.data, dy.data, dw == null ? null : dw.data, db == null ? null : db.data);
         }

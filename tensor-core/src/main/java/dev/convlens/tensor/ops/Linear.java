@@ -69,11 +69,11 @@ public final class Linear {
                 + Shapes.str(x.shape()) + " and weight " + Shapes.str(w.shape()));
         Tensor dx = null, dw = null, db = null;
         if (wantDx) {
-            dx = Tensor.empty(n, in); // (N,in) = (N,out) (out,in); beta 0: every element written
+            dx = Tensor.zeros(n, in); // (N,in) = (N,out) (out,in)
             k.gemm(false, false, n, in, out, 1f, dy.data, 0, out, w.data, 0, in, 0f, dx.data, 0, in);
         }
         if (wantDw) {
-            dw = Tensor.empty(out, in); // (out,in) = (N,out)^T (N,in)
+            dw = Tensor.zeros(out, in); // (out,in) = (N,out)^T (N,in)
             k.gemm(true, false, out, in, n, 1f, dy.data, 0, out, x.data, 0, in, 0f, dw.data, 0, in);
         }
         if (wantDb) {

@@ -81,7 +81,7 @@ public record MaxPool2d(int kernelH, int kernelW, int strideH, int strideW, int 
     public Result forward(Kernels kern, Tensor x) {
         Shapes.requireRank(OP, "input x (N,C,H,W)", x, 4);
         PoolGeom g = geometry(x.shape());
-        Tensor y = Tensor.empty(g.outShape());
+        Tensor y = Tensor.zeros(g.outShape());
         int[] switches = new int[y.size()];
         kern.maxPoolForward(g, x.data, y.data, switches);
         return new Result(y, switches);
@@ -115,7 +115,7 @@ public record MaxPool2d(int kernelH, int kernelW, int strideH, int strideW, int 
                 Shapes.check(false, OP, "switch " + s + " at output " + o + " is outside the input " + Shapes.str(xShape));
             }
         }
-        Tensor dx = Tensor.empty(xShape);
+        Tensor dx = Tensor.zeros(xShape);
         kern.maxPoolBackward(g, dy.data, switches, dx.data);
         return dx;
     }

@@ -53,7 +53,7 @@ public final class Relu {
     /** y = max(x, 0) (NaN stays NaN), on the kernels {@code kern}. */
     public static Tensor forward(Kernels kern, Tensor x) {
         Shapes.check(x != null, OP, "input x is null");
-        Tensor y = Tensor.empty(x.shape());
+        Tensor y = Tensor.zeros(x.shape());
         kern.reluForward(x.data, y.data);
         return y;
     }
@@ -73,7 +73,7 @@ public final class Relu {
         Shapes.check(x != null, OP, "input x is null");
         Shapes.check(dy != null, OP, "output gradient dy is null");
         Shapes.requireSameShape(OP, "input x", x, "output gradient dy", dy);
-        Tensor dx = Tensor.empty(x.shape());
+        Tensor dx = Tensor.zeros(x.shape());
         kern.reluBackward(x.data, dy.data, dx.data, rule != Rule.DECONVNET, rule != Rule.GRADIENT);
         return dx;
     }
