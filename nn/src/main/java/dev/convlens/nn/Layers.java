@@ -248,7 +248,7 @@ public final class Layers {
                 else k.gemm(!transB, true, kk, m, n, alpha, b.data, 0, b.dim(1), dy.data, 0, n, 0, d[0].data, 0, m);
             }
             if (want[1]) { // dB' (kk,n) = alpha A'ᵀ dY; stored transposed when transB
-                d[1] = Tensor.zeros(b.shape());
+                d[1] = Tensor.empty(b.shape()); // the weights' gradient: beta 0, every element written
                 if (!transB) k.gemm(!transA, false, kk, n, m, alpha, a.data, 0, a.dim(1), dy.data, 0, n, 0, d[1].data, 0, n);
                 else k.gemm(true, transA, n, kk, m, alpha, dy.data, 0, n, a.data, 0, a.dim(1), 0, d[1].data, 0, kk);
             }

@@ -25,6 +25,17 @@ public final class Tensor {
         return new Tensor(new float[n], shape.clone());
     }
 
+    /**
+     * A tensor whose values are unspecified, for an output that its kernel writes in full: zeros
+     * when new, or whatever a training step left in an array given back to the {@link Recycler} in
+     * use on this thread (which spares the JVM's zeroing of a new array).
+     */
+    public static Tensor empty(int... shape) {
+        int n = Shapes.numel("Tensor.empty", shape);
+        Recycler r = Recycler.current();
+        return new Tensor(r == null ? new float[n] : r.take(n), shape.clone());
+    }
+
     /** Wraps {@code data} (not copied) with {@code shape}; the lengths must agree. */
     public static Tensor of(float[] data, int... shape) {
         int n = Shapes.numel("Tensor.of", shape);

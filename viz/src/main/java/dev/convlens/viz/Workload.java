@@ -4,6 +4,7 @@ import dev.convlens.nn.Graph;
 import dev.convlens.nn.Run;
 import dev.convlens.nn.train.Sgd;
 import dev.convlens.nn.train.Trainer;
+import dev.convlens.tensor.Recycler;
 import dev.convlens.tensor.Shapes;
 import dev.convlens.tensor.Tensor;
 import dev.convlens.tensor.kernels.Kernels;
@@ -75,6 +76,8 @@ public final class Workload {
     private final int[] labels;      // train: (N) in [0, classes)
     private final List<String> learnable;
     private final Sgd sgd;
+    /** The parameter gradients' arrays, reused from one training step to the next (as Trainer does). */
+    private final Recycler recycler = new Recycler();
     private final ActivationMaximization am;
     private final Robustness robustness;
 
@@ -175,14 +178,17 @@ public final class Workload {
     }
 
     private float trainStep() {
-        Run run = g.forward(k, Map.of(input, x), true);
-        Tensor logits = run.output();
-        Tensor z = logits.reshape(labels.length, classes);
-        CrossEntropy.Result ce = CrossEntropy.forward(z, labels);
-        Tensor dz = CrossEntropy.backward(ce.probs(), labels, 1f).reshape(logits.shape());
-        Map<String, Tensor> grads = run.backwardReleasing(output, dz, Relu.Rule.GRADIENT, learnable);
-        sgd.step(k, g.params, grads, TRAIN_LR);
-        return ce.loss();
+        try (Recycler.Use u = recycler.use()) {
+            Run run = g.forward(k, Map.of(input, x), true);
+            Tensor logits = run.output();
+            Tensor z = logits.reshape(labels.length, classes);
+            CrossEntropy.Result ce = CrossEntropy.forward(z, labels);
+            Tensor dz = CrossEntropy.backward(ce.probs(), labels, 1f).reshape(logits.shape());
+            Map<String, Tensor> grads = run.backwardReleasing(output, dz, Relu.Rule.GRADIENT, learnable);
+            sgd.step(k, g.params, grads, TRAIN_LR);
+            for (Tensor gr : grads.values()) recycler.give(gr.data); // used up by the step
+            return ce.loss();
+        }
     }
 
     private float visualize() {

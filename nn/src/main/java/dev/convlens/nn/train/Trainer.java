@@ -4,6 +4,7 @@ import dev.convlens.nn.Graph;
 import dev.convlens.nn.Layers;
 import dev.convlens.nn.Node;
 import dev.convlens.nn.Run;
+import dev.convlens.tensor.Recycler;
 import dev.convlens.tensor.Shapes;
 import dev.convlens.tensor.Tensor;
 import dev.convlens.tensor.kernels.Kernels;
@@ -200,7 +201,9 @@ public final class Trainer {
         String input = g.inputs.get(0), output = g.outputs.get(0);
         double lossSum = 0, correct = 0, count = 0;
         long t0 = System.nanoTime(), lastDraw = 0;
-        try (Loader loader = new Loader(train, cfg.batch(), cfg.normalize(), cfg.augment(), cfg.seed(), epoch, true)) {
+        Recycler recycler = new Recycler(); // each step's parameter gradients are made in the arrays of the step before
+        try (Loader loader = new Loader(train, cfg.batch(), cfg.normalize(), cfg.augment(), cfg.seed(), epoch, true);
+             Recycler.Use u = recycler.use()) {
             int nb = loader.batches();
             for (int b = 0; ; b++) {
                 Loader.Batch batch = loader.next();
@@ -221,6 +224,7 @@ public final class Trainer {
                     }
                 }
                 opt.step(k, g.params, grads, lr);
+                for (Tensor gr : grads.values()) recycler.give(gr.data); // used up by the step
                 int n = batch.labels().length;
                 lossSum += (double) ce.loss() * n;
                 correct += correct(z, batch.labels());

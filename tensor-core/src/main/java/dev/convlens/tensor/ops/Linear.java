@@ -73,7 +73,7 @@ public final class Linear {
             k.gemm(false, false, n, in, out, 1f, dy.data, 0, out, w.data, 0, in, 0f, dx.data, 0, in);
         }
         if (wantDw) {
-            dw = Tensor.zeros(out, in); // (out,in) = (N,out)^T (N,in)
+            dw = Tensor.empty(out, in); // (out,in) = (N,out)^T (N,in); beta 0: C is not read
             k.gemm(true, false, out, in, n, 1f, dy.data, 0, out, x.data, 0, in, 0f, dw.data, 0, in);
         }
         if (wantDb) {
