@@ -133,6 +133,47 @@ public final class Graph {
         return new Graph(plan, params, inputs, outputs).forward(k, feeds, false);
     }
 
+    /**
+     * {@link #forward forward(k, feeds, true)} with each batch norm whose output only a ReLU reads
+     * (not in {@code keep}, not a graph output) fused with that ReLU ({@link Layers.BatchNormRelu}):
+     * one array instead of two per pair and no separate ReLU pass, the same bits as {@code forward}
+     * for every value and every gradient, parameters included. The run's values are those of the
+     * fused graph: the batch norm's output before the ReLU is not among them (asking for it fails
+     * with its name); keep it to have it. For training steps ({@code Trainer}).
+     */
+    public Run forwardTraining(Kernels k, Map<String, Tensor> feeds, Collection<String> keep) {
+        Set<String> kept = Set.copyOf(keep);
+        List<Node> plan = trainingPlans.computeIfAbsent(kept, this::fuseBatchNormRelu);
+        return new Graph(plan, params, inputs, outputs).forward(k, feeds, true);
+    }
+
+    private final Map<Set<String>, List<Node>> trainingPlans = new ConcurrentHashMap<>();
+
+    /** The node list with batch norm -> ReLU pairs fused (see {@link #forwardTraining}). */
+    private List<Node> fuseBatchNormRelu(Set<String> keep) {
+        Map<String, Integer> readers = new java.util.HashMap<>();
+        for (Node n : nodes) for (String in : n.inputs()) if (!in.isEmpty()) readers.merge(in, 1, Integer::sum);
+        for (String out : outputs) readers.merge(out, 1, Integer::sum);
+        Map<String, Integer> consumer = new java.util.HashMap<>();
+        for (int i = 0; i < nodes.size(); i++) for (String in : nodes.get(i).inputs()) consumer.putIfAbsent(in, i);
+        List<Node> out = new ArrayList<>(nodes);
+        Set<Integer> absorbed = new HashSet<>();
+        for (int i = 0; i < nodes.size(); i++) {
+            Node bn = nodes.get(i);
+            if (!(bn.op() instanceof Layers.BatchNorm b) || bn.outputs().isEmpty() || bn.outputs().get(0).isEmpty()) continue;
+            Integer j = sole(bn.outputs().get(0), keep, readers, consumer);
+            if (j == null || !(nodes.get(j).op() instanceof Layers.ReluOp) || nodes.get(j).inputs().size() != 1
+                    || nodes.get(j).outputs().size() != 1) continue;
+            List<String> outs = new ArrayList<>(bn.outputs());
+            outs.set(0, nodes.get(j).outputs().get(0));
+            out.set(i, new Node(bn.name(), new Layers.BatchNormRelu(b), bn.inputs(), outs));
+            absorbed.add(j);
+        }
+        List<Node> plan = new ArrayList<>();
+        for (int i = 0; i < out.size(); i++) if (!absorbed.contains(i)) plan.add(out.get(i));
+        return List.copyOf(plan);
+    }
+
     /** {@link #infer(Kernels, Map, Collection)} keeping only the graph outputs. */
     public Run infer(Kernels k, Map<String, Tensor> feeds) {
         return infer(k, feeds, List.of());

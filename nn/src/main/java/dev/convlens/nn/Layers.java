@@ -176,6 +176,29 @@ public final class Layers {
     }
 
     /**
+     * A batch norm and the ReLU after it as one node ({@link Graph#forwardTraining}): the ReLU runs in
+     * place on the batch norm's output, so the pair makes one array where it made two, and its
+     * backward masks with that output ({@code y > 0} exactly where the batch norm's output was
+     * {@code > 0}, NaN included), then runs the batch norm's backward: the same bits as the two nodes.
+     * Outputs: the ReLU's value, then the batch norm's others (running statistics).
+     */
+    public record BatchNormRelu(BatchNorm norm) implements Op {
+        public String type() { return "BatchNorm2d+Relu"; }
+
+        public Step forward(Kernels k, Tensor[] in, boolean training) {
+            Step s = norm.forward(k, in, training);
+            float[] y = s.out()[0].data;
+            k.reluForward(y, y);
+            return s;
+        }
+
+        public Tensor[] backward(Kernels k, Tensor[] in, Step s, Tensor[] dOut, boolean[] want, Relu.Rule rule) {
+            Tensor dz = Relu.backward(k, rule, s.out()[0], dOut[0]);
+            return norm.backward(k, in, s, new Tensor[] {dz}, want, rule);
+        }
+    }
+
+    /**
      * Batch norm: in (x, scale, bias, running mean, running var). In training mode (the pass's,
      * or {@code trainingMode} fixed by the model) it normalizes with the batch statistics and
      * updates the running ones in place (outputs y, running mean, running var); in inference it is

@@ -179,7 +179,7 @@ public final class Workload {
 
     private float trainStep() {
         try (Recycler.Use u = recycler.use()) {
-            Run run = g.forward(k, Map.of(input, x), true);
+            Run run = g.forwardTraining(k, Map.of(input, x), List.of());
             Tensor logits = run.output();
             Tensor z = logits.reshape(labels.length, classes);
             CrossEntropy.Result ce = CrossEntropy.forward(z, labels);

@@ -17,6 +17,7 @@ import dev.convlens.tensor.ops.Relu;
 import dev.convlens.tensor.testing.Golden;
 import dev.convlens.tensor.testing.Oracle;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -81,7 +82,7 @@ class TrainStepOracleTest {
 
     /** Forward (training mode for BN nets), loss, backward: the gradients of the learnable parameters. */
     private static Map<String, Tensor> step(Graph g, Kernels k, Tensor x, int[] labels, boolean train, Golden checkLoss) {
-        Run run = g.forward(k, Map.of("input", x), train);
+        Run run = train ? g.forwardTraining(k, Map.of("input", x), List.of()) : g.forward(k, Map.of("input", x), false);
         CrossEntropy.Result ce = CrossEntropy.forward(run.output(), labels);
         if (checkLoss != null) {
             float ref = checkLoss.floats("loss")[0];

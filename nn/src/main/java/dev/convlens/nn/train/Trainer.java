@@ -209,7 +209,7 @@ public final class Trainer {
                 Loader.Batch batch = loader.next();
                 if (batch == null) break;
                 step++;
-                Run run = g.forward(k, Map.of(input, batch.x()), true);
+                Run run = g.forwardTraining(k, Map.of(input, batch.x()), List.of());
                 Tensor logits = run.output();
                 Tensor z = logits2d(logits);
                 CrossEntropy.Result ce = CrossEntropy.forward(z, batch.labels());
@@ -278,7 +278,7 @@ public final class Trainer {
                 return new NonFiniteException(step, in, "NaN/Inf first appeared at step " + step + " in the input '" + in + "'");
             }
         }
-        for (Node n : g.nodes) {
+        for (Node n : run.graph.nodes) { // the run's nodes: a batch norm fused with its ReLU is one node, named after the batch norm
             for (String o : n.outputs()) {
                 if (o.isEmpty()) continue;
                 Tensor t;
