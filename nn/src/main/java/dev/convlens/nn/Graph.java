@@ -139,9 +139,12 @@ public final class Graph {
      * one array instead of two per pair and no separate ReLU pass, the same bits as {@code forward}
      * for every value and every gradient, parameters included. The run's values are those of the
      * fused graph: the batch norm's output before the ReLU is not among them (asking for it fails
-     * with its name); keep it to have it. For training steps ({@code Trainer}).
+     * with its name); keep it to have it. For training steps ({@code Trainer}). On
+     * {@link OpenClKernels} it is {@code forward(k, feeds, true)}: {@link ClGraph} runs the unfused
+     * graph as one device pass, which a fused node (no device form) would break into op-by-op launches.
      */
     public Run forwardTraining(Kernels k, Map<String, Tensor> feeds, Collection<String> keep) {
+        if (k instanceof OpenClKernels) return forward(k, feeds, true);
         Set<String> kept = Set.copyOf(keep);
         List<Node> plan = trainingPlans.computeIfAbsent(kept, this::fuseBatchNormRelu);
         return new Graph(plan, params, inputs, outputs).forward(k, feeds, true);
