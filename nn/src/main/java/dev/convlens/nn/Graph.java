@@ -154,11 +154,7 @@ public final class Graph {
 
     /** The node list with batch norm -> ReLU pairs fused (see {@link #forwardTraining}). */
     private List<Node> fuseBatchNormRelu(Set<String> keep) {
-        Map<String, Integer> readers = new java.util.HashMap<>();
-        for (Node n : nodes) for (String in : n.inputs()) if (!in.isEmpty()) readers.merge(in, 1, Integer::sum);
-        for (String out : outputs) readers.merge(out, 1, Integer::sum);
-        Map<String, Integer> consumer = new java.util.HashMap<>();
-        for (int i = 0; i < nodes.size(); i++) for (String in : nodes.get(i).inputs()) consumer.putIfAbsent(in, i);
+        Map<String, Integer> readers = readers(), consumer = consumers();
         List<Node> out = new ArrayList<>(nodes);
         Set<Integer> absorbed = new HashSet<>();
         for (int i = 0; i < nodes.size(); i++) {
@@ -186,11 +182,7 @@ public final class Graph {
 
     /** The node list with conv -> inference BN -> residual Add -> ReLU chains fused (see {@link #infer}). */
     private List<Node> fuse(Set<String> keep) {
-        Map<String, Integer> readers = new java.util.HashMap<>();
-        for (Node n : nodes) for (String in : n.inputs()) if (!in.isEmpty()) readers.merge(in, 1, Integer::sum);
-        for (String out : outputs) readers.merge(out, 1, Integer::sum);
-        Map<String, Integer> consumer = new java.util.HashMap<>();   // value -> index of a node that reads it
-        for (int i = 0; i < nodes.size(); i++) for (String in : nodes.get(i).inputs()) consumer.putIfAbsent(in, i);
+        Map<String, Integer> readers = readers(), consumer = consumers();
         Set<Integer> absorbed = new HashSet<>();
         Map<Integer, Node> fusedAt = new java.util.HashMap<>();       // index of the chain's last node -> fused node
         for (int i = 0; i < nodes.size(); i++) {
@@ -241,6 +233,21 @@ public final class Graph {
             else if (!absorbed.contains(i)) out.add(nodes.get(i));
         }
         return List.copyOf(out);
+    }
+
+    /** How many times each value is read: by a node input, or as a graph output. */
+    private Map<String, Integer> readers() {
+        Map<String, Integer> readers = new java.util.HashMap<>();
+        for (Node n : nodes) for (String in : n.inputs()) if (!in.isEmpty()) readers.merge(in, 1, Integer::sum);
+        for (String out : outputs) readers.merge(out, 1, Integer::sum);
+        return readers;
+    }
+
+    /** Each value -> the index of the first node that reads it. */
+    private Map<String, Integer> consumers() {
+        Map<String, Integer> consumer = new java.util.HashMap<>();
+        for (int i = 0; i < nodes.size(); i++) for (String in : nodes.get(i).inputs()) consumer.putIfAbsent(in, i);
+        return consumer;
     }
 
     /** The index of the one node that reads {@code v}, when v is read by exactly one node and not kept or an output. */

@@ -20,7 +20,7 @@ import java.util.WeakHashMap;
  * <p>Use, once per training step (see {@code Trainer}):
  * <pre>
  *   try (Recycler.Use u = recycler.use()) {
- *       Run run = graph.forward(k, feeds, true);
+ *       Run run = graph.forwardTraining(k, feeds, List.of());
  *       Map&lt;String, Tensor&gt; grads = run.backwardReleasing(...);
  *       optimizer.step(k, graph.params, grads, lr);
  *       for (Tensor g : grads.values()) recycler.give(g.data);   // used up by the step
@@ -28,12 +28,13 @@ import java.util.WeakHashMap;
  * </pre>
  * Only arrays this recycler handed out are taken back ({@link #give} ignores any other array, e.g. a
  * parameter). It holds what was given and not taken again: between steps, one step's gradients
- * (memory a training step needs anyway, as the optimizer's state is). {@link #clear} drops them, and
- * so does dropping the recycler.
+ * (memory a training step needs anyway, as the optimizer's state is); dropping the recycler frees
+ * them.
  *
  * <p>Activations are not recycled: holding the arrays the backward frees until the next forward
  * took 7% off a ResNet-18 step at batch 16 but raised its smallest -Xmx from 789 to 1005 MB
- * (MemoryMain; G1 never moves such large arrays, and the freed ones were no longer garbage).
+ * (MemoryMain; why is not established: the freed arrays are no longer garbage, and G1 never moves
+ * arrays this large, so fragmentation is a suspect).
  * Methods are synchronized; a recycler is meant for one training loop at a time.
  */
 public final class Recycler {
@@ -116,11 +117,5 @@ public final class Recycler {
     /** Floats handed out again so far (each spared the JVM's zeroing of a new array). */
     public synchronized long reusedFloats() {
         return reused;
-    }
-
-    /** Drops every held array. */
-    public synchronized void clear() {
-        free.clear();
-        pooled = 0;
     }
 }
