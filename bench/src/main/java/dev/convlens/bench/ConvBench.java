@@ -20,13 +20,14 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * One convolution pass of one ResNet-18 layer shape (224x224 input; batch 1 unless
+ * One convolution pass of one ResNet-18 or AlexNet layer shape (224x224 input; batch 1 unless
  * {@code -p batch=16}, a training step's shapes) per operation, on one backend and thread count. The score is time per call; GFLOP/s = 2 * macs / time
  * ({@link ConvGeom#macs()}, the same count for all three passes), printed by {@link BenchMain}.
  *
  * <p>Layers: {@code conv1} 7x7/2 3->64 @224; {@code layerL} the 3x3 stride-1 convolution of
  * stage L; {@code layerL.0} its first, stride-2 3x3 convolution; {@code layerL.ds} the 1x1/2
- * downsample of its shortcut.
+ * downsample of its shortcut; {@code alexnet.convL} the L-th convolution of torchvision's AlexNet
+ * (11x11/4 3->64 @224, 5x5 64->192 @27, then 3x3 192->384, 384->256, 256->256 @13).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -36,7 +37,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
 public class ConvBench {
 
-    /** The distinct convolution shapes of ResNet-18 at batch 1, by name. */
+    /** The distinct convolution shapes of ResNet-18 and AlexNet at batch 1, by name. */
     public static final Map<String, ConvGeom> LAYERS = new LinkedHashMap<>();
 
     static {
@@ -52,6 +53,12 @@ public class ConvBench {
         layer("layer4.0",     256,   14, 512,  3, 2, 1);
         layer("layer4",       512,    7, 512,  3, 1, 1);
         layer("layer4.ds",    256,   14, 512,  1, 2, 0);
+        // torchvision's AlexNet (features): conv1 11x11/4, conv2 5x5 after a 3x3/2 max pool, conv3-5 3x3 at 13x13
+        layer("alexnet.conv1",  3,  224,  64, 11, 4, 2);
+        layer("alexnet.conv2", 64,   27, 192,  5, 1, 2);
+        layer("alexnet.conv3",192,   13, 384,  3, 1, 1);
+        layer("alexnet.conv4",384,   13, 256,  3, 1, 1);
+        layer("alexnet.conv5",256,   13, 256,  3, 1, 1);
     }
 
     private static void layer(String name, int c, int hw, int k, int r, int stride, int pad) {
@@ -59,7 +66,8 @@ public class ConvBench {
     }
 
     @Param({"conv1", "layer1", "layer2.0", "layer2", "layer2.ds", "layer3.0", "layer3", "layer3.ds",
-            "layer4.0", "layer4", "layer4.ds"})
+            "layer4.0", "layer4", "layer4.ds", "alexnet.conv1", "alexnet.conv2", "alexnet.conv3", "alexnet.conv4",
+            "alexnet.conv5"})
     public String layer;
 
     @Param({"forward", "backwardData", "backwardWeights"})
