@@ -174,12 +174,14 @@ class SimdKernelsTest {
 
     /**
      * transA, transB, m, n, k, threads: small, one K block, several K blocks, enough work to split, enough B
-     * panels to pack A; a fully connected layer at a small batch (B^T's rows read in place when transB).
+     * panels to pack A; a fully connected layer at a small batch (B^T's rows read in place when transB);
+     * a shallow depth with a large C (all of B packed once, C swept by whole row panels: a fully
+     * connected layer's weight gradient).
      */
     static Stream<Arguments> gemms() {
         Stream.Builder<Arguments> out = Stream.builder();
         int[][] sizes = {{3, 5, 7}, {13, 37, 300}, {70, 101, 263}, {20, 520, 40}, {1, 1000, 517}, {1, 2100, 70}, {1, 7, 3},
-                {13, 2048, 1100}, {32, 1024, 2100}};
+                {13, 2048, 1100}, {32, 1024, 2100}, {1030, 1100, 16}, {1001, 1050, 37}};
         for (int[] s : sizes)
             for (int threads = 1; threads <= 2; threads++)
                 for (int t = 0; t < 4; t++) out.add(Arguments.of(t / 2 == 1, t % 2 == 1, s[0], s[1], s[2], threads));
@@ -218,6 +220,29 @@ class SimdKernelsTest {
         for (int i = 0; i < m; i++)
             for (int j = n; j < ldc && cOff + i * ldc + j < cNan.length; j++)
                 assertTrue(Float.isNaN(cNan[cOff + i * ldc + j]), what + ": wrote past column n");
+    }
+
+    /**
+     * The shallow path (a large C from a depth of at most one K block) sums each element as the
+     * blocked path does: rows of a large product have the bits of the same rows computed as a small one.
+     */
+    @ParameterizedTest(name = "transA={0} transB={1}, {2} threads")
+    @org.junit.jupiter.params.provider.CsvSource({"true,false,1", "true,false,2", "false,true,2", "false,false,2"})
+    void shallowGemmHasTheBitsOfTheBlockedPath(boolean ta, boolean tb, int threads) {
+        Kernels simd = SimdKernels.create(threads);
+        int m = 1030, n = 1100, k = 16, rows = 13;          // m*n reaches the shallow path, rows*n does not
+        int lda = ta ? m : k, ldb = tb ? k : n;
+        float[] a = Tensor.uniform(21, -1, 1, m * k).data, b = Tensor.uniform(22, -1, 1, k * n).data;
+        float[] c0 = Tensor.uniform(23, -1, 1, m * n).data, c = c0.clone();
+        simd.gemm(ta, tb, m, n, k, 0.7f, a, 0, lda, b, 0, ldb, -0.3f, c, 0, n);
+        for (int i0 : new int[] {0, 517, m - rows}) {
+            float[] part = java.util.Arrays.copyOfRange(c0, i0 * n, (i0 + rows) * n);
+            // rows i0.. of A: (rows, k) from row i0 on, or its columns i0.. when A is stored transposed
+            simd.gemm(ta, tb, rows, n, k, 0.7f, a, ta ? i0 : i0 * k, lda, b, 0, ldb, -0.3f, part, 0, n);
+            for (int i = 0; i < rows * n; i++)
+                assertEquals(Float.floatToRawIntBits(part[i]), Float.floatToRawIntBits(c[i0 * n + i]),
+                        "row " + (i0 + i / n) + " column " + i % n);
+        }
     }
 
     /** One row of A stored as a column (transA, lda 1): the one-row path reads it as a vector too. */
