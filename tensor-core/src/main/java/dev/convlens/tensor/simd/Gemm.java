@@ -187,6 +187,37 @@ final class Gemm {
         c71.intoArray(tile, 7 * NR + VL);
     }
 
+    /**
+     * {@link #kernelRows} for a B of one vector's width: {@code B(p, j) = b[bOff + p*VL + j]}, j < VL; the
+     * tile's first VL columns are written (row stride NR, as the other kernels). MR fused multiply-adds per
+     * step of p instead of 2*MR, for a product with at most VL columns (a fully connected layer's forward
+     * at a batch of at most VL, computed as {@code C^T = W A^T}).
+     */
+    static void kernelRowsNarrow(int kc, float[] a, int aOff, int lda, float[] b, int bOff, float[] tile) {
+        FloatVector c0 = FloatVector.zero(S), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
+        int a0 = aOff, a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda;
+        int a4 = a3 + lda, a5 = a4 + lda, a6 = a5 + lda, a7 = a6 + lda;
+        for (int p = 0; p < kc; p++) {
+            FloatVector bv = FloatVector.fromArray(S, b, bOff + p * VL);
+            c0 = FloatVector.broadcast(S, a[a0 + p]).fma(bv, c0);
+            c1 = FloatVector.broadcast(S, a[a1 + p]).fma(bv, c1);
+            c2 = FloatVector.broadcast(S, a[a2 + p]).fma(bv, c2);
+            c3 = FloatVector.broadcast(S, a[a3 + p]).fma(bv, c3);
+            c4 = FloatVector.broadcast(S, a[a4 + p]).fma(bv, c4);
+            c5 = FloatVector.broadcast(S, a[a5 + p]).fma(bv, c5);
+            c6 = FloatVector.broadcast(S, a[a6 + p]).fma(bv, c6);
+            c7 = FloatVector.broadcast(S, a[a7 + p]).fma(bv, c7);
+        }
+        c0.intoArray(tile, 0);
+        c1.intoArray(tile, NR);
+        c2.intoArray(tile, 2 * NR);
+        c3.intoArray(tile, 3 * NR);
+        c4.intoArray(tile, 4 * NR);
+        c5.intoArray(tile, 5 * NR);
+        c6.intoArray(tile, 6 * NR);
+        c7.intoArray(tile, 7 * NR);
+    }
+
     /** Row stride of A for {@link #kernelRowsFixed}: a K block (at most KC) plus 64 bytes, so the MR rows do not share L1 sets. */
     static final int LDF = KC + 16;
 

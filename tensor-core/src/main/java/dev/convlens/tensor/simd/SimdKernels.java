@@ -1024,23 +1024,27 @@ public final class SimdKernels implements Kernels {
      * ({@link Gemm#kernelRows}), against A^T packed once as one panel (kk, NR) whose columns past m
      * are zero, over the whole depth in one pass, so each tile is stored once, transposed into C.
      * The blocked path packed W^T panel by panel (a transpose of every weight) and met each panel with
-     * only m/MR row tiles: 5.9% of an AlexNet training step at batch 16 went to that packing. The sums
-     * run over p in order, one chain per element.
+     * only m/MR row tiles: 5.9% of an AlexNet training step at batch 16 went to that packing. Up to VL
+     * rows of A, the tile is one vector wide ({@link Gemm#kernelRowsNarrow}): half the multiply-adds of
+     * a two-vector tile with half its columns zero. The sums run over p in order, one chain per element.
      */
     private void gemmWeightRows(boolean transA, int m, int n, int kk, float alpha, float[] a, int aOff, int lda,
                                 float[] b, int bOff, int ldb, float beta, float[] c, int cOff, int ldc) {
-        float[] at = packedB = Workspace.grow(packedB, kk * NR + VL);
+        boolean narrow = m <= VL;                          // one vector of columns: Gemm.kernelRowsNarrow
+        int width = narrow ? VL : NR;
+        float[] at = packedB = Workspace.grow(packedB, kk * width + VL);
         int ars = transA ? 1 : lda, acs = transA ? lda : 1;
         for (int p = 0; p < kk; p++) {                     // A^T (p, i) = A (i, p): written in order, m rows of A read side by side
-            int d = p * NR, src = aOff + p * acs;
+            int d = p * width, src = aOff + p * acs;
             for (int i = 0; i < m; i++) at[d + i] = a[src + i * ars];
-            for (int i = m; i < NR; i++) at[d + i] = 0f;
+            for (int i = m; i < width; i++) at[d + i] = 0f;
         }
         int tiles = n / MR, tasks = splits(1, tiles);
         parallelFor(tasks, (t, ws) -> {
             for (int tile = t * tiles / tasks, end = (t + 1) * tiles / tasks; tile < end; tile++) {
                 int j0 = tile * MR;
-                Gemm.kernelRows(kk, b, bOff + j0 * ldb, ldb, at, 0, ws.tile);
+                if (narrow) Gemm.kernelRowsNarrow(kk, b, bOff + j0 * ldb, ldb, at, 0, ws.tile);
+                else Gemm.kernelRows(kk, b, bOff + j0 * ldb, ldb, at, 0, ws.tile);
                 for (int jj = 0; jj < MR; jj++)
                     for (int i = 0; i < m; i++) {
                         int ci = cOff + i * ldc + j0 + jj;
