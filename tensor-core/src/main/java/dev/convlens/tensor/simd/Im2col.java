@@ -34,6 +34,8 @@ final class Im2col {
     private static final FloatVector IOTA = FloatVector.zero(S).addIndex(1);
     /** (0, 2, ..., 2*VL-2) as floats. */
     private static final FloatVector IOTA2 = FloatVector.zero(S).addIndex(2);
+    /** 0, 4, 8, ...: input column offsets of stride-4 lanes. */
+    private static final FloatVector IOTA4 = FloatVector.zero(S).addIndex(4);
     /** Lane i takes lane 2i mod VL: the even lanes of a vector, in its lower half and again in its upper half. */
     private static final VectorShuffle<Float> EVEN = VectorShuffle.fromOp(S, i -> (2 * i) % VL);
     /** The upper half of the lanes. */
@@ -136,8 +138,8 @@ final class Im2col {
                 int xrow = xch + iy * w, ix0 = ox * sw - pl + sx * dw;
                 if (sw == 1) {
                     copyRow(x, xrow, ix0, w, run, dst, d + j);
-                } else if (sw == 2) {
-                    copyRowStride2(x, xrow, ix0, w, run, dst, d + j);
+                } else if (sw == 2 || sw == 4) {
+                    copyRowStrided(x, xrow, ix0, w, run, sw, dst, d + j);
                 } else {
                     for (int t = 0; t < run; t++) {
                         int ix = ix0 + t * sw;
@@ -318,26 +320,34 @@ final class Im2col {
     }
 
     /**
-     * {@code dst[d+t] = 0 <= ix0+2t < w ? x[row+ix0+2t] : 0} for {@code t < len}: as
-     * {@link #copyRow}, reading two vectors of x and keeping their even lanes (one permute
-     * each, one blend), with the same slack after {@code d+len}.
+     * {@code dst[d+t] = 0 <= ix0+sw*t < w ? x[row+ix0+sw*t] : 0} for {@code t < len}, stride
+     * {@code sw} 2 or 4: as {@link #copyRow}, reading sw vectors of x and keeping every sw-th lane
+     * ({@link #evens} of two vectors; for stride 4 the evens of two such, AlexNet's 11x11/4 stem), with
+     * the same slack after {@code d+len}.
      */
-    private static void copyRowStride2(float[] x, int row, int ix0, int w, int len, float[] dst, int d) {
+    private static void copyRowStrided(float[] x, int row, int ix0, int w, int len, int sw, float[] dst, int d) {
+        FloatVector iota = sw == 2 ? IOTA2 : IOTA4;
         for (int t = 0; t < len; t += VL) {
-            int s = row + ix0 + 2 * t;
-            FloatVector col = IOTA2.add((float) (ix0 + 2 * t));              // input column of each lane
+            int s = row + ix0 + sw * t;
+            FloatVector col = iota.add((float) (ix0 + sw * t));               // input column of each lane
             VectorMask<Float> inside = col.compare(VectorOperators.GE, 0f).and(col.compare(VectorOperators.LT, (float) w));
-            if (s >= 0 && s + 2 * VL <= x.length) {
-                FloatVector lo = FloatVector.fromArray(S, x, s), hi = FloatVector.fromArray(S, x, s + VL);
-                FloatVector even = lo.rearrange(EVEN).blend(hi.rearrange(EVEN), UPPER);
-                ZERO.blend(even, inside).intoArray(dst, d + t);
+            if (s >= 0 && s + sw * VL <= x.length) {
+                FloatVector v = evens(FloatVector.fromArray(S, x, s), FloatVector.fromArray(S, x, s + VL));
+                if (sw == 4)
+                    v = evens(v, evens(FloatVector.fromArray(S, x, s + 2 * VL), FloatVector.fromArray(S, x, s + 3 * VL)));
+                ZERO.blend(v, inside).intoArray(dst, d + t);
             } else {
                 for (int u = 0; u < VL; u++) {
-                    int ix = ix0 + 2 * (t + u);
+                    int ix = ix0 + sw * (t + u);
                     dst[d + t + u] = ix >= 0 && ix < w ? x[row + ix] : 0f;
                 }
             }
         }
+    }
+
+    /** The even lanes of {@code lo} then those of {@code hi}: lanes 0, 2, ... of the 2*VL floats lo:hi. */
+    private static FloatVector evens(FloatVector lo, FloatVector hi) {
+        return lo.rearrange(EVEN).blend(hi.rearrange(EVEN), UPPER);
     }
 
     /**
