@@ -217,7 +217,7 @@ public final class Trainer {
                 Tensor dz = CrossEntropy.backward(ce.probs(), batch.labels(), 1f).reshape(logits.shape());
                 Map<String, Tensor> grads = run.backwardReleasing(output, dz, Relu.Rule.GRADIENT, learnable);
                 for (Map.Entry<String, Tensor> e : grads.entrySet()) {
-                    if (!finite(e.getValue().data)) {
+                    if (!k.allFinite(e.getValue().data)) {
                         throw new NonFiniteException(step, e.getKey(), "NaN/Inf first appeared at step " + step + " (epoch "
                                 + (epoch + 1) + ") in the gradient of parameter '" + e.getKey() + "'" + consumer(e.getKey())
                                 + "; the loss was " + ce.loss() + " (try a smaller learning rate)");
@@ -260,12 +260,6 @@ public final class Trainer {
         return best;
     }
 
-    private static boolean finite(float[] a) {
-        float s = 0;
-        for (float v : a) s += v * 0f; // NaN for NaN or Inf, else 0
-        return s == 0;
-    }
-
     private String consumer(String param) {
         for (Node n : g.nodes) if (n.inputs().contains(param)) return " (node '" + n.name() + "', " + n.op().type() + ")";
         return "";
@@ -274,7 +268,7 @@ public final class Trainer {
     /** The first node whose output is not finite. */
     private NonFiniteException nonFiniteForward(Run run, float loss) {
         for (String in : g.inputs) {
-            if (!finite(run.value(in).data)) {
+            if (!k.allFinite(run.value(in).data)) {
                 return new NonFiniteException(step, in, "NaN/Inf first appeared at step " + step + " in the input '" + in + "'");
             }
         }
@@ -287,7 +281,7 @@ public final class Trainer {
                 } catch (IllegalArgumentException e) {
                     continue;
                 }
-                if (!finite(t.data)) {
+                if (!k.allFinite(t.data)) {
                     return new NonFiniteException(step, n.name(), "NaN/Inf first appeared at step " + step + " in the output of node '"
                             + n.name() + "' (" + n.op().type() + "); the parameters were finite after step " + (step - 1)
                             + " (try a smaller learning rate)");

@@ -147,6 +147,17 @@ public interface Kernels {
         for (int i = 0; i < y.length; i++) y[i] = a[i] + b[i];
     }
 
+    /** Whether every element of {@code x} is finite: no NaN, no infinity (a training step's check of its gradients). */
+    default boolean allFinite(float[] x) {
+        return allFinite(x, 0, x.length);
+    }
+
+    /** {@link #allFinite(float[])} over {@code [i0, i1)}. */
+    static boolean allFinite(float[] x, int i0, int i1) {
+        for (int i = i0; i < i1; i++) if (!Float.isFinite(x[i])) return false;
+        return true;
+    }
+
     /**
      * One SGD update of parameter {@code p} with gradient {@code g}, in place, as PyTorch 1.13's
      * single-tensor {@code torch.optim.SGD} (see {@code nn.train.Sgd} for the formulas): with weight

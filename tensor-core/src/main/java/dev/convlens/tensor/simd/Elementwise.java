@@ -36,6 +36,22 @@ final class Elementwise {
     }
 
     /**
+     * Whether {@code x[i0, i1)} is all finite: {@code v - v} is 0 for a finite v and NaN for NaN or
+     * an infinity, and a sum of those is NaN if any one is; one vector sum, tested once at the end.
+     */
+    static boolean allFinite(float[] x, int i0, int i1) {
+        FloatVector acc = FloatVector.zero(S);
+        int i = i0;
+        for (int bound = i0 + S.loopBound(i1 - i0); i < bound; i += VL) {
+            FloatVector v = FloatVector.fromArray(S, x, i);
+            acc = acc.add(v.sub(v));
+        }
+        if (acc.test(VectorOperators.IS_NAN).anyTrue()) return false;
+        for (; i < i1; i++) if (!Float.isFinite(x[i])) return false;
+        return true;
+    }
+
+    /**
      * {@code even[q] = src[from + 2q]}, {@code odd[q] = src[from + 2q + 1]} for q in [0, pairs): two
      * vectors of src at a time, each halved by a one-vector shuffle and the halves blended (the
      * forms C2 compiles to single instructions). Reads exactly {@code src[from, from + 2 pairs)}.

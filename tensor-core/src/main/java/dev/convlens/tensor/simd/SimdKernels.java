@@ -854,6 +854,19 @@ public final class SimdKernels implements Kernels {
     }
 
     /**
+     * {@link Kernels#allFinite} in vectors ({@link Elementwise#allFinite}), split over the threads: a
+     * pass over memory (a serial {@code s += v * 0f} over AlexNet's 61M gradients took 68 ms, ad hoc).
+     */
+    @Override
+    public synchronized boolean allFinite(float[] x) {
+        java.util.concurrent.atomic.AtomicBoolean finite = new java.util.concurrent.atomic.AtomicBoolean(true);
+        elementwise(x.length, (i0, i1) -> {
+            if (!Elementwise.allFinite(x, i0, i1)) finite.set(false);
+        });
+        return finite.get();
+    }
+
+    /**
      * {@link Kernels#sgdUpdate} split over the threads, each range by the reference loop: the update
      * reads three arrays and writes two, bound by memory (an ad-hoc timing here of the momentum update
      * of AlexNet's 61M parameters: 50 ms on one thread, 30 ms on two); bits as the reference.

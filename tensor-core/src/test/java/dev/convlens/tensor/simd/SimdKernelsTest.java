@@ -352,6 +352,33 @@ class SimdKernelsTest {
         return out.build();
     }
 
+    /**
+     * allFinite agrees with the reference on finite arrays (the largest and smallest floats, both
+     * zeros) and on each of NaN, +Inf and -Inf placed alone at the start, in the middle, in the last
+     * whole vector and in the tail, so every range and both the vector and the scalar parts see one.
+     */
+    @ParameterizedTest(name = "length {0}, {1} threads")
+    @MethodSource("elementwiseLengths")
+    void allFiniteMatchesReference(int len, int threads) {
+        Kernels simd = SimdKernels.create(threads);
+        float[] x = Tensor.uniform(31, -1, 1, Math.max(len, 1)).data;
+        x = Arrays.copyOf(x, len);
+        for (int i = 0; i < len; i += 7) x[i] = new float[] {Float.MAX_VALUE, -Float.MAX_VALUE, Float.MIN_VALUE, -0f}[(i / 7) % 4];
+        assertTrue(simd.allFinite(x), "all finite, length " + len);
+        assertTrue(ref.allFinite(x));
+        int tail = len - len % Gemm.VL;
+        for (int at : new int[] {0, len / 2, Math.max(0, tail - 1), len - 1}) {
+            if (at < 0 || at >= len) continue;
+            for (float bad : new float[] {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY}) {
+                float keep = x[at];
+                x[at] = bad;
+                assertEquals(ref.allFinite(x), simd.allFinite(x), bad + " at " + at + " of " + len);
+                assertTrue(!simd.allFinite(x), bad + " at " + at + " of " + len);
+                x[at] = keep;
+            }
+        }
+    }
+
     /** The special floats every elementwise test meets: both zeros, NaNs of both signs and a payload, infinities, subnormals. */
     static final float[] SPECIALS = {0f, -0f, Float.NaN, Float.intBitsToFloat(0xffc00000), Float.intBitsToFloat(0x7fc12345),
             Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.MIN_VALUE, -Float.MIN_VALUE, Float.MAX_VALUE, -Float.MAX_VALUE};
