@@ -308,15 +308,11 @@ final class Im2col {
     private static void copyRow(float[] x, int row, int ix0, int w, int len, float[] dst, int d) {
         for (int t = 0; t < len; t += VL) {
             int s = row + ix0 + t;
-            FloatVector col = IOTA.add((float) (ix0 + t));               // input column of each lane
-            VectorMask<Float> inside = col.compare(VectorOperators.GE, 0f).and(col.compare(VectorOperators.LT, (float) w));
+            VectorMask<Float> inside = inside(IOTA, ix0 + t, w);
             if (s >= 0 && s + VL <= x.length) {
                 ZERO.blend(FloatVector.fromArray(S, x, s), inside).intoArray(dst, d + t);
             } else {
-                for (int u = 0; u < VL; u++) {
-                    int ix = ix0 + t + u;
-                    dst[d + t + u] = ix >= 0 && ix < w ? x[row + ix] : 0f;
-                }
+                stridedLanes(x, row, ix0 + t, 1, w, dst, d + t);
             }
         }
     }
@@ -329,8 +325,7 @@ final class Im2col {
     private static void copyRowStride2(float[] x, int row, int ix0, int w, int len, float[] dst, int d) {
         for (int t = 0; t < len; t += VL) {
             int s = row + ix0 + 2 * t;
-            FloatVector col = IOTA2.add((float) (ix0 + 2 * t));              // input column of each lane
-            VectorMask<Float> inside = col.compare(VectorOperators.GE, 0f).and(col.compare(VectorOperators.LT, (float) w));
+            VectorMask<Float> inside = inside(IOTA2, ix0 + 2 * t, w);
             if (s >= 0 && s + 2 * VL <= x.length) {
                 FloatVector even = evens(FloatVector.fromArray(S, x, s), FloatVector.fromArray(S, x, s + VL));
                 ZERO.blend(even, inside).intoArray(dst, d + t);
@@ -349,8 +344,7 @@ final class Im2col {
     private static void copyRowStride4(float[] x, int row, int ix0, int w, int len, float[] dst, int d) {
         for (int t = 0; t < len; t += VL) {
             int s = row + ix0 + 4 * t;
-            FloatVector col = IOTA4.add((float) (ix0 + 4 * t));              // input column of each lane
-            VectorMask<Float> inside = col.compare(VectorOperators.GE, 0f).and(col.compare(VectorOperators.LT, (float) w));
+            VectorMask<Float> inside = inside(IOTA4, ix0 + 4 * t, w);
             if (s >= 0 && s + 4 * VL <= x.length) {
                 FloatVector v = evens(evens(FloatVector.fromArray(S, x, s), FloatVector.fromArray(S, x, s + VL)),
                         evens(FloatVector.fromArray(S, x, s + 2 * VL), FloatVector.fromArray(S, x, s + 3 * VL)));
@@ -359,6 +353,12 @@ final class Im2col {
                 stridedLanes(x, row, ix0 + 4 * t, 4, w, dst, d + t);
             }
         }
+    }
+
+    /** The lanes whose input column {@code first + iota[lane]} lies in {@code [0, w)}. */
+    private static VectorMask<Float> inside(FloatVector iota, int first, int w) {
+        FloatVector col = iota.add((float) first);
+        return col.compare(VectorOperators.GE, 0f).and(col.compare(VectorOperators.LT, (float) w));
     }
 
     /** One vector's lanes near the end of x, one at a time: {@code dst[d+u] = x[row + ix]}, {@code ix = ix0 + sw*u} inside [0, w), else 0. */
