@@ -35,8 +35,10 @@ import java.util.concurrent.TimeUnit;
  *       {@code System.gc()}: an upper bound that includes garbage not yet collected.</li>
  * </ul>
  * What must be kept, from the graph: the weights (every parameter), the activations (every node
- * output of one forward pass, which the {@link Run} keeps for the backward), and for training the
- * gradients and the momentum buffers (one float per learnable parameter each).
+ * output of one unfused forward pass, which the {@link Run} keeps for the backward), and for training the
+ * gradients and the momentum buffers (one float per learnable parameter each). A second ratio counts
+ * only the values the workload's own run holds ({@link Graph#infer}'s fused plan for the forward,
+ * {@link Graph#forwardTraining}'s for the training step), a smaller denominator.
  *
  * <pre>
  *   java --add-modules jdk.incubator.vector -cp bench/target/benchmarks.jar dev.convlens.bench.MemoryMain [THREADS [forward|train|all]]
@@ -67,8 +69,9 @@ public final class MemoryMain {
         if (!which.equals("forward")) cases.add(new Case("resnet18", Workload.What.TRAIN, 16));
         StringBuilder table = new StringBuilder();
         table.append("| work | weights MB | activations MB | grads + momentum MB | must keep MB | smallest -Xmx to load MB "
-                + "| smallest -Xmx to load and run MB | run / must keep | heap pools' peak during runs MB (upper bound) |\n"
-                + "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+                + "| smallest -Xmx to load and run MB | run / must keep | fused run's activations MB | run / (must keep, fused) "
+                + "| heap pools' peak during runs MB (upper bound) |\n"
+                + "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         for (Case c : cases) {
             Path f = BenchModels.file(c.model(), c.what());
             Graph g = BenchModels.load(f);
@@ -76,12 +79,13 @@ public final class MemoryMain {
             double weights = mb(sum(g.params.values()));
             Workload w = Workload.of(c.what(), g, k, c.batch(), 3, NetworkBench.SIZE, NetworkBench.SIZE, 0);
             boolean training = c.what() == Workload.What.TRAIN;
-            Run run = g.forward(k, Map.of(g.inputs.get(0), w.input()), training);
-            double acts = mb(activations(g, run));
-            run = null;
+            Map<String, Tensor> feeds = Map.of(g.inputs.get(0), w.input());
+            double acts = mb(activations(g, g.forward(k, feeds, training)));
+            // the values the workload's own run holds: Graph.infer's fused plan, or forwardTraining's
+            double actsFused = mb(activations(g, training ? g.forwardTraining(k, feeds, List.of()) : g.infer(k, feeds)));
             double gradsMomentum = 0;
             if (training) gradsMomentum = mb(2 * 4 * Trainer.learnableValues(g));
-            double keep = weights + acts + gradsMomentum;
+            double keep = weights + acts + gradsMomentum, keepFused = weights + actsFused + gradsMomentum;
             double poolPeak = poolPeak(w);
             w = null;
             g = null;
@@ -89,24 +93,27 @@ public final class MemoryMain {
             long xmxLoad = smallestXmx(c, threads, false, (long) Math.max(weights, 16), (long) (weights * 3 + 64));
             long xmx = smallestXmx(c, threads, true, (long) Math.max(keep, 16), (long) Math.max(keep * 2.5 + 32, xmxLoad * 1.2));
             String work = String.format(Locale.ROOT, "%s %s, batch %d (%s)", c.model(), c.what().id(), c.batch(), f.getFileName());
-            table.append(String.format(Locale.ROOT, "| %s | %.1f | %.1f | %.1f | %.1f | %s | %s | %s | %.0f |%n", work, weights, acts,
-                    gradsMomentum, keep, xmxLoad < 0 ? "> limit" : String.valueOf(xmxLoad), xmx < 0 ? "> limit" : String.valueOf(xmx),
+            table.append(String.format(Locale.ROOT, "| %s | %.1f | %.1f | %.1f | %.1f | %s | %s | %s | %.1f | %s | %.0f |%n", work, weights,
+                    acts, gradsMomentum, keep, xmxLoad < 0 ? "> limit" : String.valueOf(xmxLoad), xmx < 0 ? "> limit" : String.valueOf(xmx),
                     xmx < 0 ? "-" : String.format(Locale.ROOT, "%.2f", xmx / keep)
-                            + (xmxLoad > 0 && xmx <= xmxLoad * (1 + PRECISION) ? " (the import sets the peak)" : ""), poolPeak));
+                            + (xmxLoad > 0 && xmx <= xmxLoad * (1 + PRECISION) ? " (the import sets the peak)" : ""),
+                    actsFused, xmx < 0 ? "-" : String.format(Locale.ROOT, "%.2f", xmx / keepFused), poolPeak));
             System.err.println("MemoryMain: " + work + " done");
         }
         System.out.println();
         System.out.print(table);
         System.out.println("\nMB = 2^20 bytes of float32. Must keep = weights + activations (+ gradients and SGD momentum "
-                + "for training). Smallest -Xmx: G1, found by bisection within " + Math.round(PRECISION * 100) + "%.");
+                + "for training); activations = every value of an unfused forward. The fused run's activations are the "
+                + "values the workload's own run holds (Graph.infer's plan for forward, Graph.forwardTraining's for train). "
+                + "Smallest -Xmx: G1, found by bisection within " + Math.round(PRECISION * 100) + "%.");
     }
 
-    /** Bytes of every distinct node output of {@code run} (the values a backward pass reads). */
+    /** Bytes of every distinct node output of {@code run}, over the run's own (possibly fused) nodes: the values a backward pass reads. */
     static long activations(Graph g, Run run) {
         IdentityHashMap<Tensor, Boolean> seen = new IdentityHashMap<>();
         for (Tensor p : g.params.values()) seen.put(p, true);
         long bytes = 0;
-        for (Node n : g.nodes) {
+        for (Node n : run.graph.nodes) {
             for (String o : n.outputs()) {
                 if (o.isEmpty()) continue;
                 Tensor t = run.value(o);
