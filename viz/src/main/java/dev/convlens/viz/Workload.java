@@ -89,8 +89,9 @@ public final class Workload {
         this.seed = seed;
         this.input = g.inputs.get(0);
         this.output = g.outputs.get(0);
-        // One image through the network tells the class count (and fails early on a bad shape).
-        Tensor one = g.forward(k, Map.of(input, Tensor.normal(seed, 1f, 1, c, h, w)), false).output();
+        // One image through the network tells the class count (and fails early on a bad shape);
+        // Graph.infer, so this probe holds no more than the timed work does
+        Tensor one = g.infer(k, Map.of(input, Tensor.normal(seed, 1f, 1, c, h, w))).output();
         this.classes = one.size();
         this.x = Tensor.normal(seed, 1f, batch, c, h, w);
         if (what == What.TRAIN) {
