@@ -149,12 +149,7 @@ public interface Kernels {
 
     /** Whether every element of {@code x} is finite: no NaN, no infinity (a training step's check of its gradients). */
     default boolean allFinite(float[] x) {
-        return allFinite(x, 0, x.length);
-    }
-
-    /** {@link #allFinite(float[])} over {@code [i0, i1)}. */
-    static boolean allFinite(float[] x, int i0, int i1) {
-        for (int i = i0; i < i1; i++) if (!Float.isFinite(x[i])) return false;
+        for (float v : x) if (!Float.isFinite(v)) return false;
         return true;
     }
 
