@@ -480,20 +480,25 @@ final class Gemm {
      * into {@code dst (k, NR)}; columns past nr are zero.
      */
     static void packB(float[] src, int off, int rs, int cs, int k, int nr, float[] dst) {
+        packB(src, off, rs, cs, k, nr, dst, 0);
+    }
+
+    /** As above, into {@code dst[dOff ..)}. */
+    static void packB(float[] src, int off, int rs, int cs, int k, int nr, float[] dst, int dOff) {
         if (cs == 1 && nr == NR) {                                  // two vector moves a row, not an arraycopy call
             for (int p = 0, s = off; p < k; p++, s += rs) {
-                FloatVector.fromArray(S, src, s).intoArray(dst, p * NR);
-                FloatVector.fromArray(S, src, s + VL).intoArray(dst, p * NR + VL);
+                FloatVector.fromArray(S, src, s).intoArray(dst, dOff + p * NR);
+                FloatVector.fromArray(S, src, s + VL).intoArray(dst, dOff + p * NR + VL);
             }
             return;
         }
         if (rs == 1 && nr == NR && VL <= 16) {                      // B^T stored row-major: transpose VL x VL blocks (stages up to s = 8)
-            packTransposed(src, off, cs, k, dst);
+            packTransposed(src, off, cs, k, dst, dOff);
             return;
         }
         if (cs == 1) {
             for (int p = 0; p < k; p++) {
-                int d = p * NR;
+                int d = dOff + p * NR;
                 copy(src, off + p * rs, dst, d, nr);
                 for (int j = nr; j < NR; j++) dst[d + j] = 0f;
             }
@@ -501,11 +506,11 @@ final class Gemm {
         }
         for (int j = 0; j < NR; j++) {
             if (j >= nr) {
-                for (int p = 0; p < k; p++) dst[p * NR + j] = 0f;
+                for (int p = 0; p < k; p++) dst[dOff + p * NR + j] = 0f;
                 continue;
             }
             int so = off + j * cs;
-            for (int p = 0; p < k; p++) dst[p * NR + j] = src[so + p * rs];
+            for (int p = 0; p < k; p++) dst[dOff + p * NR + j] = src[so + p * rs];
         }
     }
 
@@ -532,11 +537,11 @@ final class Gemm {
      * the last k % VL rows element by element. The scalar gather it replaces stored one float at a time:
      * 7.6% of an AlexNet training step at batch 16 (perf), now 4.9% (which includes reading the weights from memory).
      */
-    static void packTransposed(float[] src, int off, int cs, int k, float[] dst) {
+    static void packTransposed(float[] src, int off, int cs, int k, float[] dst, int dOff) {
         int p = 0;
         for (; p + VL <= k; p += VL)
             for (int h = 0; h < NR; h += VL) {
-                int d = p * NR + h;
+                int d = dOff + p * NR + h;
                 for (int i = 0; i < VL; i++) FloatVector.fromArray(S, src, off + (h + i) * cs + p).intoArray(dst, d + i * NR);
                 if (VL > 8) transposeStage(dst, d, 8, SHR8, SHL8, HI8);
                 if (VL > 4) transposeStage(dst, d, 4, SHR4, SHL4, HI4);
@@ -544,7 +549,7 @@ final class Gemm {
                 transposeStage(dst, d, 1, SHR1, SHL1, HI1);
             }
         for (; p < k; p++)
-            for (int j = 0; j < NR; j++) dst[p * NR + j] = src[off + j * cs + p];
+            for (int j = 0; j < NR; j++) dst[dOff + p * NR + j] = src[off + j * cs + p];
     }
 
     /**

@@ -1013,8 +1013,7 @@ public final class SimdKernels implements Kernels {
         parallelFor(packTasks, (t, ws) -> {
             for (int jp = t * nPanels / packTasks, end = (t + 1) * nPanels / packTasks; jp < end; jp++) {
                 int j0 = jp * NR;
-                Gemm.packB(b, bOff + j0 * bcs, brs, bcs, kk, Math.min(NR, n - j0), ws.b);
-                Gemm.copy(ws.b, 0, bAll, jp * panel, panel);
+                Gemm.packB(b, bOff + j0 * bcs, brs, bcs, kk, Math.min(NR, n - j0), bAll, jp * panel);
             }
         });
         int tasks = splits(1, mPanels);
