@@ -3,6 +3,7 @@ package dev.convlens.tensor.simd;
 import dev.convlens.tensor.kernels.Kernels;
 import dev.convlens.tensor.kernels.PoolGeom;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -11,10 +12,13 @@ import jdk.incubator.vector.VectorSpecies;
  * Max pooling on planes p0..p1 for {@link SimdKernels}, the reference's bits (first maximum in
  * row-major window order wins, a NaN always takes the place). Three paths, by window:
  * <ul>
- *   <li>3x3 windows of stride 2 inside the input (ResNet's stem pool): VL outputs at once. Each
- *       input row is split into its even and odd columns, so the window taps of VL consecutive
- *       outputs are VL consecutive values of one of the two; the nine taps are taken in window
- *       order with a compare and two blends (value and switch, the switch as a float) each. A
+ *   <li>3x3 windows of stride 2 (ResNet's stem pool): VL outputs at once. Each input row is split
+ *       into its even and odd columns, so the window taps of VL consecutive outputs are VL
+ *       consecutive values of one of the two; the taps are taken in window order with a compare and
+ *       two blends (value and switch, the switch as a float) each. Window rows in the padding are
+ *       left out, and one column of left padding is a -inf slot before each split row (see
+ *       stemRow), so only windows cut by the right edge or by more padding go another way (done by
+ *       the reference window, the padded first row and column took a quarter of the pool's time). A
  *       row's last outputs that do not fill a vector are one more vector ending at the last
  *       inside window, overlapping the previous one (its outputs written twice, the same values):
  *       done one at a time they took 40% of the pool's time (56 outputs a row, 7 of them left);</li>
@@ -34,7 +38,7 @@ final class Pooling {
         int[] ey = {-1, -1, -1};                            // the input row each slot holds
         final float[][] taps = new float[9][];              // stemRow: each window tap's split row,
         final int[] shift = new int[9], rel = new int[9];   // its offset in it, and its index in the plane (less 2 ox)
-        final float[] lanes = new float[VL];                // stemRow: a vector of switches before they become ints
+        final int[] slots = new int[3];                     // stemRow: the slot of each window row
 
         void fit(int n) {
             if (e[0].length >= n) return;
@@ -48,23 +52,26 @@ final class Pooling {
     static void maxPool(PoolGeom g, float[] x, float[] y, int[] switches, int p0, int p1, Rows rows) {
         int h = g.h(), w = g.w(), oh = g.oh(), ow = g.ow(), kh = g.kernelH(), dh = g.dilH();
         boolean three = g.kernelW() == 3 && g.dilW() == 1;
-        boolean stem = three && kh == 3 && dh == 1 && g.strideW() == 2 && (long) h * w < 1 << 24;
+        boolean stem = three && kh == 3 && dh == 1 && g.strideW() == 2 && (long) h * w < (1 << 23) - 64;
         int pl = g.padLeft();
-        // outputs whose window lies inside the row: x0 = 2 ox - pl >= 0 and x0 + 2 < w
-        int oxLo = stem ? (pl + 1) / 2 : 0, oxHi = stem ? Math.min(ow, (w - 3 + pl) / 2 + 1) : 0;
-        if (stem) rows.fit((w + 1) / 2 + VL + 1);
+        // the vectors' outputs: windows inside the row (x0 = 2 ox - pl >= 0 and x0 + 2 < w), and with
+        // one column of left padding the first window too (its padding tap reads -inf, see stemRow)
+        int oxLo = !stem ? 0 : pl == 1 ? 0 : (pl + 1) / 2, oxHi = stem ? Math.min(ow, (w - 3 + pl) / 2 + 1) : 0;
+        if (stem) rows.fit((w + 1) / 2 + VL + 2);
         for (int p = p0; p < p1; p++) {
             int xOff = p * h * w, o = p * oh * ow;
-            java.util.Arrays.fill(rows.ey, -1);
+            java.util.Arrays.fill(rows.ey, Integer.MIN_VALUE);
             for (int oy = 0; oy < oh; oy++, o += ow) {
                 int y0 = oy * g.strideH() - g.padTop();
                 boolean rowsInside = three && y0 >= 0 && y0 + (kh - 1) * dh < h;
+                // stem: the window rows inside the input, [iLo, iHi) (the padding rows are left out)
+                int iLo = Math.max(0, -y0), iHi = Math.min(3, h - y0);
                 int vecEnd = oxLo;
-                if (rowsInside && stem && oxHi - oxLo >= VL) {
+                if (stem && iLo < iHi && oxHi - oxLo >= VL) {
                     vecEnd = oxLo + (oxHi - oxLo) / VL * VL;
-                    stemRow(x, xOff, w, y0, pl, oxLo, vecEnd, y, switches, o, rows);
+                    stemRow(x, xOff, w, y0, iLo, iHi, pl, oxLo, vecEnd, y, switches, o, rows);
                     if (vecEnd < oxHi) {                   // the rest as one more vector, overlapping: the same values again
-                        stemRow(x, xOff, w, y0, pl, oxHi - VL, oxHi, y, switches, o, rows);
+                        stemRow(x, xOff, w, y0, iLo, iHi, pl, oxHi - VL, oxHi, y, switches, o, rows);
                         vecEnd = oxHi;
                     }
                 }
@@ -99,6 +106,14 @@ final class Pooling {
         }
     }
 
+    /**
+     * stemRow carries a switch less 2 ox, {@code v >= -pl >= -2}, as the float {@code 2^23 + MARGIN + v}: in
+     * [2^23, 2^24) floats are the integers, and their bits less those of 2^23 are the integer less 2^23.
+     */
+    private static final int MARGIN = 8;
+    private static final float BASE = 8388608f + MARGIN;
+    private static final int BASE_BITS = Float.floatToRawIntBits(8388608f) + MARGIN;
+
     /** 0, 2, 4, ... as floats: the columns of VL stride-2 windows' first taps. */
     private static final FloatVector LANE2 = FloatVector.fromArray(S, evens(), 0);
 
@@ -109,52 +124,69 @@ final class Pooling {
     }
 
     /**
-     * Outputs ox0..ox1-1 (a multiple of VL, windows inside the input) of the output row at o, VL at a
-     * time. The switches are carried as floats, indices within the plane (exact below 2^24, which
-     * maxPool checks), so the value and the switch take the same float mask: Vector API calls that
-     * C2 on JDK 17 compiles to single instructions (an int vector blended with a cast mask, and
-     * {@code test(IS_NAN)}, ran as boxed library code there: 10% of a ResNet-18 forward, JFR).
+     * Outputs ox0..ox1-1 (a multiple of VL) of the output row at o, VL at a time, over the window
+     * rows [iLo, iHi) (those inside the input; the padding rows above or below take no part). The
+     * windows lie inside the row, except the first one when one column of left padding is there
+     * ({@code ox0 = 0, pl = 1}): its column -1 reads the split rows' -inf slot, which no value
+     * replaces (neither greater nor NaN). Only as the first tap can it hold the place, when every
+     * value of the window is -inf; then the first inside tap, next in window order, takes it, as
+     * in the reference. The switches are carried as floats ({@link #BASE} plus the index within the
+     * plane less 2 ox), so value and switch take the same float mask, and the switch's int is the
+     * float's bits less {@link #BASE_BITS}: Vector API calls that C2 on JDK 17 compiles to single
+     * instructions (an int vector blended with a cast mask, {@code test(IS_NAN)} and a float-to-int
+     * {@code convert} run as boxed library code there: 10% of a ResNet-18 forward, JFR; turning the
+     * floats into ints lane by lane through a float array cost a store-forwarding stall per lane).
      */
-    private static void stemRow(float[] x, int xOff, int w, int y0, int pl, int ox0, int ox1, float[] y, int[] switches,
-                                int o, Rows rows) {
-        int s0 = slot(rows, y0, x, xOff, w), s1 = slot(rows, y0 + 1, x, xOff, w), s2 = slot(rows, y0 + 2, x, xOff, w);
+    private static void stemRow(float[] x, int xOff, int w, int y0, int iLo, int iHi, int pl, int ox0, int ox1,
+                                float[] y, int[] switches, int o, Rows rows) {
         float[][] taps = rows.taps;
         int[] shift = rows.shift, rel = rows.rel;
-        for (int t = 0; t < 9; t++) {
-            int i = t / 3, j = t % 3, s = i == 0 ? s0 : i == 1 ? s1 : s2;
+        int t0 = 3 * iLo, t1 = 3 * iHi;
+        int[] slots = rows.slots;
+        for (int i = iLo; i < iHi; i++) slots[i] = slot(rows, y0 + i, x, xOff, w);
+        for (int t = t0; t < t1; t++) {
+            int i = t / 3, j = t % 3, s = slots[i];
             int parity = ((j - pl) % 2 + 2) % 2;          // column 2 ox - pl + j: even columns from e, odd from o
             taps[t] = parity == 0 ? rows.e[s] : rows.o[s];
-            shift[t] = (j - pl - parity) / 2;
+            shift[t] = (j - pl - parity) / 2 + 1;         // + 1: the split rows start with their -inf slot
             rel[t] = (y0 + i) * w - pl + j;               // its index in the plane, less 2 ox
         }
-        float[] lanes = rows.lanes;
         for (int ox = ox0; ox < ox1; ox += VL) {
-            // tap (0, 0) starts the maximum; then the other eight in window order
-            FloatVector max = FloatVector.fromArray(S, taps[0], ox + shift[0]);
-            FloatVector arg = LANE2.add(rel[0] + 2 * ox);
-            for (int t = 1; t < 9; t++) {
+            // the first tap starts the maximum; then the others in window order
+            FloatVector max = FloatVector.fromArray(S, taps[t0], ox + shift[t0]);
+            FloatVector arg = LANE2.add(rel[t0] + BASE);
+            for (int t = t0 + 1; t < t1; t++) {
                 FloatVector v = FloatVector.fromArray(S, taps[t], ox + shift[t]);
                 VectorMask<Float> take = v.compare(VectorOperators.GT, max).or(v.compare(VectorOperators.NE, v));
                 max = max.blend(v, take);
-                arg = arg.blend(LANE2.add(rel[t] + 2 * ox), take);
+                arg = arg.blend(LANE2.add(rel[t] + BASE), take);
             }
             max.intoArray(y, o + ox);
-            arg.intoArray(lanes, 0);
-            for (int l = 0; l < VL; l++) switches[o + ox + l] = xOff + (int) lanes[l];
+            ((IntVector) arg.reinterpretAsInts()).add(xOff + 2 * ox - BASE_BITS).intoArray(switches, o + ox);
+        }
+        int pad = xOff + rel[t0];                          // output 0's first tap when it is the padding column
+        if (ox0 == 0 && pl == 1 && switches[o] == pad) {   // an all -inf window: its first inside tap
+            switches[o] = pad + 1;
+            y[o] = x[pad + 1];
         }
     }
 
-    /** The slot of rows holding input row iy split into even and odd columns, splitting it now if none does. */
+    /**
+     * The slot of rows holding input row iy split into even and odd columns, splitting it now if
+     * none does: {@code e[1 + q] = x[iy][2q]}, {@code o[1 + q] = x[iy][2q + 1]}, and
+     * {@code e[0] = o[0] = -inf} (column -1, the left padding).
+     */
     private static int slot(Rows rows, int iy, float[] x, int xOff, int w) {
         for (int s = 0; s < 3; s++) if (rows.ey[s] == iy) return s;
         int s = 0;                                            // replace the slot with the lowest row
         for (int t = 1; t < 3; t++) if (rows.ey[t] < rows.ey[s]) s = t;
         float[] e = rows.e[s], o = rows.o[s];
         int at = xOff + iy * w;
-        Elementwise.splitEvenOdd(x, at, w / 2, e, o);
+        e[0] = o[0] = Float.NEGATIVE_INFINITY;
+        Elementwise.splitEvenOdd(x, at, w / 2, e, 1, o, 1);
         if (w % 2 != 0) {                                     // the last column has no odd partner
-            e[w / 2] = x[at + w - 1];
-            o[w / 2] = 0f;
+            e[1 + w / 2] = x[at + w - 1];
+            o[1 + w / 2] = 0f;
         }
         rows.ey[s] = iy;
         return s;

@@ -489,7 +489,11 @@ class SimdKernelsTest {
      * split; and switches that leave their plane (not what the forward writes, but allowed) take the
      * reference loop, still the same bits.
      */
-    /** Max-pool forward split over planes: the reference's values and switches at 1-3 threads, with ties and NaNs, stem pool and a padded stride-1 pool. */
+    /**
+     * Max-pool forward split over planes: the reference's values and switches at 1-3 threads, with
+     * ties and NaNs, and with windows of -inf only (where the stem pool's -inf padding column must
+     * not keep the place), on the stem pool's shapes and a padded stride-1 pool.
+     */
     @Test
     void maxPoolForwardSplitOverPlanesIsBitIdentical() {
         for (dev.convlens.tensor.kernels.PoolGeom g : List.of(
@@ -499,18 +503,30 @@ class SimdKernelsTest {
                 dev.convlens.tensor.kernels.PoolGeom.of("test", 2, 5, 21, 71, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, false),
                 dev.convlens.tensor.kernels.PoolGeom.of("test", 2, 5, 20, 66, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, false),
                 // ResNet-18's stem rows (56 outputs: 3 vectors and an overlapping fourth)
-                dev.convlens.tensor.kernels.PoolGeom.of("test", 1, 3, 12, 112, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, false))) {
-            float[] x = Tensor.uniform(53, -4, 4, g.n() * g.c() * g.h() * g.w()).data;
-            for (int i = 0; i < x.length; i++) x[i] = i % 97 == 0 ? Float.NaN : Math.round(x[i]);
-            int yn = g.n() * g.c() * g.oh() * g.ow();
-            float[] yRef = new float[yn];
-            int[] swRef = new int[yn];
-            ref.maxPoolForward(g, x, yRef, swRef);
-            for (int threads = 1; threads <= 3; threads++) {
-                float[] y = nans(yn);
-                int[] sw = new int[yn];
-                SimdKernels.create(threads).maxPoolForward(g, x, y, sw);
-                assertTrue(Arrays.equals(yRef, y) && Arrays.equals(swRef, sw), g + ", " + threads + " threads");
+                dev.convlens.tensor.kernels.PoolGeom.of("test", 1, 3, 12, 112, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, false),
+                // no padding; padding on the left and bottom only (the first window's -inf column, the last row's window cut short)
+                dev.convlens.tensor.kernels.PoolGeom.of("test", 1, 3, 15, 71, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1, false),
+                dev.convlens.tensor.kernels.PoolGeom.of("test", 1, 3, 14, 70, 3, 3, 2, 2, 0, 1, 1, 0, 1, 1, false))) {
+            // ties and NaNs; then windows of -inf and -MAX_VALUE only (every third value, and the first
+            // two rows and columns of each plane)
+            for (boolean minusInf : new boolean[] {false, true}) {
+                float[] x = Tensor.uniform(53, -4, 4, g.n() * g.c() * g.h() * g.w()).data;
+                for (int i = 0; i < x.length; i++) {
+                    int col = i % g.w(), row = i / g.w() % g.h();
+                    x[i] = i % 97 == 0 ? Float.NaN : Math.round(x[i]);
+                    if (minusInf && (i % 3 == 0 || col < 2 || row < 2)) x[i] = i % 2 == 0 ? Float.NEGATIVE_INFINITY : -Float.MAX_VALUE;
+                }
+                int yn = g.n() * g.c() * g.oh() * g.ow();
+                float[] yRef = new float[yn];
+                int[] swRef = new int[yn];
+                ref.maxPoolForward(g, x, yRef, swRef);
+                for (int threads = 1; threads <= 3; threads++) {
+                    float[] y = nans(yn);
+                    int[] sw = new int[yn];
+                    SimdKernels.create(threads).maxPoolForward(g, x, y, sw);
+                    assertTrue(Arrays.equals(yRef, y) && Arrays.equals(swRef, sw),
+                            g + ", " + threads + " threads" + (minusInf ? ", -inf windows" : ""));
+                }
             }
         }
     }
