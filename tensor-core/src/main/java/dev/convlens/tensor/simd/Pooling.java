@@ -52,8 +52,8 @@ final class Pooling {
     static void maxPool(PoolGeom g, float[] x, float[] y, int[] switches, int p0, int p1, Rows rows) {
         int h = g.h(), w = g.w(), oh = g.oh(), ow = g.ow(), kh = g.kernelH(), dh = g.dilH();
         boolean three = g.kernelW() == 3 && g.dilW() == 1;
-        boolean stem = three && kh == 3 && dh == 1 && g.strideW() == 2 && (long) h * w < (1 << 23) - 64;
         int pl = g.padLeft();
+        boolean stem = three && kh == 3 && dh == 1 && g.strideW() == 2 && pl <= MARGIN && (long) h * w < (1 << 23) - 64;
         // the vectors' outputs: windows inside the row (x0 = 2 ox - pl >= 0 and x0 + 2 < w), and with
         // one column of left padding the first window too (its padding tap reads -inf, see stemRow)
         int oxLo = !stem ? 0 : pl == 1 ? 0 : (pl + 1) / 2, oxHi = stem ? Math.min(ow, (w - 3 + pl) / 2 + 1) : 0;
@@ -107,8 +107,10 @@ final class Pooling {
     }
 
     /**
-     * stemRow carries a switch less 2 ox, {@code v >= -pl >= -2}, as the float {@code 2^23 + MARGIN + v}: in
-     * [2^23, 2^24) floats are the integers, and their bits less those of 2^23 are the integer less 2^23.
+     * stemRow carries a switch less 2 ox, {@code v >= -pl >= -MARGIN} (maxPool checks), plus 2 lane, as
+     * the float {@code 2^23 + MARGIN + v + 2 lane}, below 2^24 for planes under {@code 2^23 - 64} floats
+     * (maxPool checks): in [2^23, 2^24) the floats are the integers, and their bits less those of 2^23
+     * are the integer less 2^23.
      */
     private static final int MARGIN = 8;
     private static final float BASE = 8388608f + MARGIN;
