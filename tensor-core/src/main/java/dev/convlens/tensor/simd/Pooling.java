@@ -21,7 +21,10 @@ import jdk.incubator.vector.VectorSpecies;
  *       the reference window, the padded first row and column took a quarter of the pool's time). A
  *       row's last outputs that do not fill a vector are one more vector ending at the last
  *       inside window, overlapping the previous one (its outputs written twice, the same values):
- *       done one at a time they took 40% of the pool's time (56 outputs a row, 7 of them left);</li>
+ *       done one at a time they took 40% of the pool's time (56 outputs a row, 7 of them left). A
+ *       row shorter than a vector (AlexNet's second and third pools: 13 and 6 outputs) is one
+ *       vector whose extra lanes the next outputs written overwrite; one at a time, their
+ *       data-dependent branches cost about 38 ns an output (10 of a training step's 14 ms of pooling);</li>
  *   <li>other 3x3 windows inside the input: one output at a time, each tap a select;</li>
  *   <li>windows touching the padding, and other shapes: the reference window.</li>
  * </ul>
@@ -57,9 +60,9 @@ final class Pooling {
         // the vectors' outputs: windows inside the row (x0 = 2 ox - pl >= 0 and x0 + 2 < w), and with
         // one column of left padding the first window too (its padding tap reads -inf, see stemRow)
         int oxLo = !stem ? 0 : pl == 1 ? 0 : (pl + 1) / 2, oxHi = stem ? Math.min(ow, (w - 3 + pl) / 2 + 1) : 0;
-        if (stem) rows.fit((w + 1) / 2 + VL + 2);
+        if (stem) rows.fit((w + 1) / 2 + 2 * VL + 2);        // room for a whole vector past a short row
         for (int p = p0; p < p1; p++) {
-            int xOff = p * h * w, o = p * oh * ow;
+            int xOff = p * h * w, o = p * oh * ow, planeEnd = o + oh * ow;
             java.util.Arrays.fill(rows.ey, Integer.MIN_VALUE);
             for (int oy = 0; oy < oh; oy++, o += ow) {
                 int y0 = oy * g.strideH() - g.padTop();
@@ -74,6 +77,13 @@ final class Pooling {
                         stemRow(x, xOff, w, y0, iLo, iHi, pl, oxHi - VL, oxHi, y, switches, o, rows);
                         vecEnd = oxHi;
                     }
+                } else if (stem && iLo < iHi && oxHi > oxLo && o + oxLo + VL <= planeEnd) {
+                    // a row shorter than a vector (AlexNet's 13 and 6): one vector, whose lanes past
+                    // oxHi are written over by this row's other outputs (below) and by the next rows
+                    // of the plane (in order, after this one); the plane's last rows, whose vector
+                    // would reach the next plane (another task's), go one output at a time
+                    stemRow(x, xOff, w, y0, iLo, iHi, pl, oxLo, oxLo + VL, y, switches, o, rows);
+                    vecEnd = oxHi;
                 }
                 for (int ox = 0; ox < ow; ox++) {
                     if (ox == oxLo && vecEnd > oxLo) {
@@ -126,7 +136,8 @@ final class Pooling {
     }
 
     /**
-     * Outputs ox0..ox1-1 (a multiple of VL) of the output row at o, VL at a time, over the window
+     * Outputs ox0..ox1-1 (a multiple of VL; in a row shorter than VL, the lanes past its last inside
+     * window are garbage that the caller writes over) of the output row at o, VL at a time, over the window
      * rows [iLo, iHi) (those inside the input; the padding rows above or below take no part). The
      * windows lie inside the row, except the first one when one column of left padding is there
      * ({@code ox0 = 0, pl = 1}): its column -1 reads the split rows' -inf slot, which no value

@@ -506,7 +506,12 @@ class SimdKernelsTest {
                 dev.convlens.tensor.kernels.PoolGeom.of("test", 1, 3, 12, 112, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, false),
                 // no padding; padding on the left and bottom only (the first window's -inf column, the last row's window cut short)
                 dev.convlens.tensor.kernels.PoolGeom.of("test", 1, 3, 15, 71, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1, false),
-                dev.convlens.tensor.kernels.PoolGeom.of("test", 1, 3, 14, 70, 3, 3, 2, 2, 0, 1, 1, 0, 1, 1, false))) {
+                dev.convlens.tensor.kernels.PoolGeom.of("test", 1, 3, 14, 70, 3, 3, 2, 2, 0, 1, 1, 0, 1, 1, false),
+                // rows shorter than a vector: AlexNet's second and third pools (13 and 6 outputs), and 7 with padding
+                dev.convlens.tensor.kernels.PoolGeom.of("test", 2, 5, 27, 27, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1, false),
+                dev.convlens.tensor.kernels.PoolGeom.of("test", 2, 7, 13, 13, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1, false),
+                dev.convlens.tensor.kernels.PoolGeom.of("test", 3, 3, 14, 14, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, false),
+                dev.convlens.tensor.kernels.PoolGeom.of("test", 3, 3, 14, 14, 3, 3, 2, 2, 0, 0, 1, 1, 1, 1, false))) {
             // ties and NaNs; then windows of -inf and -MAX_VALUE only (every third value, and the first
             // two rows and columns of each plane)
             for (boolean minusInf : new boolean[] {false, true}) {
