@@ -196,7 +196,10 @@ final class Pooling {
         float[] e = rows.e[s], o = rows.o[s];
         int at = xOff + iy * w;
         e[0] = o[0] = Float.NEGATIVE_INFINITY;
-        Elementwise.splitEvenOdd(x, at, w / 2, e, 1, o, 1);
+        // whole vectors, past the row's end where x goes on (the lanes past it are read by no window
+        // inside the row); short rows (AlexNet's 27 and 13 columns) had most of their pairs in the scalar tail
+        int pairs = w / 2, whole = (pairs + VL - 1) / VL * VL;
+        Elementwise.splitEvenOdd(x, at, at + 2 * whole <= x.length ? whole : pairs, e, 1, o, 1);
         if (w % 2 != 0) {                                     // the last column has no odd partner
             e[1 + w / 2] = x[at + w - 1];
             o[1 + w / 2] = 0f;
