@@ -12,9 +12,10 @@ import jdk.incubator.vector.VectorSpecies;
  * Max pooling on planes p0..p1 for {@link SimdKernels}, the reference's bits (first maximum in
  * row-major window order wins, a NaN always takes the place). Three paths, by window:
  * <ul>
- *   <li>3x3 windows of stride 2 (ResNet's stem pool): VL outputs at once. Each input row is split
- *       into its even and odd columns, so the window taps of VL consecutive outputs are VL
- *       consecutive values of one of the two; the taps are taken in window order with a compare and
+ *   <li>3x3 and 2x2 windows of stride 2 (ResNet's stem pool, AlexNet's and VGG's pools): VL
+ *       outputs at once. Each input row is split into its even and odd columns, so the window taps
+ *       of VL consecutive outputs are VL consecutive values of one of the two (2x2: one tap from
+ *       each); the taps are taken in window order with a compare and
  *       two blends (value and switch, the switch as a float) each. Window rows in the padding are
  *       left out, and one column of left padding is a -inf slot before each split row (see
  *       stemRow), so only windows cut by the right edge or by more padding go another way (done by
@@ -55,11 +56,13 @@ final class Pooling {
     static void maxPool(PoolGeom g, float[] x, float[] y, int[] switches, int p0, int p1, Rows rows) {
         int h = g.h(), w = g.w(), oh = g.oh(), ow = g.ow(), kh = g.kernelH(), dh = g.dilH();
         boolean three = g.kernelW() == 3 && g.dilW() == 1;
-        int pl = g.padLeft();
-        boolean stem = three && kh == 3 && dh == 1 && g.strideW() == 2 && pl <= MARGIN && (long) h * w < (1 << 23) - 64;
-        // the vectors' outputs: windows inside the row (x0 = 2 ox - pl >= 0 and x0 + 2 < w), and with
+        int pl = g.padLeft(), k = g.kernelW();
+        // stride-2 windows of 3x3 (ResNet, AlexNet) or 2x2 (VGG): VL outputs at a time (stemRow)
+        boolean stem = (k == 2 || k == 3) && kh == k && g.dilW() == 1 && dh == 1 && g.strideW() == 2 && pl <= MARGIN
+                && (long) h * w < (1 << 23) - 64;
+        // the vectors' outputs: windows inside the row (x0 = 2 ox - pl >= 0 and x0 + k - 1 < w), and with
         // one column of left padding the first window too (its padding tap reads -inf, see stemRow)
-        int oxLo = !stem ? 0 : pl == 1 ? 0 : (pl + 1) / 2, oxHi = stem ? Math.min(ow, (w - 3 + pl) / 2 + 1) : 0;
+        int oxLo = !stem ? 0 : pl == 1 ? 0 : (pl + 1) / 2, oxHi = stem ? Math.min(ow, (w - k + pl) / 2 + 1) : 0;
         if (stem) rows.fit((w + 1) / 2 + 2 * VL + 2);        // room for a whole vector past a short row
         for (int p = p0; p < p1; p++) {
             int xOff = p * h * w, o = p * oh * ow, planeEnd = o + oh * ow;
@@ -68,13 +71,13 @@ final class Pooling {
                 int y0 = oy * g.strideH() - g.padTop();
                 boolean rowsInside = three && y0 >= 0 && y0 + (kh - 1) * dh < h;
                 // stem: the window rows inside the input, [iLo, iHi) (the padding rows are left out)
-                int iLo = Math.max(0, -y0), iHi = Math.min(3, h - y0);
+                int iLo = Math.max(0, -y0), iHi = Math.min(k, h - y0);
                 int vecEnd = oxLo;
                 if (stem && iLo < iHi && oxHi - oxLo >= VL) {
                     vecEnd = oxLo + (oxHi - oxLo) / VL * VL;
-                    stemRow(x, xOff, w, y0, iLo, iHi, pl, oxLo, vecEnd, y, switches, o, rows);
+                    stemRow(x, xOff, w, y0, k, iLo, iHi, pl, oxLo, vecEnd, y, switches, o, rows);
                     if (vecEnd < oxHi) {                   // the rest as one more vector, overlapping: the same values again
-                        stemRow(x, xOff, w, y0, iLo, iHi, pl, oxHi - VL, oxHi, y, switches, o, rows);
+                        stemRow(x, xOff, w, y0, k, iLo, iHi, pl, oxHi - VL, oxHi, y, switches, o, rows);
                         vecEnd = oxHi;
                     }
                 } else if (stem && iLo < iHi && oxHi > oxLo && o + oxLo + VL <= planeEnd) {
@@ -82,7 +85,7 @@ final class Pooling {
                     // oxHi are written over by this row's other outputs (below) and by the next rows
                     // of the plane (in order, after this one); the plane's last rows, whose vector
                     // would reach the next plane (another task's), go one output at a time
-                    stemRow(x, xOff, w, y0, iLo, iHi, pl, oxLo, oxLo + VL, y, switches, o, rows);
+                    stemRow(x, xOff, w, y0, k, iLo, iHi, pl, oxLo, oxLo + VL, y, switches, o, rows);
                     vecEnd = oxHi;
                 }
                 for (int ox = 0; ox < ow; ox++) {
@@ -150,15 +153,15 @@ final class Pooling {
      * {@code convert} run as boxed library code there: 10% of a ResNet-18 forward, JFR; turning the
      * floats into ints lane by lane through a float array cost a store-forwarding stall per lane).
      */
-    private static void stemRow(float[] x, int xOff, int w, int y0, int iLo, int iHi, int pl, int ox0, int ox1,
+    private static void stemRow(float[] x, int xOff, int w, int y0, int k, int iLo, int iHi, int pl, int ox0, int ox1,
                                 float[] y, int[] switches, int o, Rows rows) {
         float[][] taps = rows.taps;
         int[] shift = rows.shift, rel = rows.rel;
-        int t0 = 3 * iLo, t1 = 3 * iHi;
+        int t0 = k * iLo, t1 = k * iHi;
         int[] slots = rows.slots;
         for (int i = iLo; i < iHi; i++) slots[i] = slot(rows, y0 + i, x, xOff, w);
         for (int t = t0; t < t1; t++) {
-            int i = t / 3, j = t % 3, s = slots[i];
+            int i = t / k, j = t % k, s = slots[i];
             int parity = ((j - pl) % 2 + 2) % 2;          // column 2 ox - pl + j: even columns from e, odd from o
             taps[t] = parity == 0 ? rows.e[s] : rows.o[s];
             shift[t] = (j - pl - parity) / 2 + 1;         // + 1: the split rows start with their -inf slot

@@ -511,7 +511,12 @@ class SimdKernelsTest {
                 dev.convlens.tensor.kernels.PoolGeom.of("test", 2, 5, 27, 27, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1, false),
                 dev.convlens.tensor.kernels.PoolGeom.of("test", 2, 7, 13, 13, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1, false),
                 dev.convlens.tensor.kernels.PoolGeom.of("test", 3, 3, 14, 14, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, false),
-                dev.convlens.tensor.kernels.PoolGeom.of("test", 3, 3, 14, 14, 3, 3, 2, 2, 0, 0, 1, 1, 1, 1, false))) {
+                dev.convlens.tensor.kernels.PoolGeom.of("test", 3, 3, 14, 14, 3, 3, 2, 2, 0, 0, 1, 1, 1, 1, false),
+                // 2x2 stride 2 (VGG's pools): rows of 33 (two vectors, overlapping), 14 and 17 (odd width), and padded
+                dev.convlens.tensor.kernels.PoolGeom.of("test", 1, 3, 8, 66, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, false),
+                dev.convlens.tensor.kernels.PoolGeom.of("test", 2, 5, 28, 28, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, false),
+                dev.convlens.tensor.kernels.PoolGeom.of("test", 2, 3, 15, 35, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, false),
+                dev.convlens.tensor.kernels.PoolGeom.of("test", 1, 3, 11, 40, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, false))) {
             // ties and NaNs; then windows of -inf and -MAX_VALUE only (every third value, and the first
             // two rows and columns of each plane)
             for (boolean minusInf : new boolean[] {false, true}) {
