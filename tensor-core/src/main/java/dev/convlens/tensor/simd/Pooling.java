@@ -18,7 +18,7 @@ import jdk.incubator.vector.VectorSpecies;
  *       each); the taps are taken in window order with a compare and
  *       two blends (value and switch, the switch as a float) each. Window rows in the padding are
  *       left out, and one column of left padding is a -inf slot before each split row (see
- *       stemRow), so only windows cut by the right edge or by more padding go another way (done by
+ *       stridedRow), so only windows cut by the right edge or by more padding go another way (done by
  *       the reference window, the padded first row and column took a quarter of the pool's time). A
  *       row's last outputs that do not fill a vector are one more vector ending at the last
  *       inside window, overlapping the previous one (its outputs written twice, the same values):
@@ -26,7 +26,8 @@ import jdk.incubator.vector.VectorSpecies;
  *       row shorter than a vector (AlexNet's second and third pools: 13 and 6 outputs) is one
  *       vector whose extra lanes the next outputs written overwrite; one at a time, their
  *       data-dependent branches cost about 38 ns an output (10 of a training step's 14 ms of pooling);</li>
- *   <li>other 3x3 windows inside the input: one output at a time, each tap a select;</li>
+ *   <li>other 3x3 windows inside the input: one output at a time, each tap written as a select
+ *       (C2 compiles them to branches here: about 38 ns an output on coin-flip data);</li>
  *   <li>windows touching the padding, and other shapes: the reference window.</li>
  * </ul>
  */
@@ -40,9 +41,10 @@ final class Pooling {
     static final class Rows {
         float[][] e = new float[3][0], o = new float[3][0];
         int[] ey = {-1, -1, -1};                            // the input row each slot holds
-        final float[][] taps = new float[9][];              // stemRow: each window tap's split row,
+        final float[][] taps = new float[9][];              // stridedRow: each window tap's split row,
         final int[] shift = new int[9], rel = new int[9];   // its offset in it, and its index in the plane (less 2 ox)
-        final int[] slots = new int[3];                     // stemRow: the slot of each window row
+        final boolean[] odd = new boolean[9];               // whether the tap reads the odd columns (per call)
+        final int[] slots = new int[3];                     // stridedRow: the slot of each window row
 
         void fit(int n) {
             if (e[0].length >= n) return;
@@ -57,35 +59,42 @@ final class Pooling {
         int h = g.h(), w = g.w(), oh = g.oh(), ow = g.ow(), kh = g.kernelH(), dh = g.dilH();
         boolean three = g.kernelW() == 3 && g.dilW() == 1;
         int pl = g.padLeft(), k = g.kernelW();
-        // stride-2 windows of 3x3 (ResNet, AlexNet) or 2x2 (VGG): VL outputs at a time (stemRow)
-        boolean stem = (k == 2 || k == 3) && kh == k && g.dilW() == 1 && dh == 1 && g.strideW() == 2 && pl <= MARGIN
+        // stride-2 windows of 3x3 (ResNet, AlexNet) or 2x2 (VGG): VL outputs at a time (stridedRow)
+        boolean strided = (k == 2 || k == 3) && kh == k && g.dilW() == 1 && dh == 1 && g.strideW() == 2 && pl <= MARGIN
                 && (long) h * w < (1 << 23) - 64;
         // the vectors' outputs: windows inside the row (x0 = 2 ox - pl >= 0 and x0 + k - 1 < w), and with
-        // one column of left padding the first window too (its padding tap reads -inf, see stemRow)
-        int oxLo = !stem ? 0 : pl == 1 ? 0 : (pl + 1) / 2, oxHi = stem ? Math.min(ow, (w - k + pl) / 2 + 1) : 0;
-        if (stem) rows.fit((w + 1) / 2 + 2 * VL + 2);        // room for a whole vector past a short row
+        // one column of left padding the first window too (its padding tap reads -inf, see stridedRow)
+        int oxLo = !strided ? 0 : pl == 1 ? 0 : (pl + 1) / 2, oxHi = strided ? Math.min(ow, (w - k + pl) / 2 + 1) : 0;
+        if (strided) {
+            rows.fit((w + 1) / 2 + 2 * VL + 2);            // room for a whole vector past a short row
+            for (int t = 0; t < k * k; t++) {               // column 2 ox - pl + j: even columns from e, odd from o
+                int j = t % k, parity = Math.floorMod(j - pl, 2);
+                rows.odd[t] = parity == 1;
+                rows.shift[t] = (j - pl - parity) / 2 + 1;  // + 1: the split rows start with their -inf slot
+            }
+        }
         for (int p = p0; p < p1; p++) {
             int xOff = p * h * w, o = p * oh * ow, planeEnd = o + oh * ow;
             java.util.Arrays.fill(rows.ey, Integer.MIN_VALUE);
             for (int oy = 0; oy < oh; oy++, o += ow) {
                 int y0 = oy * g.strideH() - g.padTop();
                 boolean rowsInside = three && y0 >= 0 && y0 + (kh - 1) * dh < h;
-                // stem: the window rows inside the input, [iLo, iHi) (the padding rows are left out)
+                // strided: the window rows inside the input, [iLo, iHi) (the padding rows are left out)
                 int iLo = Math.max(0, -y0), iHi = Math.min(k, h - y0);
                 int vecEnd = oxLo;
-                if (stem && iLo < iHi && oxHi - oxLo >= VL) {
+                if (strided && iLo < iHi && oxHi - oxLo >= VL) {
                     vecEnd = oxLo + (oxHi - oxLo) / VL * VL;
-                    stemRow(x, xOff, w, y0, k, iLo, iHi, pl, oxLo, vecEnd, y, switches, o, rows);
+                    stridedRow(x, xOff, w, y0, k, iLo, iHi, pl, oxLo, vecEnd, y, switches, o, rows);
                     if (vecEnd < oxHi) {                   // the rest as one more vector, overlapping: the same values again
-                        stemRow(x, xOff, w, y0, k, iLo, iHi, pl, oxHi - VL, oxHi, y, switches, o, rows);
+                        stridedRow(x, xOff, w, y0, k, iLo, iHi, pl, oxHi - VL, oxHi, y, switches, o, rows);
                         vecEnd = oxHi;
                     }
-                } else if (stem && iLo < iHi && oxHi > oxLo && o + oxLo + VL <= planeEnd) {
+                } else if (strided && iLo < iHi && oxHi > oxLo && o + oxLo + VL <= planeEnd) {
                     // a row shorter than a vector (AlexNet's 13 and 6): one vector, whose lanes past
                     // oxHi are written over by this row's other outputs (below) and by the next rows
                     // of the plane (in order, after this one); the plane's last rows, whose vector
                     // would reach the next plane (another task's), go one output at a time
-                    stemRow(x, xOff, w, y0, k, iLo, iHi, pl, oxLo, oxLo + VL, y, switches, o, rows);
+                    stridedRow(x, xOff, w, y0, k, iLo, iHi, pl, oxLo, oxLo + VL, y, switches, o, rows);
                     vecEnd = oxHi;
                 }
                 for (int ox = 0; ox < ow; ox++) {
@@ -120,7 +129,7 @@ final class Pooling {
     }
 
     /**
-     * stemRow carries a switch less 2 ox, {@code v >= -pl >= -MARGIN} (maxPool checks), plus 2 lane, as
+     * stridedRow carries a switch less 2 ox, {@code v >= -pl >= -MARGIN} (maxPool checks), plus 2 lane, as
      * the float {@code 2^23 + MARGIN + v + 2 lane}, below 2^24 for planes under {@code 2^23 - 64} floats
      * (maxPool checks): in [2^23, 2^24) the floats are the integers, and their bits less those of 2^23
      * are the integer less 2^23.
@@ -153,19 +162,17 @@ final class Pooling {
      * {@code convert} run as boxed library code there: 10% of a ResNet-18 forward, JFR; turning the
      * floats into ints lane by lane through a float array cost a store-forwarding stall per lane).
      */
-    private static void stemRow(float[] x, int xOff, int w, int y0, int k, int iLo, int iHi, int pl, int ox0, int ox1,
+    private static void stridedRow(float[] x, int xOff, int w, int y0, int k, int iLo, int iHi, int pl, int ox0, int ox1,
                                 float[] y, int[] switches, int o, Rows rows) {
         float[][] taps = rows.taps;
         int[] shift = rows.shift, rel = rows.rel;
         int t0 = k * iLo, t1 = k * iHi;
         int[] slots = rows.slots;
         for (int i = iLo; i < iHi; i++) slots[i] = slot(rows, y0 + i, x, xOff, w);
-        for (int t = t0; t < t1; t++) {
-            int i = t / k, j = t % k, s = slots[i];
-            int parity = ((j - pl) % 2 + 2) % 2;          // column 2 ox - pl + j: even columns from e, odd from o
-            taps[t] = parity == 0 ? rows.e[s] : rows.o[s];
-            shift[t] = (j - pl - parity) / 2 + 1;         // + 1: the split rows start with their -inf slot
-            rel[t] = (y0 + i) * w - pl + j;               // its index in the plane, less 2 ox
+        for (int t = t0; t < t1; t++) {                    // rows.odd and shift: set once per call by maxPool
+            int i = t / k, s = slots[i];
+            taps[t] = rows.odd[t] ? rows.o[s] : rows.e[s];
+            rel[t] = (y0 + i) * w - pl + t % k;           // its index in the plane, less 2 ox
         }
         for (int ox = ox0; ox < ox1; ox += VL) {
             // the first tap starts the maximum; then the others in window order
