@@ -135,8 +135,8 @@ class SimdKernelsTest {
 
     /**
      * An image alone (few column panels: col(x) packed whole, output channels split over threads) and
-     * the same image inside a batch of 5 (column strips per image) give the same bits: both paths sum
-     * over the same K blocks in the same order; Winograd's chunks are per image.
+     * the same image inside a batch of 5 (column strips per image, or panels across images) give the
+     * same bits: all paths sum over the same K blocks in the same order; Winograd's chunks are per image.
      */
     @ParameterizedTest(name = "{0} threads")
     @org.junit.jupiter.params.provider.ValueSource(ints = {1, 2})
@@ -144,6 +144,8 @@ class SimdKernelsTest {
         sameBitsAloneAndInABatch(threads, 11, 11, 83);   // direct: 4 panels alone (col(x) packed whole), panels across images in the batch, depth 333
         sameBitsAloneAndInABatch(threads, 7, 7, 83);     // 49 pixels: panels of the batch cut 17/15, 2/30, ...
         sameBitsAloneAndInABatch(threads, 6, 9, 83);     // 54 pixels (rows of 9): cuts inside output rows
+        sameBitsAloneAndInABatch(threads, 8, 8, 83);     // 64 pixels: whole panels, so the batch takes the column strips
+        sameBitsAloneAndInABatch(threads, 28, 7, 7, 83); // depth 252: a single K block
         sameBitsAloneAndInABatch(threads, 23, 23, 83);   // Winograd: 144 tiles per image
         sameBitsAloneAndInABatch(threads, 38, 13, 150);  // Winograd on a tall narrow map (133 tiles, rows of 7)
         int saved = SimdKernels.winoChunkFloats;
@@ -157,11 +159,15 @@ class SimdKernelsTest {
     }
 
     private void sameBitsAloneAndInABatch(int threads, int h, int wd, int k) {
+        sameBitsAloneAndInABatch(threads, 37, h, wd, k);
+    }
+
+    private void sameBitsAloneAndInABatch(int threads, int c, int h, int wd, int k) {
         Kernels simd = SimdKernels.create(threads);
-        ConvGeom one = geom(new int[] {1, 37, h, wd, k, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1});
-        ConvGeom five = geom(new int[] {5, 37, h, wd, k, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1});
-        int xn = 37 * h * wd, yn = k * h * wd;
-        float[] x5 = Tensor.uniform(21, -1, 1, 5 * xn).data, w = Tensor.uniform(22, -1, 1, k * 37 * 9).data;
+        ConvGeom one = geom(new int[] {1, c, h, wd, k, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1});
+        ConvGeom five = geom(new int[] {5, c, h, wd, k, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1});
+        int xn = c * h * wd, yn = k * h * wd;
+        float[] x5 = Tensor.uniform(21, -1, 1, 5 * xn).data, w = Tensor.uniform(22, -1, 1, k * c * 9).data;
         float[] b = Tensor.uniform(23, -1, 1, k).data, scale = Tensor.uniform(24, -2, 2, k).data;
         float[] shift = Tensor.uniform(25, -1, 1, k).data, res5 = Tensor.uniform(26, -1, 1, 5 * yn).data;
         float[] y5 = nans(5 * yn), y1 = nans(yn);
