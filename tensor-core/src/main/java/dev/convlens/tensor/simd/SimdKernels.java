@@ -215,7 +215,7 @@ public final class SimdKernels implements Kernels {
 
     private void forward(ConvGeom g, float[] x, float[] w, float[] b, Gemm.Epilogue ep, float[] y) {
         if (WINOGRAD && Winograd.applies(g)) {
-            forwardWinograd(g, x, w, b, ep, y);
+            forwardWinograd(g, x, w, false, b, ep, y);
             return;
         }
         int groups = g.groups(), kg = g.kg(), cg = g.cg(), depth = cg * g.r() * g.s();
@@ -329,15 +329,17 @@ public final class SimdKernels implements Kernels {
      * into V (packed B panels: written straight in the layout the micro-kernel reads), the 16
      * products {@code M_ξ = U_ξ V_ξ}, and the output transform with the bias and the epilogue. A
      * chunk's V and M (0.5 MiB each) stay in L2 from the transform that writes them to the one
-     * that reads them.
+     * that reads them. {@code flipped}: g is a backward-data run as a forward and w the unflipped
+     * weights it differentiates ({@link Winograd#transformWeights} reads each filter transposed and
+     * reversed).
      */
-    private void forwardWinograd(ConvGeom g, float[] x, float[] w, float[] b, Gemm.Epilogue ep, float[] y) {
+    private void forwardWinograd(ConvGeom g, float[] x, float[] w, boolean flipped, float[] b, Gemm.Epilogue ep, float[] y) {
         int c = g.c(), k = g.k(), tw = Winograd.tilesW(g), th = Winograd.tilesH(g), rt = Winograd.rowTiles(g);
         // each ξ's region is padded by 64 bytes: 16 regions a multiple of 4 KiB apart would share L1 sets
         int mPanels = ceilDiv(k, MR), uStride = mPanels * MR * c + WINO_SKEW;
         float[] u = winoU = Workspace.grow(winoU, 16 * uStride);
         int wTasks = splits(1, mPanels);
-        parallelFor(wTasks, (t, ws) -> Winograd.transformWeights(g, w, t * mPanels / wTasks, (t + 1) * mPanels / wTasks, u, uStride));
+        parallelFor(wTasks, (t, ws) -> Winograd.transformWeights(g, w, flipped, t * mPanels / wTasks, (t + 1) * mPanels / wTasks, u, uStride));
         int rows = winoRows(g.n(), th, rt, Math.max(1, winoChunkFloats / (16 * Math.max(c, k)) / rt)), chunks = ceilDiv(th, rows);
         int kcb = blockDepth(c);
         parallelFor(g.n() * chunks, (t, ws) -> {
@@ -558,12 +560,19 @@ public final class SimdKernels implements Kernels {
      *   pads (R-1-padTop, S-1-padLeft, R-1-padBottom, S-1-padRight), output (h, w)
      * </pre>
      * So it runs on the forward's packed im2col panels and tiles (and writes each dx element once)
-     * instead of a column panel per pixel block added back into dx by col2im.
+     * instead of a column panel per pixel block added back into dx by col2im. Where the forward is
+     * Winograd (layer1 and layer2), its weight transform reads w~ out of w directly, so w is not
+     * flipped into a copy first (layer2's backward-data on 2 threads 0.87-0.91 -> 0.81-0.85 ms, ad hoc;
+     * the same bits).
      */
     private void backwardDataAsForward(ConvGeom g, float[] dy, float[] w, float[] dx) {
         int groups = g.groups(), kg = g.kg(), cg = g.cg(), r = g.r(), s = g.s(), rs = r * s;
         ConvGeom t = ConvGeom.of("convBackwardData", g.n(), g.k(), g.oh(), g.ow(), g.c(), kg, r, s, 1, 1,
                 r - 1 - g.padTop(), s - 1 - g.padLeft(), r - 1 - g.padBottom(), s - 1 - g.padRight(), 1, 1, groups);
+        if (WINOGRAD && Winograd.applies(t)) {            // U is made from w itself, its taps read reversed: no flipped copy
+            forwardWinograd(t, dy, w, true, null, null, dx);
+            return;
+        }
         float[] wt = flippedW = Workspace.grow(flippedW, g.k() * cg * rs);
         // blocks of FLIP_BLOCK x FLIP_BLOCK (k, c) pairs: FLIP_BLOCK*r*s contiguous floats read per k and
         // written per c, instead of one page per k (rows of the layer4 weights lie 18 KiB apart)

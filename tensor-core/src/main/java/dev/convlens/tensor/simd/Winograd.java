@@ -69,9 +69,15 @@ final class Winograd {
      * into packed A panels: ξ's panels start at {@code ξ * uStride}, element (k, c) at
      * {@code (k/MR)*C*MR + c*MR + k%MR}; rows past K are zero. Scalar: per filter 9 loads and 16
      * stores, each ξ's stores running along its panel.
+     *
+     * <p>{@code flipped}: g is the forward form of a backward-data (SimdKernels.backwardDataAsForward)
+     * and w the weights of the convolution it differentiates, {@code (C_g, K_g, 3, 3)}: filter (k, c)
+     * of g is w's filter (c, k) with its nine taps reversed, read from there instead of from a
+     * flipped copy (one pass over the weights fewer; the same values, so the same bits).
      */
-    static void transformWeights(ConvGeom g, float[] w, int p0, int p1, float[] u, int uStride) {
+    static void transformWeights(ConvGeom g, float[] w, boolean flipped, int p0, int p1, float[] u, int uStride) {
         int c = g.c(), k = g.k(), mr = Gemm.MR;
+        int first = flipped ? 8 : 0, step = flipped ? -1 : 1;   // where tap 0 lies in a filter, and which way taps run
         for (int panel = p0; panel < p1; panel++) {
             int k0 = panel * mr;
             for (int ci = 0; ci < c; ci++) {
@@ -82,9 +88,9 @@ final class Winograd {
                         for (int xi = 0; xi < 16; xi++) u[d + xi * uStride] = 0f;
                         continue;
                     }
-                    int o = ((k0 + lane) * c + ci) * 9;
-                    float g00 = w[o], g01 = w[o + 1], g02 = w[o + 2], g10 = w[o + 3], g11 = w[o + 4], g12 = w[o + 5];
-                    float g20 = w[o + 6], g21 = w[o + 7], g22 = w[o + 8];
+                    int o = (flipped ? ci * k + k0 + lane : (k0 + lane) * c + ci) * 9 + first;
+                    float g00 = w[o], g01 = w[o + step], g02 = w[o + 2 * step], g10 = w[o + 3 * step], g11 = w[o + 4 * step];
+                    float g12 = w[o + 5 * step], g20 = w[o + 6 * step], g21 = w[o + 7 * step], g22 = w[o + 8 * step];
                     // G g: rows (g0, (g0+g1+g2)/2, (g0-g1+g2)/2, g2); then each row (a, b, c) Gᵀ = (a, (a+b+c)/2, (a-b+c)/2, c)
                     float h0 = 0.5f * (g00 + g10 + g20), h1 = 0.5f * (g01 + g11 + g21), h2 = 0.5f * (g02 + g12 + g22);
                     float l0 = 0.5f * (g00 - g10 + g20), l1 = 0.5f * (g01 - g11 + g21), l2 = 0.5f * (g02 - g12 + g22);
