@@ -40,7 +40,7 @@ final class Pooling {
     /** Rows split into even and odd columns, for one task; sized for a plane width on first use. */
     static final class Rows {
         float[][] e = new float[3][0], o = new float[3][0];
-        int[] ey = {-1, -1, -1};                            // the input row each slot holds
+        final int[] ey = new int[3];                        // the input row each slot holds (maxPool sets them per plane)
         final float[][] taps = new float[9][];              // stridedRow: each window tap's split row,
         final int[] shift = new int[9], rel = new int[9];   // its offset in it, and its index in the plane (less 2 ox)
         final boolean[] odd = new boolean[9];               // whether the tap reads the odd columns (per call)

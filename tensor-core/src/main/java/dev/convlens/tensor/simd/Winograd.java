@@ -77,7 +77,8 @@ final class Winograd {
      */
     static void transformWeights(ConvGeom g, float[] w, boolean flipped, int p0, int p1, float[] u, int uStride) {
         int c = g.c(), k = g.k(), mr = Gemm.MR;
-        int first = flipped ? 8 : 0, step = flipped ? -1 : 1;   // where tap 0 lies in a filter, and which way taps run
+        // filter (k, c) at (k*kStride + c*cStride)*9; its tap 0 at first, the taps step apart
+        int kStride = flipped ? 1 : c, cStride = flipped ? k : 1, first = flipped ? 8 : 0, step = flipped ? -1 : 1;
         for (int panel = p0; panel < p1; panel++) {
             int k0 = panel * mr;
             for (int ci = 0; ci < c; ci++) {
@@ -88,7 +89,7 @@ final class Winograd {
                         for (int xi = 0; xi < 16; xi++) u[d + xi * uStride] = 0f;
                         continue;
                     }
-                    int o = (flipped ? ci * k + k0 + lane : (k0 + lane) * c + ci) * 9 + first;
+                    int o = ((k0 + lane) * kStride + ci * cStride) * 9 + first;
                     float g00 = w[o], g01 = w[o + step], g02 = w[o + 2 * step], g10 = w[o + 3 * step], g11 = w[o + 4 * step];
                     float g12 = w[o + 5 * step], g20 = w[o + 6 * step], g21 = w[o + 7 * step], g22 = w[o + 8 * step];
                     // G g: rows (g0, (g0+g1+g2)/2, (g0-g1+g2)/2, g2); then each row (a, b, c) Gᵀ = (a, (a+b+c)/2, (a-b+c)/2, c)

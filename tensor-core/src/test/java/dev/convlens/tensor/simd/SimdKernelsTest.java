@@ -489,16 +489,10 @@ class SimdKernelsTest {
     static final int COMPILE_CALLS = 30_000;
 
     /**
-     * Max-pool backward split over (n, c) planes gives the reference's bits at 1, 2 and 3 threads:
-     * ResNet's stem pool (3x3 stride 2 pad 1: overlapping windows, so dx elements receive several
-     * dy, added in the same order), a plane count that does not divide evenly, dx large enough to be
-     * split; and switches that leave their plane (not what the forward writes, but allowed) take the
-     * reference loop, still the same bits.
-     */
-    /**
      * Max-pool forward split over planes: the reference's values and switches at 1-3 threads, with
      * ties and NaNs, and with windows of -inf only (where the stem pool's -inf padding column must
-     * not keep the place), on the stem pool's shapes and a padded stride-1 pool.
+     * not keep the place), on the stem pool's shapes, padded stride-1 pools, rows shorter than a
+     * vector (AlexNet's) and 2x2 stride-2 windows (VGG's).
      */
     @Test
     void maxPoolForwardSplitOverPlanesIsBitIdentical() {
@@ -547,6 +541,13 @@ class SimdKernelsTest {
         }
     }
 
+    /**
+     * Max-pool backward split over (n, c) planes gives the reference's bits at 1, 2 and 3 threads:
+     * ResNet's stem pool (3x3 stride 2 pad 1: overlapping windows, so dx elements receive several
+     * dy, added in the same order), a plane count that does not divide evenly, dx large enough to be
+     * split; and switches that leave their plane (not what the forward writes, but allowed) take the
+     * reference loop, still the same bits.
+     */
     @Test
     void maxPoolBackwardSplitOverPlanesIsBitIdentical() {
         dev.convlens.tensor.kernels.PoolGeom g = dev.convlens.tensor.kernels.PoolGeom.of("test", 3, 13, 37, 29, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, false);
