@@ -1,5 +1,6 @@
 package dev.convlens.nn;
 
+import dev.convlens.tensor.Recycler;
 import dev.convlens.tensor.Tensor;
 import dev.convlens.tensor.kernels.Kernels;
 import dev.convlens.tensor.opencl.OpenClKernels;
@@ -179,6 +180,83 @@ public final class Graph {
     }
 
     private final Map<Set<String>, List<Node>> plans = new ConcurrentHashMap<>();
+
+    /**
+     * The graph outputs of one inference pass, as {@code infer(k, feeds).value(name)} for each name in
+     * {@link #outputs}, bit for bit, in less memory and without the JVM zeroing most new arrays: the
+     * fused plan of {@link #infer} runs node by node and keeps no tape, and once the last node that
+     * reads an intermediate value has run, the value's array is given to the {@link Recycler} in use
+     * on this thread, where the next output of that length ({@link Tensor#empty}) is made. An array
+     * is given back only when no live value shares it (a reshape or an identity is a view of its
+     * input) and it is not a parameter, a feed or a graph output. With no recycler in use, a fresh
+     * one serves this pass alone; with one in use (see {@link Recycler#use}), the arrays stay in it,
+     * and the next pass of the same shapes makes all its intermediates in them (what an inference
+     * loop wants: {@code convlens bench --what forward}). On {@link OpenClKernels}, {@link #infer}'s
+     * outputs.
+     */
+    public Map<String, Tensor> predict(Kernels k, Map<String, Tensor> feeds) {
+        if (k instanceof OpenClKernels) {
+            Run run = infer(k, feeds);
+            Map<String, Tensor> out = new LinkedHashMap<>();
+            for (String o : outputs) out.put(o, run.value(o));
+            return out;
+        }
+        List<Node> plan = plans.computeIfAbsent(Set.of(), this::fuse);
+        Map<String, Integer> lastRead = new java.util.HashMap<>();
+        for (int i = 0; i < plan.size(); i++) for (String in : plan.get(i).inputs()) if (!in.isEmpty()) lastRead.put(in, i);
+        Map<String, Tensor> values = new java.util.HashMap<>(params);
+        // arrays never given back: the parameters' and the feeds'; and how many live values share each other array
+        Set<float[]> pinned = Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        for (Tensor t : params.values()) pinned.add(t.data);
+        for (String in : inputs) {
+            Tensor t = feeds.get(in);
+            if (t == null) throw new IllegalArgumentException("Graph: input '" + in + "' was not given (inputs: " + inputs + ")");
+            values.put(in, t);
+            pinned.add(t.data);
+        }
+        Map<float[], Integer> sharing = new java.util.IdentityHashMap<>();
+        Recycler own = Recycler.current() == null ? new Recycler() : null;
+        try (Recycler.Use u = own != null ? own.use() : () -> {}) {
+            Recycler r = Recycler.current();
+            for (int i = 0; i < plan.size(); i++) {
+                Node n = plan.get(i);
+                Tensor[] in = new Tensor[n.inputs().size()];
+                for (int j = 0; j < in.length; j++) in[j] = n.inputs().get(j).isEmpty() ? null : values.get(n.inputs().get(j));
+                Tensor[] out;
+                try {
+                    out = n.op().forward(k, in, false).out();
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException("node '" + n.name() + "' (" + n.op().type() + "): " + e.getMessage(), e);
+                }
+                for (int o = 0; o < n.outputs().size() && o < out.length; o++) {
+                    String name = n.outputs().get(o);
+                    if (name.isEmpty()) continue;
+                    values.put(name, out[o]);
+                    if (!pinned.contains(out[o].data)) sharing.merge(out[o].data, 1, Integer::sum);
+                }
+                // the values whose last reader was this node, and outputs no node reads: dead now
+                for (String name : n.inputs()) if (lastRead.getOrDefault(name, -1) == i) release(name, values, sharing, r);
+                for (String name : n.outputs()) if (!name.isEmpty() && !lastRead.containsKey(name)) release(name, values, sharing, r);
+            }
+        }
+        Map<String, Tensor> result = new LinkedHashMap<>();
+        for (String o : outputs) result.put(o, values.get(o));
+        return result;
+    }
+
+    /** Drops value {@code name} (once: a node may read a value twice); gives its array to {@code r} when no live value shares it. */
+    private void release(String name, Map<String, Tensor> values, Map<float[], Integer> sharing, Recycler r) {
+        if (outputs.contains(name) || params.containsKey(name) || inputs.contains(name)) return;
+        Tensor t = values.remove(name);
+        Integer c = t == null ? null : sharing.get(t.data);
+        if (c == null) return;                                  // already dropped, or a pinned array
+        if (c > 1) {
+            sharing.put(t.data, c - 1);
+        } else {
+            sharing.remove(t.data);
+            r.give(t.data);
+        }
+    }
 
     /** The node list with conv -> inference BN -> residual Add -> ReLU chains fused (see {@link #infer}). */
     private List<Node> fuse(Set<String> keep) {

@@ -24,7 +24,8 @@ import java.util.Random;
  * One unit of work on a whole network, the thing {@code convlens bench} and the JMH
  * {@code NetworkBench} time (and {@code bench/torch_bench.py} mirrors in PyTorch):
  * <ul>
- *   <li>{@code forward}: one inference forward pass of a batch {@code x (N,C,H,W)}.</li>
+ *   <li>{@code forward}: one inference forward pass of a batch {@code x (N,C,H,W)} ({@link Graph#predict}: only the
+ *       outputs kept, the intermediates made in the arrays of the pass before).</li>
  *   <li>{@code saliency}: forward, then the gradient of each image's top logit to the input
  *       ({@code d sum_n z[n, argmax z[n]] / dx}), no weight gradients (Simonyan et al.).</li>
  *   <li>{@code train}: one SGD step: forward in training mode (batch statistics), mean
@@ -158,11 +159,18 @@ public final class Workload {
     /** Does the work once; returns a number that depends on all of it (a logit, a gradient, the loss). */
     public float run() {
         return switch (what) {
-            case FORWARD -> g.infer(k, Map.of(input, x)).output().data[0];
+            case FORWARD -> forward();
             case SALIENCY -> saliency();
             case TRAIN -> trainStep();
             case VISUALIZE -> visualize();
         };
+    }
+
+    /** {@link Graph#predict} with this workload's recycler in use: a pass makes its intermediates in the arrays of the pass before. */
+    private float forward() {
+        try (Recycler.Use u = recycler.use()) {
+            return g.predict(k, Map.of(input, x)).get(output).data[0];
+        }
     }
 
     private float saliency() {

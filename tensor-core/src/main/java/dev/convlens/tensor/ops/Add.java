@@ -33,7 +33,7 @@ public final class Add {
     public static Tensor forward(Kernels kern, Tensor a, Tensor b) {
         Shapes.check(a != null && b != null, OP, "an input is null");
         Shapes.requireSameShape(OP, "input a", a, "input b", b);
-        Tensor y = Tensor.zeros(a.shape());
+        Tensor y = Tensor.empty(a.shape());
         kern.add(a.data, b.data, y.data);
         return y;
     }

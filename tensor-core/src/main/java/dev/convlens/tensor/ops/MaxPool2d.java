@@ -81,7 +81,7 @@ public record MaxPool2d(int kernelH, int kernelW, int strideH, int strideW, int 
     public Result forward(Kernels kern, Tensor x) {
         Shapes.requireRank(OP, "input x (N,C,H,W)", x, 4);
         PoolGeom g = geometry(x.shape());
-        Tensor y = Tensor.zeros(g.outShape());
+        Tensor y = Tensor.empty(g.outShape()); // every window has a maximum
         int[] switches = new int[y.size()];
         kern.maxPoolForward(g, x.data, y.data, switches);
         return new Result(y, switches);

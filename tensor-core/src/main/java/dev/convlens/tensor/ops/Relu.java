@@ -53,7 +53,7 @@ public final class Relu {
     /** y = max(x, 0) (NaN stays NaN), on the kernels {@code kern}. */
     public static Tensor forward(Kernels kern, Tensor x) {
         Shapes.check(x != null, OP, "input x is null");
-        Tensor y = Tensor.zeros(x.shape());
+        Tensor y = Tensor.empty(x.shape());
         kern.reluForward(x.data, y.data);
         return y;
     }
