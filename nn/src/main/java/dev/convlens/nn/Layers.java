@@ -1,8 +1,10 @@
 package dev.convlens.nn;
 
+import dev.convlens.tensor.Recycler;
 import dev.convlens.tensor.Shapes;
 import dev.convlens.tensor.Tensor;
 import dev.convlens.tensor.kernels.Kernels;
+import dev.convlens.tensor.opencl.OpenClKernels;
 import dev.convlens.tensor.ops.Add;
 import dev.convlens.tensor.ops.AvgPool2d;
 import dev.convlens.tensor.ops.BatchNorm2d;
@@ -89,16 +91,17 @@ public final class Layers {
                 Shapes.check(!want[j], type(), "gradients of the parameters are not available after batch norm and "
                         + "ReLU were folded into the convolution (Graph.infer); use Graph.forward");
             }
-            Tensor dz = relu ? Relu.backward(k, rule, s.out()[0], dOut[0]) : dOut[0];
+            Tensor reluGrad = relu ? Relu.backward(k, rule, s.out()[0], dOut[0]) : null, dz = relu ? reluGrad : dOut[0];
             Tensor[] d = new Tensor[in.length];
+            Tensor dRes = null;                           // dz itself: Run never writes into a gradient an op returns
             if (residual && want[last]) {
                 Tensor r = in[last];
-                d[last] = java.util.Arrays.equals(r.shape(), dz.shape()) ? dz.copy() : Broadcast.reduce(dz, r.shape());
+                dRes = d[last] = java.util.Arrays.equals(r.shape(), dz.shape()) ? dz : Broadcast.reduce(dz, r.shape());
             }
             if (!want[0]) return d;
             float[] scale = (float[]) s.saved();
-            if (scale != null) {                          // dz * scale per channel: in place when dz is our own copy
-                Tensor scaled = dz == dOut[0] ? Tensor.zeros(dz.shape()) : dz;
+            if (scale != null) {                          // dz * scale per channel: in place when dz is this node's own and not dRes
+                Tensor scaled = dz == dOut[0] || dz == dRes ? Tensor.empty(dz.shape()) : dz;
                 int c = dz.dim(1), hw = dz.size() / (dz.dim(0) * c);
                 for (int plane = 0; plane < dz.dim(0) * c; plane++) {
                     float f = scale[plane % c];
@@ -107,6 +110,12 @@ public final class Layers {
                 dz = scaled;
             }
             d[0] = conv.backward(k, in[0], in[1], dz, true, false, false).dx();
+            // what this node made for itself alone (the ReLU's gradient, the scaled one) goes back to the recycler in use
+            Recycler r = k instanceof OpenClKernels ? null : Recycler.current();
+            if (r != null) {
+                if (reluGrad != null && reluGrad != dRes) r.give(reluGrad.data);
+                if (dz != reluGrad && dz != dOut[0] && dz != dRes) r.give(dz.data);
+            }
             return d;
         }
     }
@@ -339,7 +348,8 @@ public final class Layers {
 
         public Tensor[] backward(Kernels k, Tensor[] in, Step s, Tensor[] dOut, boolean[] want, Relu.Rule rule) {
             Tensor dy = dOut[0];
-            if (java.util.Arrays.equals(in[0].shape(), in[1].shape())) return Add.backward(dy);
+            // dy itself to both inputs: Run never writes into a gradient an op returns, and knows one array may be two gradients
+            if (java.util.Arrays.equals(in[0].shape(), in[1].shape())) return new Tensor[] {want[0] ? dy : null, want[1] ? dy : null};
             return new Tensor[] {want[0] ? Broadcast.reduce(dy, in[0].shape()) : null,
                     want[1] ? Broadcast.reduce(dy, in[1].shape()) : null};
         }

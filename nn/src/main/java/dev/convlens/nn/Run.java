@@ -1,13 +1,17 @@
 package dev.convlens.nn;
 
+import dev.convlens.tensor.Recycler;
 import dev.convlens.tensor.Shapes;
 import dev.convlens.tensor.Tensor;
 import dev.convlens.tensor.kernels.Kernels;
 import dev.convlens.tensor.ops.Relu;
 import dev.convlens.tensor.opencl.OpenClKernels;
+import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -27,6 +31,8 @@ public final class Run {
     private final Map<String, Tensor> values;
     private final List<Op.Step> steps;
     private boolean released;
+    /** The values the caller was given ({@link #value}): never given to a recycler, as the caller may still read them. */
+    private final Set<String> handedOut = new HashSet<>();
 
     Run(Graph graph, Kernels k, Map<String, Tensor> values, List<Op.Step> steps) {
         this.graph = graph;
@@ -40,6 +46,7 @@ public final class Run {
         requireUnreleased();
         Tensor t = values.get(name);
         if (t == null) throw new IllegalArgumentException("Run: no value named '" + name + "'");
+        handedOut.add(name);
         return t;
     }
 
@@ -53,6 +60,11 @@ public final class Run {
      * returns the gradient for each name in {@code wrt} (inputs, parameters or intermediate values),
      * zero where the signal does not reach.
      *
+     * <p>Each gradient the walk has used up (not asked for, not shared with a live gradient or value, not
+     * the seed) goes to the {@link Recycler} in use on this thread, where later gradients of its length
+     * are made ({@link Tensor#empty}); with none in use, a fresh one serves this walk alone. Not on
+     * {@link OpenClKernels}.
+     *
      * @param rule what ReLU does with the signal coming down ({@link Relu.Rule#GRADIENT} for true gradients)
      */
     public Map<String, Tensor> backward(String from, Tensor seed, Relu.Rule rule, Collection<String> wrt) {
@@ -65,8 +77,11 @@ public final class Run {
      * its gradient to the node's outputs and the node's own backward has read them, so the outputs
      * (unless in {@code wrt}) and what the node saved are dropped. The early layers' activations,
      * the largest in a CNN, then no longer share the heap with the later layers' ones while their
-     * gradients are computed (PyTorch's autograd frees saved tensors the same way). Afterwards
-     * the run is spent: {@link #value} and the backward methods throw.
+     * gradients are computed (PyTorch's autograd frees saved tensors the same way). The dropped
+     * values' arrays go to the recycler in use as the used-up gradients do, except those of values the
+     * caller was given by {@link #value} or {@link #output} (it may still read them), so the gradients of
+     * the early layers are made in the activations of the layers after them. Afterwards the run is
+     * spent: {@link #value} and the backward methods throw.
      */
     public Map<String, Tensor> backwardReleasing(String from, Tensor seed, Relu.Rule rule, Collection<String> wrt) {
         return backward(from, seed, rule, wrt, true);
@@ -90,11 +105,28 @@ public final class Run {
         Set<String> keep = new HashSet<>(wrt);
         Map<String, Tensor> grads = new HashMap<>();
         grads.put(from, seed);
-        for (int i = graph.nodes.size() - 1; i >= 0; i--) {
-            backwardNode(i, rule, needed, keep, grads);
-            if (release) {
-                for (String o : graph.nodes.get(i).outputs()) if (!keep.contains(o)) values.remove(o);
-                steps.set(i, null);
+        // arrays never given back: the parameters', the feeds' and the seed's (OpenCL kernels: none given back)
+        Set<float[]> pinned = Collections.newSetFromMap(new IdentityHashMap<>());
+        pinned.add(seed.data);
+        for (Tensor t : graph.params.values()) pinned.add(t.data);
+        for (String in : graph.inputs) if (values.containsKey(in)) pinned.add(values.get(in).data);
+        Recycler own = Recycler.current() == null && !(k instanceof OpenClKernels) ? new Recycler() : null;
+        try (Recycler.Use u = own != null ? own.use() : () -> {}) {
+            Recycler r = k instanceof OpenClKernels ? null : Recycler.current();
+            List<Tensor> dead = new ArrayList<>();
+            for (int i = graph.nodes.size() - 1; i >= 0; i--) {
+                backwardNode(i, rule, needed, keep, grads, dead);
+                if (release) {
+                    for (String o : graph.nodes.get(i).outputs()) {
+                        if (keep.contains(o)) continue;
+                        Tensor t = values.remove(o);
+                        if (t != null && !handedOut.contains(o)) dead.add(t);
+                        else if (t != null) pinned.add(t.data);
+                    }
+                    steps.set(i, null);
+                }
+                if (r != null) for (Tensor t : dead) if (unused(t.data, pinned, grads)) r.give(t.data);
+                dead.clear();
             }
         }
         Map<String, Tensor> result = new LinkedHashMap<>();
@@ -106,8 +138,20 @@ public final class Run {
         return result;
     }
 
-    /** Node i's share of the reverse walk: its backward, when its outputs have gradients and it leads to something needed. */
-    private void backwardNode(int i, Relu.Rule rule, Set<String> needed, Set<String> keep, Map<String, Tensor> grads) {
+    /** Whether no pinned array, live value or pending gradient is {@code a} (an op may pass a tensor through, or return one for two inputs). */
+    private boolean unused(float[] a, Set<float[]> pinned, Map<String, Tensor> grads) {
+        if (pinned.contains(a)) return false;
+        for (Tensor t : values.values()) if (t.data == a) return false;
+        for (Tensor t : grads.values()) if (t.data == a) return false;
+        return true;
+    }
+
+    /**
+     * Node i's share of the reverse walk: its backward, when its outputs have gradients and it leads to
+     * something needed. The gradients it used up (not asked for) go to {@code dead}.
+     */
+    private void backwardNode(int i, Relu.Rule rule, Set<String> needed, Set<String> keep, Map<String, Tensor> grads,
+                              List<Tensor> dead) {
         Node n = graph.nodes.get(i);
         Tensor[] dOut = new Tensor[n.outputs().size()];
         boolean any = false;
@@ -116,6 +160,7 @@ public final class Run {
             // share: the gradient is complete, and is dropped once used unless asked for.
             String name = n.outputs().get(o);
             dOut[o] = keep.contains(name) ? grads.get(name) : grads.remove(name);
+            if (dOut[o] != null && !keep.contains(name)) dead.add(dOut[o]);
             any |= dOut[o] != null;
         }
         if (!any) return;
@@ -136,7 +181,7 @@ public final class Run {
             throw new IllegalArgumentException("node '" + n.name() + "' (" + n.op().type() + ") backward: " + e.getMessage(), e);
         }
         for (int j = 0; j < want.length; j++) {
-            if (want[j] && dIn[j] != null) accumulate(k, grads, n.inputs().get(j), dIn[j]);
+            if (want[j] && dIn[j] != null) accumulate(k, grads, n.inputs().get(j), dIn[j], dead);
         }
     }
 
@@ -159,15 +204,17 @@ public final class Run {
         return steps.get(i);
     }
 
-    /** grads[name] += g, never writing into a tensor that an op may still hold. */
-    private static void accumulate(Kernels k, Map<String, Tensor> grads, String name, Tensor g) {
+    /** grads[name] += g, never writing into a tensor that an op may still hold; the two summed go to {@code dead}. */
+    private static void accumulate(Kernels k, Map<String, Tensor> grads, String name, Tensor g, List<Tensor> dead) {
         Tensor old = grads.get(name);
         if (old == null) {
             grads.put(name, g);
             return;
         }
-        Tensor sum = Tensor.zeros(old.shape());
+        Tensor sum = Tensor.empty(old.shape());
         k.add(old.data, g.data, sum.data);
         grads.put(name, sum);
+        dead.add(old);
+        dead.add(g);
     }
 }

@@ -7,36 +7,46 @@ import java.util.Map;
 import java.util.WeakHashMap;
 
 /**
- * Arrays a training loop gives back once it is done with them, for the next {@link Tensor#empty}
- * of the same length on the thread that uses the recycler: the parameter gradients, which the
- * optimizer step uses up and the next backward makes again in the same sizes (PyTorch keeps them
- * as {@code .grad} between steps for the same reason).
+ * Arrays given back once nothing reads them any more, for the next {@link Tensor#empty} of the same
+ * length on the thread that uses the recycler. Three users:
+ * <ul>
+ *   <li>{@code Run.backward} gives back each gradient it has used up, and {@code Run.backwardReleasing}
+ *       also the activations it drops, so the gradients of the early layers are made in the arrays
+ *       of the later ones;</li>
+ *   <li>{@code Graph.predict} gives back each intermediate once its last reader has run;</li>
+ *   <li>a training loop gives back the parameter gradients the optimizer step used up, which the next
+ *       backward makes again in the same sizes (PyTorch keeps them as {@code .grad} between steps for
+ *       the same reason).</li>
+ * </ul>
+ * The ops make their outputs and gradients by {@link Tensor#empty} where the kernel writes every
+ * element (convolutions, pooling, ReLU, sums), so a recycled array is not zeroed first.
  *
  * <p>Why: the JVM zeroes every new array on the thread that allocates it. AlexNet's gradients are
  * 244 MB (fc6's alone 151 MB); perf put the JVM's zeroing ({@code memset}) at 3.1% of all samples of
  * a training step at batch 16 on two threads, all on the calling thread while the second core
- * waited (1.2% with this recycler). A kernel that writes its whole output does not need
- * zeros: the weight gradients of Conv2d, Linear and Gemm are made by {@link Tensor#empty}.
+ * waited (1.2% with this recycler). In a ResNet-18 saliency map at batch 1, 26 MB a call were made
+ * in recycled arrays (ad hoc): 49-51 -> 47 ms.
  *
  * <p>Use, once per training step (see {@code Trainer}):
  * <pre>
  *   try (Recycler.Use u = recycler.use()) {
  *       Run run = graph.forwardTraining(k, feeds, List.of());
  *       Map&lt;String, Tensor&gt; grads = run.backwardReleasing(...);
+ *       recycler.clear();                                          // the backward's leftovers
  *       optimizer.step(k, graph.params, grads, lr);
  *       for (Tensor g : grads.values()) recycler.give(g.data);   // used up by the step
  *   }
  * </pre>
+ * and for inference or saliency in a loop, the work of one call inside {@code use()}: the next call
+ * makes its values in the arrays of the one before.
  * Only arrays this recycler handed out are taken back ({@link #give} ignores any other array, e.g. a
- * parameter). It holds what was given and not taken again: between steps, one step's gradients
- * (memory a training step needs anyway, as the optimizer's state is); dropping the recycler frees
- * them.
+ * parameter). It holds what was given and not taken again, until {@link #clear} or until it is dropped.
  *
- * <p>Activations are not recycled: holding the arrays the backward frees until the next forward
- * took 7% off a ResNet-18 step at batch 16 but raised its smallest -Xmx from 789 to 1005 MB
- * (MemoryMain; why is not established: the freed arrays are no longer garbage, and G1 never moves
- * arrays this large, so fragmentation is a suspect).
- * Methods are synchronized; a recycler is meant for one training loop at a time.
+ * <p>A training loop clears what the backward gave back before the next forward: holding the arrays
+ * the backward frees until the next forward took 7% off a ResNet-18 step at batch 16 but raised its
+ * smallest -Xmx from 789 to 1005 MB (MemoryMain; why is not established: the freed arrays are no
+ * longer garbage, and G1 never moves arrays this large, so fragmentation is a suspect).
+ * Methods are synchronized; a recycler is meant for one loop at a time.
  */
 public final class Recycler {
     private static final ThreadLocal<Recycler> CURRENT = new ThreadLocal<>();
@@ -53,8 +63,9 @@ public final class Recycler {
     }
 
     /**
-     * @param poison fill every array with NaN before handing it out again: for tests that prove each
-     *               user of {@link Tensor#empty} writes its whole output
+     * @param poison fill every array with NaN when it is given back and again before it is handed out:
+     *               for tests that prove each user of {@link Tensor#empty} writes its whole output, and
+     *               that nothing reads an array after it was given back
      */
     public Recycler(boolean poison) {
         this.poison = poison;
@@ -105,6 +116,7 @@ public final class Recycler {
      */
     public synchronized boolean give(float[] a) {
         if (out.remove(a) == null) return false;
+        if (poison) Arrays.fill(a, Float.NaN);
         free.computeIfAbsent(a.length, n -> new ArrayDeque<>()).addLast(a);
         pooled += a.length;
         return true;
@@ -113,6 +125,17 @@ public final class Recycler {
     /** Floats held for reuse now. */
     public synchronized long pooledFloats() {
         return pooled;
+    }
+
+    /**
+     * Forgets every pooled array (they become garbage), keeping the record of those handed out: a training
+     * loop calls it after the backward, so the activations and gradients the backward gave back do not
+     * stay in the heap beside the next forward's (see the class comment); the parameter gradients it
+     * gives back after the optimizer step are pooled again.
+     */
+    public synchronized void clear() {
+        free.clear();
+        pooled = 0;
     }
 
     /** Floats handed out again so far (each spared the JVM's zeroing of a new array). */

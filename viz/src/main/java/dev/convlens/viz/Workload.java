@@ -173,31 +173,43 @@ public final class Workload {
         }
     }
 
+    /**
+     * With this workload's recycler in use and the run released as the walk goes, so the backward makes
+     * its gradients in the activations it frees, and the next call its activations in the arrays of this one.
+     */
     private float saliency() {
-        Run run = g.infer(k, Map.of(input, x));
-        Tensor z = run.output();
-        int n = x.dim(0), kk = z.size() / n;
-        Tensor seedGrad = Tensor.zeros(z.shape());
-        for (int r = 0; r < n; r++) {
-            int best = 0;
-            for (int i = 1; i < kk; i++) if (z.data[r * kk + i] > z.data[r * kk + best]) best = i;
-            seedGrad.data[r * kk + best] = 1;
+        try (Recycler.Use u = recycler.use()) {
+            Run run = g.infer(k, Map.of(input, x));
+            Tensor z = run.output();
+            int n = x.dim(0), kk = z.size() / n;
+            Tensor seedGrad = Tensor.zeros(z.shape());
+            for (int r = 0; r < n; r++) {
+                int best = 0;
+                for (int i = 1; i < kk; i++) if (z.data[r * kk + i] > z.data[r * kk + best]) best = i;
+                seedGrad.data[r * kk + best] = 1;
+            }
+            Tensor dx = run.backwardReleasing(output, seedGrad, Relu.Rule.GRADIENT, List.of(input)).get(input);
+            float first = dx.data[0];
+            recycler.give(dx.data);
+            return first;
         }
-        return run.backward(output, seedGrad, Relu.Rule.GRADIENT, List.of(input)).get(input).data[0];
     }
 
+    /** As {@code Trainer} runs a step: the recycler in use for the backward only (see Trainer). */
     private float trainStep() {
+        Run run = g.forwardTraining(k, Map.of(input, x), List.of());
+        Tensor logits = run.output();
+        Tensor z = logits.reshape(labels.length, classes);
+        CrossEntropy.Result ce = CrossEntropy.forward(z, labels);
+        Tensor dz = CrossEntropy.backward(ce.probs(), labels, 1f).reshape(logits.shape());
+        Map<String, Tensor> grads;
         try (Recycler.Use u = recycler.use()) {
-            Run run = g.forwardTraining(k, Map.of(input, x), List.of());
-            Tensor logits = run.output();
-            Tensor z = logits.reshape(labels.length, classes);
-            CrossEntropy.Result ce = CrossEntropy.forward(z, labels);
-            Tensor dz = CrossEntropy.backward(ce.probs(), labels, 1f).reshape(logits.shape());
-            Map<String, Tensor> grads = run.backwardReleasing(output, dz, Relu.Rule.GRADIENT, learnable);
-            sgd.step(k, g.params, grads, TRAIN_LR);
-            for (Tensor gr : grads.values()) recycler.give(gr.data); // used up by the step
-            return ce.loss();
+            grads = run.backwardReleasing(output, dz, Relu.Rule.GRADIENT, learnable);
         }
+        recycler.clear();
+        sgd.step(k, g.params, grads, TRAIN_LR);
+        for (Tensor gr : grads.values()) recycler.give(gr.data); // used up by the step
+        return ce.loss();
     }
 
     private float visualize() {

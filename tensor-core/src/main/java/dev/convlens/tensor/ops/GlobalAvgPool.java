@@ -45,7 +45,7 @@ public final class GlobalAvgPool {
         Shapes.check(dy.dim(0) == xShape[0] && dy.dim(1) == xShape[1] && dy.dim(2) == 1 && dy.dim(3) == 1, OP,
                 "output gradient dy " + Shapes.str(dy.shape()) + " does not match the output shape "
                         + Shapes.str(xShape[0], xShape[1], 1, 1) + " of input " + Shapes.str(xShape));
-        Tensor dx = Tensor.zeros(xShape);
+        Tensor dx = Tensor.empty(xShape); // every element written below
         int planes = xShape[0] * xShape[1], hw = xShape[2] * xShape[3];
         float[] dxd = dx.data, dyd = dy.data;
         for (int p = 0; p < planes; p++) {

@@ -115,7 +115,7 @@ public record MaxPool2d(int kernelH, int kernelW, int strideH, int strideW, int 
                 Shapes.check(false, OP, "switch " + s + " at output " + o + " is outside the input " + Shapes.str(xShape));
             }
         }
-        Tensor dx = Tensor.zeros(xShape);
+        Tensor dx = Tensor.empty(xShape); // the kernel zeroes it, then adds at the switches
         kern.maxPoolBackward(g, dy.data, switches, dx.data);
         return dx;
     }

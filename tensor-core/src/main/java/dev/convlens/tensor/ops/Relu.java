@@ -73,7 +73,7 @@ public final class Relu {
         Shapes.check(x != null, OP, "input x is null");
         Shapes.check(dy != null, OP, "output gradient dy is null");
         Shapes.requireSameShape(OP, "input x", x, "output gradient dy", dy);
-        Tensor dx = Tensor.zeros(x.shape());
+        Tensor dx = Tensor.empty(x.shape());
         kern.reluBackward(x.data, dy.data, dx.data, rule != Rule.DECONVNET, rule != Rule.GRADIENT);
         return dx;
     }

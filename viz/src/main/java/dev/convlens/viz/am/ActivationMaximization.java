@@ -2,6 +2,7 @@ package dev.convlens.viz.am;
 
 import dev.convlens.nn.Graph;
 import dev.convlens.nn.Run;
+import dev.convlens.tensor.Recycler;
 import dev.convlens.tensor.Shapes;
 import dev.convlens.tensor.Tensor;
 import dev.convlens.tensor.io.Npy;
@@ -110,20 +111,25 @@ public final class ActivationMaximization {
         // inference with batch norm folded into the convolutions, the objectives' values kept unfused
         List<String> objectives = new ArrayList<>();
         for (Objective o : terms) objectives.add(o.value(g));
-        Run run = g.infer(k, Map.of(input, x), objectives);
-
-        Map<String, Tensor> seeds = new LinkedHashMap<>();
-        double j = 0;
-        for (Objective o : terms) {
-            String v = o.value(g);
-            Tensor a = run.value(v);
-            Tensor seed = seeds.computeIfAbsent(v, name -> Tensor.zeros(a.shape()));
-            j += o.evaluate(a, seed);
-        }
         Tensor dz = Tensor.zeros(z.shape());
-        for (Map.Entry<String, Tensor> e : seeds.entrySet()) {
-            Tensor dx = run.backward(e.getKey(), e.getValue(), Relu.Rule.GRADIENT, List.of(input)).get(input);
-            for (int i = 0; i < dz.data.length; i++) dz.data[i] += dx.data[i] / std[(i / hw) % std.length];
+        double j = 0;
+        // this step's recycler: the backward makes its gradients in the activations and gradients it is
+        // done with (the transforms give each step another input size, so nothing is kept across steps)
+        try (Recycler.Use u = new Recycler().use()) {
+            Run run = g.infer(k, Map.of(input, x), objectives);
+            Map<String, Tensor> seeds = new LinkedHashMap<>();
+            for (Objective o : terms) {
+                String v = o.value(g);
+                Tensor a = run.value(v);
+                Tensor seed = seeds.computeIfAbsent(v, name -> Tensor.zeros(a.shape()));
+                j += o.evaluate(a, seed);
+            }
+            for (Map.Entry<String, Tensor> e : seeds.entrySet()) {
+                List<String> wrt = List.of(input);
+                Tensor dx = (seeds.size() == 1 ? run.backwardReleasing(e.getKey(), e.getValue(), Relu.Rule.GRADIENT, wrt)
+                        : run.backward(e.getKey(), e.getValue(), Relu.Rule.GRADIENT, wrt)).get(input);
+                for (int i = 0; i < dz.data.length; i++) dz.data[i] += dx.data[i] / std[(i / hw) % std.length];
+            }
         }
         for (int t = transforms.size() - 1; t >= 0; t--) dz = transforms.get(t).backward(dz, shapes.get(t));
         double penalty = 0;
