@@ -101,11 +101,11 @@ public final class ActivationMaximization {
         }
         Shapes.check(z.dim(1) == mean.length, "ActivationMaximization", "image has " + z.dim(1) + " channels, "
                 + "normalization " + mean.length);
-        int hw = z.dim(2) * z.dim(3);
+        int hw = z.dim(2) * z.dim(3), planes = z.size() / hw;
         Tensor x = Tensor.zeros(z.shape());
-        for (int i = 0; i < x.data.length; i++) {
-            int c = (i / hw) % mean.length;
-            x.data[i] = (z.data[i] - mean[c]) / std[c];
+        for (int p = 0; p < planes; p++) {                  // plane by plane: no division per pixel
+            float m = mean[p % mean.length], s = std[p % std.length];
+            for (int i = p * hw, end = i + hw; i < end; i++) x.data[i] = (z.data[i] - m) / s;
         }
         String input = g.inputs.get(0);
         // inference with batch norm folded into the convolutions, the objectives' values kept unfused
@@ -128,7 +128,10 @@ public final class ActivationMaximization {
                 List<String> wrt = List.of(input);
                 Tensor dx = (seeds.size() == 1 ? run.backwardReleasing(e.getKey(), e.getValue(), Relu.Rule.GRADIENT, wrt)
                         : run.backward(e.getKey(), e.getValue(), Relu.Rule.GRADIENT, wrt)).get(input);
-                for (int i = 0; i < dz.data.length; i++) dz.data[i] += dx.data[i] / std[(i / hw) % std.length];
+                for (int p = 0; p < planes; p++) {
+                    float s = std[p % std.length];
+                    for (int i = p * hw, end = i + hw; i < end; i++) dz.data[i] += dx.data[i] / s;
+                }
             }
         }
         for (int t = transforms.size() - 1; t >= 0; t--) dz = transforms.get(t).backward(dz, shapes.get(t));
