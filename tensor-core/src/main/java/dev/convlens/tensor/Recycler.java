@@ -29,23 +29,26 @@ import java.util.WeakHashMap;
  *
  * <p>Use, once per training step (see {@code Trainer}):
  * <pre>
- *   try (Recycler.Use u = recycler.use()) {
- *       Run run = graph.forwardTraining(k, feeds, List.of());
- *       Map&lt;String, Tensor&gt; grads = run.backwardReleasing(...);
- *       recycler.clear();                                          // the backward's leftovers
- *       optimizer.step(k, graph.params, grads, lr);
- *       for (Tensor g : grads.values()) recycler.give(g.data);   // used up by the step
+ *   Run run = graph.forwardTraining(k, feeds, List.of());
+ *   Map&lt;String, Tensor&gt; grads;
+ *   try (Recycler.Use u = recycler.use()) {                      // the backward only: see below
+ *       grads = run.backwardReleasing(...);
  *   }
+ *   recycler.clear();                                              // the gradients it used up
+ *   optimizer.step(k, graph.params, grads, lr);
+ *   for (Tensor g : grads.values()) recycler.give(g.data);       // used up by the step
  * </pre>
  * and for inference or saliency in a loop, the work of one call inside {@code use()}: the next call
  * makes its values in the arrays of the one before.
  * Only arrays this recycler handed out are taken back ({@link #give} ignores any other array, e.g. a
  * parameter). It holds what was given and not taken again, until {@link #clear} or until it is dropped.
  *
- * <p>A training loop clears what the backward gave back before the next forward: holding the arrays
- * the backward frees until the next forward took 7% off a ResNet-18 step at batch 16 but raised its
- * smallest -Xmx from 789 to 1005 MB (MemoryMain; why is not established: the freed arrays are no
- * longer garbage, and G1 never moves arrays this large, so fragmentation is a suspect).
+ * <p>A training loop keeps its forward out of the recycler and clears what the backward gave back:
+ * holding the arrays the backward frees until the next forward took 7% off a ResNet-18 step at batch
+ * 16 but raised its smallest -Xmx from 789 to 1005 MB (MemoryMain, stop 18), and a forward whose
+ * activations the recycler handed out (so that the backward pooled them) needed 1036 MB against 743
+ * (stop 22). Why is not established: the pooled arrays are no longer garbage, and G1 never moves
+ * arrays this large, so fragmentation is a suspect.
  * Methods are synchronized; a recycler is meant for one loop at a time.
  */
 public final class Recycler {
