@@ -6,6 +6,7 @@ import static dev.convlens.tensor.simd.Gemm.VL;
 
 import dev.convlens.tensor.kernels.ConvGeom;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
@@ -30,6 +31,14 @@ final class Im2col {
     private Im2col() {}
 
     private static final FloatVector ZERO = FloatVector.zero(S);
+    /** Lane l holds the int {@code 1 << l} (as a float's bits): ANDed with a set of lanes as bits, it tells the lanes in the set. */
+    private static final IntVector LANE_BIT;
+
+    static {
+        float[] bits = new float[VL];
+        for (int l = 0; l < VL; l++) bits[l] = Float.intBitsToFloat(1 << l);
+        LANE_BIT = (IntVector) FloatVector.fromArray(S, bits, 0).reinterpretAsInts();
+    }
     /** (0, 1, ..., VL-1) as floats. */
     private static final FloatVector IOTA = FloatVector.zero(S).addIndex(1);
     /** (0, 2, ..., 2*VL-2) as floats. */
@@ -250,16 +259,21 @@ final class Im2col {
      * {@link #shiftedPanel}'s rows of one tap, {@code q = first, first + taps, ... < q1}, with the
      * lanes set in {@code zero} blended to 0 by two masks made once (a method of its own: masks that
      * may be null in the caller's loop would reach {@code blend} as a phi, which C2 leaves to the
-     * lane-by-lane Java fallback: layer4 at batch 16 ran 16 -> 23 ms that way).
+     * lane-by-lane Java fallback: layer4 at batch 16 ran 16 -> 23 ms that way). The masks come from
+     * {@link #LANE_BIT} and a compare, on the floats' bits: {@code VectorMask.fromLong} is not compiled
+     * to vector instructions on JDK 17 (it fills a boolean array: ~20 ns a mask against ~2.5, ad hoc).
      */
     private static void blendRows(float[] x, int xc, int chan, int off, int p0, int taps, int first, int q1, int q0,
                                   long zero, float[] dst, int dOff) {
-        VectorMask<Float> z0 = VectorMask.fromLong(S, zero), z1 = VectorMask.fromLong(S, zero >>> VL);
+        VectorMask<Integer> z0 = LANE_BIT.and((int) zero).compare(VectorOperators.NE, 0),
+                z1 = LANE_BIT.and((int) (zero >>> VL)).compare(VectorOperators.NE, 0);
         for (int q = first; q < q1; q += taps) {
             int src = xc + q / taps * chan + off + p0, d = dOff + (q - q0) * NR;
             if (src >= 0 && src + NR <= x.length) {
-                FloatVector.fromArray(S, x, src).blend(ZERO, z0).intoArray(dst, d);
-                FloatVector.fromArray(S, x, src + VL).blend(ZERO, z1).intoArray(dst, d + VL);
+                ((FloatVector) ((IntVector) FloatVector.fromArray(S, x, src).reinterpretAsInts()).blend(0, z0)
+                        .reinterpretAsFloats()).intoArray(dst, d);
+                ((FloatVector) ((IntVector) FloatVector.fromArray(S, x, src + VL).reinterpretAsInts()).blend(0, z1)
+                        .reinterpretAsFloats()).intoArray(dst, d + VL);
             } else {                                                // the array's first or last floats: lane by lane
                 for (int j = 0; j < NR; j++) dst[d + j] = (zero >>> j & 1) != 0 ? 0f : x[src + j];
             }
