@@ -25,7 +25,11 @@ public interface Op {
     Step forward(Kernels k, Tensor[] in, boolean training);
 
     /**
-     * The gradients of the inputs.
+     * The gradients of the inputs. It must not write into {@code dOut}, {@code in} or what the step
+     * saved: a gradient it receives may be another node's too (an Add passes its {@code dOut} to both
+     * inputs), and {@link Run} may give an array it has used up to the {@link dev.convlens.tensor.Recycler}
+     * in use. It may return a {@code dOut} itself, or one tensor for two inputs; Run never writes into a
+     * returned gradient (sums go to new arrays).
      *
      * @param step the forward step of this node (outputs and saved values)
      * @param dOut gradient of each output; null where no gradient reaches an output
