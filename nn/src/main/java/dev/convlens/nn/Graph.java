@@ -204,30 +204,17 @@ public final class Graph {
         List<Node> plan = plans.computeIfAbsent(Set.of(), this::fuse);
         Map<String, Integer> lastRead = new java.util.HashMap<>();
         for (int i = 0; i < plan.size(); i++) for (String in : plan.get(i).inputs()) if (!in.isEmpty()) lastRead.put(in, i);
-        Map<String, Tensor> values = new java.util.HashMap<>(params);
-        // arrays never given back: the parameters' and the feeds'; and how many live values share each other array
+        Map<String, Tensor> values = startValues(feeds);
+        // arrays never given back: the parameters' and the feeds' (all the values so far); and how many
+        // live values share each other array
         Set<float[]> pinned = Collections.newSetFromMap(new java.util.IdentityHashMap<>());
-        for (Tensor t : params.values()) pinned.add(t.data);
-        for (String in : inputs) {
-            Tensor t = feeds.get(in);
-            if (t == null) throw new IllegalArgumentException("Graph: input '" + in + "' was not given (inputs: " + inputs + ")");
-            values.put(in, t);
-            pinned.add(t.data);
-        }
+        for (Tensor t : values.values()) pinned.add(t.data);
         Map<float[], Integer> sharing = new java.util.IdentityHashMap<>();
-        Recycler own = Recycler.current() == null ? new Recycler() : null;
-        try (Recycler.Use u = own != null ? own.use() : () -> {}) {
+        try (Recycler.Use u = Recycler.ensure()) {
             Recycler r = Recycler.current();
             for (int i = 0; i < plan.size(); i++) {
                 Node n = plan.get(i);
-                Tensor[] in = new Tensor[n.inputs().size()];
-                for (int j = 0; j < in.length; j++) in[j] = n.inputs().get(j).isEmpty() ? null : values.get(n.inputs().get(j));
-                Tensor[] out;
-                try {
-                    out = n.op().forward(k, in, false).out();
-                } catch (IllegalArgumentException e) {
-                    throw new IllegalArgumentException("node '" + n.name() + "' (" + n.op().type() + "): " + e.getMessage(), e);
-                }
+                Tensor[] out = step(n, k, values, false).out();
                 for (int o = 0; o < n.outputs().size() && o < out.length; o++) {
                     String name = n.outputs().get(o);
                     if (name.isEmpty()) continue;
@@ -356,27 +343,37 @@ public final class Graph {
             Run onDevice = ClGraph.forward(this, cl, feeds, training);
             if (onDevice != null) return onDevice;
         }
-        Map<String, Tensor> values = new LinkedHashMap<>(params);
-        for (String in : inputs) {
-            Tensor t = feeds.get(in);
-            if (t == null) throw new IllegalArgumentException("Graph: input '" + in + "' was not given (inputs: " + inputs + ")");
-            values.put(in, t);
-        }
+        Map<String, Tensor> values = startValues(feeds);
         List<Op.Step> steps = new ArrayList<>(nodes.size());
         for (Node n : nodes) {
-            Tensor[] in = new Tensor[n.inputs().size()];
-            for (int i = 0; i < in.length; i++) in[i] = n.inputs().get(i).isEmpty() ? null : values.get(n.inputs().get(i));
-            Op.Step step;
-            try {
-                step = n.op().forward(k, in, training);
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("node '" + n.name() + "' (" + n.op().type() + "): " + e.getMessage(), e);
-            }
+            Op.Step step = step(n, k, values, training);
             for (int o = 0; o < n.outputs().size() && o < step.out().length; o++) {
                 if (!n.outputs().get(o).isEmpty()) values.put(n.outputs().get(o), step.out()[o]);
             }
             steps.add(step);
         }
         return new Run(this, k, values, steps);
+    }
+
+    /** The parameters and the feeds by name, a feed for every input (else the input is named). */
+    private Map<String, Tensor> startValues(Map<String, Tensor> feeds) {
+        Map<String, Tensor> values = new LinkedHashMap<>(params);
+        for (String in : inputs) {
+            Tensor t = feeds.get(in);
+            if (t == null) throw new IllegalArgumentException("Graph: input '" + in + "' was not given (inputs: " + inputs + ")");
+            values.put(in, t);
+        }
+        return values;
+    }
+
+    /** Node n's forward on its inputs from {@code values}; a shape error names the node. */
+    private static Op.Step step(Node n, Kernels k, Map<String, Tensor> values, boolean training) {
+        Tensor[] in = new Tensor[n.inputs().size()];
+        for (int i = 0; i < in.length; i++) in[i] = n.inputs().get(i).isEmpty() ? null : values.get(n.inputs().get(i));
+        try {
+            return n.op().forward(k, in, training);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("node '" + n.name() + "' (" + n.op().type() + "): " + e.getMessage(), e);
+        }
     }
 }

@@ -114,7 +114,7 @@ public final class Layers {
             Recycler r = k instanceof OpenClKernels ? null : Recycler.current();
             if (r != null) {
                 if (reluGrad != null && reluGrad != dRes) r.give(reluGrad.data);
-                if (dz != reluGrad && dz != dOut[0] && dz != dRes) r.give(dz.data);
+                if (dz != reluGrad && dz != dOut[0]) r.give(dz.data);   // the scaled copy
             }
             return d;
         }

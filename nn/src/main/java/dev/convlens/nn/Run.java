@@ -110,8 +110,7 @@ public final class Run {
         pinned.add(seed.data);
         for (Tensor t : graph.params.values()) pinned.add(t.data);
         for (String in : graph.inputs) if (values.containsKey(in)) pinned.add(values.get(in).data);
-        Recycler own = Recycler.current() == null && !(k instanceof OpenClKernels) ? new Recycler() : null;
-        try (Recycler.Use u = own != null ? own.use() : () -> {}) {
+        try (Recycler.Use u = k instanceof OpenClKernels ? () -> {} : Recycler.ensure()) {
             Recycler r = k instanceof OpenClKernels ? null : Recycler.current();
             List<Tensor> dead = new ArrayList<>();
             for (int i = graph.nodes.size() - 1; i >= 0; i--) {

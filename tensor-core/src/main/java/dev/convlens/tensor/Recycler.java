@@ -30,11 +30,7 @@ import java.util.WeakHashMap;
  * <p>Use, once per training step (see {@code Trainer}):
  * <pre>
  *   Run run = graph.forwardTraining(k, feeds, List.of());
- *   Map&lt;String, Tensor&gt; grads;
- *   try (Recycler.Use u = recycler.use()) {                      // the backward only: see below
- *       grads = run.backwardReleasing(...);
- *   }
- *   recycler.clear();                                              // the gradients it used up
+ *   Map&lt;String, Tensor&gt; grads = Trainer.backwardRecycled(run, ...);  // in use for the backward, then cleared
  *   optimizer.step(k, graph.params, grads, lr);
  *   for (Tensor g : grads.values()) recycler.give(g.data);       // used up by the step
  * </pre>
@@ -93,6 +89,15 @@ public final class Recycler {
     /** The recycler in use on the calling thread, or null. */
     public static Recycler current() {
         return CURRENT.get();
+    }
+
+    /**
+     * Leaves the recycler in use on this thread as it is, or, when there is none, installs a fresh one
+     * until the returned handle is closed: for work that gives back what it is done with either way
+     * ({@code Graph.predict}, {@code Run.backward}); {@link #current} is not null inside.
+     */
+    public static Use ensure() {
+        return CURRENT.get() != null ? () -> {} : new Recycler().use();
     }
 
     /** An array of length n: a pooled one when there is one, else a new (zeroed) one; either way recorded as handed out. */

@@ -195,18 +195,14 @@ public final class Workload {
         }
     }
 
-    /** As {@code Trainer} runs a step: the recycler in use for the backward only (see Trainer). */
+    /** As {@code Trainer} runs a step ({@link Trainer#backwardRecycled}). */
     private float trainStep() {
         Run run = g.forwardTraining(k, Map.of(input, x), List.of());
         Tensor logits = run.output();
         Tensor z = logits.reshape(labels.length, classes);
         CrossEntropy.Result ce = CrossEntropy.forward(z, labels);
         Tensor dz = CrossEntropy.backward(ce.probs(), labels, 1f).reshape(logits.shape());
-        Map<String, Tensor> grads;
-        try (Recycler.Use u = recycler.use()) {
-            grads = run.backwardReleasing(output, dz, Relu.Rule.GRADIENT, learnable);
-        }
-        recycler.clear();
+        Map<String, Tensor> grads = Trainer.backwardRecycled(run, output, dz, learnable, recycler);
         sgd.step(k, g.params, grads, TRAIN_LR);
         for (Tensor gr : grads.values()) recycler.give(gr.data); // used up by the step
         return ce.loss();

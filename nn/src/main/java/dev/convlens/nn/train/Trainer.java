@@ -122,6 +122,25 @@ public final class Trainer {
     }
 
     /**
+     * A training step's backward ({@code run.backwardReleasing} with the true ReLU gradient) with
+     * {@code recycler} in use for it alone, then cleared: the backward makes its weight gradients in
+     * the arrays the step before gave back, and its other gradients in the ones it has used up; what it
+     * gave back is dropped before the next forward. The forward stays out of the recycler: with its
+     * activations handed out by it, the backward would pool them too, and the smallest -Xmx of a
+     * ResNet-18 step at batch 16 rose from 712 to 1036 MB (MemoryMain). The caller gives the gradients
+     * back once the optimizer step has used them up.
+     */
+    public static Map<String, Tensor> backwardRecycled(Run run, String output, Tensor dz, List<String> learnable,
+                                                       Recycler recycler) {
+        Map<String, Tensor> grads;
+        try (Recycler.Use u = recycler.use()) {
+            grads = run.backwardReleasing(output, dz, Relu.Rule.GRADIENT, learnable);
+        }
+        recycler.clear();
+        return grads;
+    }
+
+    /**
      * The parameters training changes: those not frozen, except batch norm's running statistics
      * (inputs 3 and 4 of a BatchNorm node), which the forward pass updates itself.
      */
@@ -201,11 +220,7 @@ public final class Trainer {
         String input = g.inputs.get(0), output = g.outputs.get(0);
         double lossSum = 0, correct = 0, count = 0;
         long t0 = System.nanoTime(), lastDraw = 0;
-        // each step's parameter gradients are made in the arrays of the step before; the recycler is in
-        // use for the backward only, whose used-up gradients it also takes (its activations stay the
-        // JVM's: handed out by the recycler, the backward would pool them, and the smallest -Xmx of a
-        // ResNet-18 step at batch 16 rose from 712 to 1036 MB, MemoryMain)
-        Recycler recycler = new Recycler();
+        Recycler recycler = new Recycler(); // each step's parameter gradients are made in the arrays of the step before
         try (Loader loader = new Loader(train, cfg.batch(), cfg.normalize(), cfg.augment(), cfg.seed(), epoch, true)) {
             int nb = loader.batches();
             for (int b = 0; ; b++) {
@@ -218,11 +233,7 @@ public final class Trainer {
                 CrossEntropy.Result ce = CrossEntropy.forward(z, batch.labels());
                 if (!Float.isFinite(ce.loss())) throw nonFiniteForward(run, ce.loss());
                 Tensor dz = CrossEntropy.backward(ce.probs(), batch.labels(), 1f).reshape(logits.shape());
-                Map<String, Tensor> grads;
-                try (Recycler.Use u = recycler.use()) {
-                    grads = run.backwardReleasing(output, dz, Relu.Rule.GRADIENT, learnable);
-                }
-                recycler.clear(); // the gradients the backward used up: not kept beside the next forward's activations
+                Map<String, Tensor> grads = backwardRecycled(run, output, dz, learnable, recycler);
                 for (Map.Entry<String, Tensor> e : grads.entrySet()) {
                     if (!k.allFinite(e.getValue().data)) {
                         throw new NonFiniteException(step, e.getKey(), "NaN/Inf first appeared at step " + step + " (epoch "
