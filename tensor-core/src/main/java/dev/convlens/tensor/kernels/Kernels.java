@@ -15,6 +15,22 @@ public interface Kernels {
     /** Short name for reports: "reference", "simd". */
     String name();
 
+    /** The threads {@link #parallelFor} runs tasks on: 1 unless a layer says otherwise. */
+    default int threads() {
+        return 1;
+    }
+
+    /**
+     * Runs the independent tasks {@code 0..tasks-1} and returns when all are done, rethrowing the
+     * first failure: on this layer's threads where it has several (the SIMD layer's workers, which
+     * take tasks as they finish others), else in order on the caller. For work beside the kernels
+     * that should keep every core busy too (the visualizations' image transforms). No task may read
+     * what another writes; a body that allocates per task defeats the point.
+     */
+    default void parallelFor(int tasks, java.util.function.IntConsumer body) {
+        for (int t = 0; t < tasks; t++) body.accept(t);
+    }
+
     /**
      * Convolution forward: {@code y[n,k,oy,ox] = b[k] + sum_{c',r,s} w[k,c',r,s] * x[n, g*cg+c', oy*sh-pt+r*dh, ox*sw-pl+s*dw]}
      * (cross-correlation, as PyTorch and ONNX define it; out-of-range input reads as 0).

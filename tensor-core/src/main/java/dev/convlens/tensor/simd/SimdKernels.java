@@ -132,8 +132,14 @@ public final class SimdKernels implements Kernels {
     }
 
     /** The thread count this instance splits work over. */
+    @Override
     public int threads() {
         return threads;
+    }
+
+    @Override
+    public void parallelFor(int tasks, java.util.function.IntConsumer body) {
+        parallelFor(tasks, (t, ws) -> body.accept(t));
     }
 
     // ---------------------------------------------------------------- workspaces and threads

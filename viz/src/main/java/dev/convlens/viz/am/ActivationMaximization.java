@@ -92,12 +92,12 @@ public final class ActivationMaximization {
 
     /** J', its parts and dJ'/dparam for the current parameter under {@code transforms}. */
     public Eval evaluate(ImageParam param, List<Transform> transforms, double l2, double tv) {
-        Tensor img = param.image();
+        Tensor img = param.image(k);
         List<int[]> shapes = new ArrayList<>();
         Tensor z = img;
         for (Transform t : transforms) {
             shapes.add(z.shape());
-            z = t.forward(z);
+            z = t.forward(k, z);
         }
         Shapes.check(z.dim(1) == mean.length, "ActivationMaximization", "image has " + z.dim(1) + " channels, "
                 + "normalization " + mean.length);
@@ -134,11 +134,11 @@ public final class ActivationMaximization {
                 }
             }
         }
-        for (int t = transforms.size() - 1; t >= 0; t--) dz = transforms.get(t).backward(dz, shapes.get(t));
+        for (int t = transforms.size() - 1; t >= 0; t--) dz = transforms.get(t).backward(k, dz, shapes.get(t));
         double penalty = 0;
         if (l2 != 0) penalty += l2 * Regularizers.l2(img, l2, dz);
         if (tv != 0) penalty += tv * Regularizers.totalVariation(img, tv, dz);
-        return new Eval(j, penalty, param.backward(dz));
+        return new Eval(j, penalty, param.backward(k, dz));
     }
 
     /**
@@ -169,7 +169,7 @@ public final class ActivationMaximization {
                         e.objective(), e.penalty(), ms);
             }
         }
-        return new Result(param.image(), history);
+        return new Result(param.image(k), history);
     }
 
     /** One picture per batch element of {@code image (B,3,H,W)} in [0,1]. */

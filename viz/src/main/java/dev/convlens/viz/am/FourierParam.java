@@ -2,6 +2,7 @@ package dev.convlens.viz.am;
 
 import dev.convlens.tensor.Shapes;
 import dev.convlens.tensor.Tensor;
+import dev.convlens.tensor.kernels.Kernels;
 
 /**
  * The Fourier parameterization of Olah et al. 2017 (Lucid's {@code fft_image} and
@@ -20,6 +21,9 @@ import dev.convlens.tensor.Tensor;
  * {@code dt = ToRgb.backward(dImage)}, then {@code ds = scale * irfft2_ortho^T(dt) / 4} (the
  * adjoint of the real-linear inverse DFT, {@link RealDft2#adjoint}, times the same diagonal scale).
  *
+ * <p>The planes {@code (b, c)} are transformed as parallel tasks, each with its own {@link RealDft2}
+ * (its workspaces are not shared): the same bits on any thread count.
+ *
  * <p>{@link #blur} multiplies the spectrum by the Gaussian's transfer function
  * {@code exp(-2 pi^2 sigma^2 f^2)}: a circular Gaussian blur of {@code t}, exact and cheap here.
  */
@@ -30,6 +34,8 @@ public final class FourierParam implements ImageParam {
     private final Tensor s;
     private final int b, h, w, fw;
     private final RealDft2 dft;
+    /** One transform per plane (b, c): planes run as parallel tasks. */
+    private final RealDft2[] dfts;
     private final float[] scale; // (h, fw)
     private final ToRgb rgb = new ToRgb(true, true);
 
@@ -42,7 +48,9 @@ public final class FourierParam implements ImageParam {
         this.b = s.dim(0);
         this.h = h;
         this.w = w;
-        this.dft = new RealDft2(h, w);
+        this.dfts = new RealDft2[b * 3];
+        for (int i = 0; i < dfts.length; i++) dfts[i] = new RealDft2(h, w);
+        this.dft = dfts[0];
         this.fw = dft.fw;
         this.scale = new float[h * fw];
         double floor = 1.0 / Math.max(h, w);
@@ -57,31 +65,31 @@ public final class FourierParam implements ImageParam {
 
     public Tensor param() { return s; }
 
-    public Tensor image() {
+    public Tensor image(Kernels k) {
         Tensor t = Tensor.zeros(b, 3, h, w);
-        float[] scaled = new float[2 * h * fw];
-        for (int bc = 0; bc < b * 3; bc++) {
+        k.parallelFor(b * 3, bc -> {
             int o = bc * 2 * h * fw;
+            float[] scaled = new float[2 * h * fw];
             for (int i = 0; i < h * fw; i++) {
                 scaled[i] = s.data[o + i] * scale[i];
                 scaled[h * fw + i] = s.data[o + h * fw + i] * scale[i];
             }
-            dft.inverse(scaled, 0, h * fw, t.data, bc * h * w, 1 / MAGIC);
-        }
-        return rgb.forward(t);
+            dfts[bc].inverse(scaled, 0, h * fw, t.data, bc * h * w, 1 / MAGIC);
+        });
+        return rgb.forward(k, t);
     }
 
-    public Tensor backward(Tensor dImage) {
-        Tensor dt = rgb.backward(dImage);
+    public Tensor backward(Kernels k, Tensor dImage) {
+        Tensor dt = rgb.backward(k, dImage);
         Tensor ds = Tensor.zeros(s.shape());
-        for (int bc = 0; bc < b * 3; bc++) {
+        k.parallelFor(b * 3, bc -> {
             int o = bc * 2 * h * fw;
-            dft.adjoint(dt.data, bc * h * w, ds.data, o, o + h * fw, 1 / MAGIC);
+            dfts[bc].adjoint(dt.data, bc * h * w, ds.data, o, o + h * fw, 1 / MAGIC);
             for (int i = 0; i < h * fw; i++) {
                 ds.data[o + i] *= scale[i];
                 ds.data[o + h * fw + i] *= scale[i];
             }
-        }
+        });
         return ds;
     }
 

@@ -2,6 +2,7 @@ package dev.convlens.viz.am;
 
 import dev.convlens.tensor.Shapes;
 import dev.convlens.tensor.Tensor;
+import dev.convlens.tensor.kernels.Kernels;
 
 /**
  * The pixel parameterization: the parameter {@code p (B, 3, H, W)} is the image before the
@@ -32,9 +33,9 @@ public final class PixelParam implements ImageParam {
 
     public Tensor param() { return p; }
 
-    public Tensor image() { return rgb.forward(p); }
+    public Tensor image(Kernels k) { return rgb.forward(k, p); }
 
-    public Tensor backward(Tensor dImage) { return rgb.backward(dImage); }
+    public Tensor backward(Kernels k, Tensor dImage) { return rgb.backward(k, dImage); }
 
     public void blur(double sigma) { Regularizers.gaussianBlur(p, sigma); }
 

@@ -2,6 +2,7 @@ package dev.convlens.viz.am;
 
 import dev.convlens.tensor.Shapes;
 import dev.convlens.tensor.Tensor;
+import dev.convlens.tensor.kernels.Kernels;
 import org.joml.Matrix3f;
 import org.joml.Vector3f;
 
@@ -38,52 +39,67 @@ public final class ToRgb {
         m.scale(1f / maxNorm);
     }
 
-    /** y from t; overwrites nothing. */
-    public Tensor forward(Tensor t) {
+    /** y from t; overwrites nothing. Pixels in chunks over {@code k}'s threads (each pixel alone: the same bits on any count). */
+    public Tensor forward(Kernels k, Tensor t) {
         Shapes.requireRank("ToRgb", "t", t, 4);
         Shapes.check(t.dim(1) == 3, "ToRgb", "expected 3 channels but got " + Shapes.str(t.shape()));
-        Tensor y = t.copy();
-        int b = t.dim(0), hw = t.dim(2) * t.dim(3);
-        if (decorrelate) {
-            Vector3f v = new Vector3f();
-            for (int n = 0; n < b; n++) {
-                int o = n * 3 * hw;
-                for (int i = 0; i < hw; i++) {
-                    v.set(t.data[o + i], t.data[o + hw + i], t.data[o + 2 * hw + i]);
-                    m.transform(v);
-                    y.data[o + i] = v.x;
-                    y.data[o + hw + i] = v.y;
-                    y.data[o + 2 * hw + i] = v.z;
-                }
-            }
-        }
-        if (sigmoid) for (int i = 0; i < y.data.length; i++) y.data[i] = (float) (1 / (1 + Math.exp(-y.data[i])));
+        Tensor y = Tensor.zeros(t.shape());
+        int b = t.dim(0), hw = t.dim(2) * t.dim(3), per = chunksPerImage(k, b, hw);
+        k.parallelFor(b * per, c -> {
+            int n = c / per, i0 = (int) ((long) (c % per) * hw / per), i1 = (int) ((long) (c % per + 1) * hw / per);
+            forward(t.data, y.data, n * 3 * hw, hw, i0, i1);
+        });
         saved = y;
         return y;
     }
 
+    /** Pixels i0..i1-1 of the image at o: y = sigmoid(M t). */
+    private void forward(float[] t, float[] y, int o, int hw, int i0, int i1) {
+        Vector3f v = new Vector3f();
+        for (int c = 0; c < 3; c++) System.arraycopy(t, o + c * hw + i0, y, o + c * hw + i0, i1 - i0);
+        if (decorrelate)
+            for (int i = o + i0; i < o + i1; i++) {
+                v.set(t[i], t[i + hw], t[i + 2 * hw]);
+                m.transform(v);
+                y[i] = v.x;
+                y[i + hw] = v.y;
+                y[i + 2 * hw] = v.z;
+            }
+        if (sigmoid)
+            for (int c = 0; c < 3; c++)
+                for (int i = o + c * hw + i0, end = o + c * hw + i1; i < end; i++) y[i] = (float) (1 / (1 + Math.exp(-y[i])));
+    }
+
     /** dt from dy, for the last forward. */
-    public Tensor backward(Tensor dy) {
+    public Tensor backward(Kernels k, Tensor dy) {
         Shapes.requireSameShape("ToRgb backward", "dy", dy, "y", saved);
-        Tensor dt = dy.copy();
-        if (sigmoid) {
-            float[] y = saved.data;
-            for (int i = 0; i < dt.data.length; i++) dt.data[i] *= y[i] * (1 - y[i]);
-        }
+        Tensor dt = Tensor.zeros(dy.shape());
+        int b = dy.dim(0), hw = dy.dim(2) * dy.dim(3), per = chunksPerImage(k, b, hw);
+        k.parallelFor(b * per, c -> {
+            int n = c / per, i0 = (int) ((long) (c % per) * hw / per), i1 = (int) ((long) (c % per + 1) * hw / per);
+            backward(dy.data, saved.data, dt.data, n * 3 * hw, hw, i0, i1);
+        });
+        return dt;
+    }
+
+    /** Pixels i0..i1-1 of the image at o: dt = M^T (dy * y (1 - y)). */
+    private void backward(float[] dy, float[] y, float[] dt, int o, int hw, int i0, int i1) {
+        for (int c = 0; c < 3; c++)
+            for (int i = o + c * hw + i0, end = o + c * hw + i1; i < end; i++) dt[i] = sigmoid ? dy[i] * (y[i] * (1 - y[i])) : dy[i];
         if (decorrelate) {
-            int b = dy.dim(0), hw = dy.dim(2) * dy.dim(3);
             Vector3f v = new Vector3f();
-            for (int n = 0; n < b; n++) {
-                int o = n * 3 * hw;
-                for (int i = 0; i < hw; i++) {
-                    v.set(dt.data[o + i], dt.data[o + hw + i], dt.data[o + 2 * hw + i]);
-                    m.transformTranspose(v);
-                    dt.data[o + i] = v.x;
-                    dt.data[o + hw + i] = v.y;
-                    dt.data[o + 2 * hw + i] = v.z;
-                }
+            for (int i = o + i0; i < o + i1; i++) {
+                v.set(dt[i], dt[i + hw], dt[i + 2 * hw]);
+                m.transformTranspose(v);
+                dt[i] = v.x;
+                dt[i + hw] = v.y;
+                dt[i + 2 * hw] = v.z;
             }
         }
-        return dt;
+    }
+
+    /** Chunks of an image's pixels: about four per thread over the batch, at least 4096 pixels each. */
+    private static int chunksPerImage(Kernels k, int b, int hw) {
+        return Math.max(1, Math.min(hw / 4096, (4 * k.threads() + b - 1) / b));
     }
 }

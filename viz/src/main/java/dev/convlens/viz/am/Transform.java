@@ -2,21 +2,23 @@ package dev.convlens.viz.am;
 
 import dev.convlens.tensor.Shapes;
 import dev.convlens.tensor.Tensor;
+import dev.convlens.tensor.kernels.Kernels;
 import org.joml.Matrix3x2f;
 
 /**
  * One sampled robustness transform of a batch of images {@code x (B, C, H, W)} (Mordvintsev et
  * al. 2015; Olah et al. 2017: "transformation robustness"). All are linear in {@code x}, so each
- * backward is the adjoint (transpose) of the forward's sampling, written beside it.
+ * backward is the adjoint (transpose) of the forward's sampling, written beside it. {@code k}
+ * lends its threads ({@link Kernels#parallelFor}) to the transforms that have work to share.
  */
 public sealed interface Transform {
     /** The output shape for an input of shape {@code x}. */
     int[] outShape(int[] x);
 
-    Tensor forward(Tensor x);
+    Tensor forward(Kernels k, Tensor x);
 
     /** dx (shape {@code xShape}) from dy: the adjoint of {@link #forward}. */
-    Tensor backward(Tensor dy, int[] xShape);
+    Tensor backward(Kernels k, Tensor dy, int[] xShape);
 
     /**
      * Constant padding: {@code y[.., i, j] = x[.., i - p, j - p]} inside, {@code value} outside;
@@ -26,7 +28,7 @@ public sealed interface Transform {
     record Pad(int p, float value) implements Transform {
         public int[] outShape(int[] x) { return new int[] {x[0], x[1], x[2] + 2 * p, x[3] + 2 * p}; }
 
-        public Tensor forward(Tensor x) {
+        public Tensor forward(Kernels k, Tensor x) {
             Shapes.requireRank("Pad", "x", x, 4);
             int[] os = outShape(x.shape());
             Tensor y = Tensor.zeros(os);
@@ -35,7 +37,7 @@ public sealed interface Transform {
             return y;
         }
 
-        public Tensor backward(Tensor dy, int[] xShape) {
+        public Tensor backward(Kernels k, Tensor dy, int[] xShape) {
             Tensor dx = Tensor.zeros(xShape);
             copy(dx.data, xShape[2], xShape[3], dy.data, dy.dim(2), dy.dim(3), xShape[0] * xShape[1], p, p, false);
             return dx;
@@ -50,7 +52,7 @@ public sealed interface Transform {
     record Crop(int top, int left, int h, int w) implements Transform {
         public int[] outShape(int[] x) { return new int[] {x[0], x[1], h, w}; }
 
-        public Tensor forward(Tensor x) {
+        public Tensor forward(Kernels k, Tensor x) {
             Shapes.requireRank("Crop", "x", x, 4);
             Shapes.check(top >= 0 && left >= 0 && top + h <= x.dim(2) && left + w <= x.dim(3), "Crop",
                     "window " + h + "x" + w + " at (" + top + "," + left + ") leaves " + Shapes.str(x.shape()));
@@ -59,7 +61,7 @@ public sealed interface Transform {
             return y;
         }
 
-        public Tensor backward(Tensor dy, int[] xShape) {
+        public Tensor backward(Kernels k, Tensor dy, int[] xShape) {
             Tensor dx = Tensor.zeros(xShape);
             copy(dy.data, h, w, dx.data, xShape[2], xShape[3], xShape[0] * xShape[1], top, left, true);
             return dx;
@@ -93,24 +95,44 @@ public sealed interface Transform {
 
         public int[] outShape(int[] x) { return new int[] {x[0], x[1], outH, outW}; }
 
-        public Tensor forward(Tensor x) {
+        public Tensor forward(Kernels k, Tensor x) {
             Shapes.requireRank("Resample", "x", x, 4);
             Tensor y = Tensor.zeros(outShape(x.shape()));
-            run(x.data, x.dim(2), x.dim(3), y.data, x.dim(0) * x.dim(1), true);
+            int h = x.dim(2), w = x.dim(3), planes = x.dim(0) * x.dim(1), tasks = Math.min(outH, 4 * k.threads());
+            k.parallelFor(tasks, t -> run(x.data, h, w, y.data, planes, t * outH / tasks, (t + 1) * outH / tasks, true));
             return y;
         }
 
-        public Tensor backward(Tensor dy, int[] xShape) {
+        /**
+         * The scatter in bands of output rows, one per thread: band 0 adds into dx, each other band
+         * into a zeroed array of its own (bands' inputs overlap), summed into dx at the end. The bits
+         * depend on the thread count, not on which thread runs what.
+         */
+        public Tensor backward(Kernels k, Tensor dy, int[] xShape) {
             Tensor dx = Tensor.zeros(xShape);
-            run(dx.data, xShape[2], xShape[3], dy.data, xShape[0] * xShape[1], false);
+            int h = xShape[2], w = xShape[3], planes = xShape[0] * xShape[1], n = dx.size(), bands = Math.min(outH, k.threads());
+            float[][] into = new float[bands][];
+            into[0] = dx.data;
+            k.parallelFor(bands, t -> {
+                if (t > 0) into[t] = new float[n];       // zeroed by the thread that runs the band
+                run(into[t], h, w, dy.data, planes, t * outH / bands, (t + 1) * outH / bands, false);
+            });
+            if (bands > 1) {
+                int chunks = 4 * bands;
+                k.parallelFor(chunks, c -> {
+                    for (int b = 1; b < bands; b++)
+                        for (int i = (int) ((long) c * n / chunks), end = (int) ((long) (c + 1) * n / chunks); i < end; i++)
+                            dx.data[i] += into[b][i];
+                });
+            }
             return dx;
         }
 
-        /** forward: y = gather(x); backward: x += scatter(y). */
-        private void run(float[] x, int h, int w, float[] y, int planes, boolean forward) {
+        /** Output rows i0..i1-1 of every plane. forward: y = gather(x); backward: x += scatter(y). */
+        private void run(float[] x, int h, int w, float[] y, int planes, int i0, int i1, boolean forward) {
             float m00 = outToIn.m00(), m01 = outToIn.m01(), m10 = outToIn.m10(), m11 = outToIn.m11(),
                     m20 = outToIn.m20(), m21 = outToIn.m21();
-            for (int i = 0; i < outH; i++)
+            for (int i = i0; i < i1; i++)
                 for (int j = 0; j < outW; j++) {
                     float px = j + 0.5f, py = i + 0.5f;
                     float u = m00 * px + m10 * py + m20 - 0.5f, v = m01 * px + m11 * py + m21 - 0.5f;

@@ -436,13 +436,13 @@ final class DemoCommand implements Callable<Integer> {
 
         public Tensor param() { return p; }
 
-        public Tensor image() {
+        public Tensor image(Kernels k) {
             last = Tensor.zeros(p.shape());
             for (int i = 0; i < p.data.length; i++) last.data[i] = (float) (1 / (1 + Math.exp(-p.data[i])));
             return last;
         }
 
-        public Tensor backward(Tensor dImage) {
+        public Tensor backward(Kernels k, Tensor dImage) {
             Tensor d = Tensor.zeros(p.shape());
             for (int i = 0; i < d.data.length; i++) d.data[i] = dImage.data[i] * last.data[i] * (1 - last.data[i]);
             return d;
