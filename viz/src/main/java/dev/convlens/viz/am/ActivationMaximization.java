@@ -74,6 +74,13 @@ public final class ActivationMaximization {
     private final Kernels k;
     private final List<Objective> terms;
     private final float[] mean, std;
+    /**
+     * The arrays of one step, made again by the next: the forward's activations and the backward's
+     * gradients come from it ({@link Tensor#empty}), and the backward gives back what it is done with.
+     * It pools by length, so it holds one step's arrays for each input size the transforms produce
+     * (Lucid's: five, one per scale) and no more.
+     */
+    private final Recycler recycler = new Recycler();
 
     /** Maximizes the sum of {@code terms} on {@code g}, whose input expects ImageNet-normalized images. */
     public ActivationMaximization(Graph g, Kernels k, List<Objective> terms) {
@@ -102,20 +109,18 @@ public final class ActivationMaximization {
         Shapes.check(z.dim(1) == mean.length, "ActivationMaximization", "image has " + z.dim(1) + " channels, "
                 + "normalization " + mean.length);
         int hw = z.dim(2) * z.dim(3), planes = z.size() / hw;
-        Tensor x = Tensor.zeros(z.shape());
-        for (int p = 0; p < planes; p++) {                  // plane by plane: no division per pixel
-            float m = mean[p % mean.length], s = std[p % std.length];
-            for (int i = p * hw, end = i + hw; i < end; i++) x.data[i] = (z.data[i] - m) / s;
-        }
         String input = g.inputs.get(0);
         // inference with batch norm folded into the convolutions, the objectives' values kept unfused
         List<String> objectives = new ArrayList<>();
         for (Objective o : terms) objectives.add(o.value(g));
         Tensor dz = Tensor.zeros(z.shape());
         double j = 0;
-        // this step's recycler: the backward makes its gradients in the activations and gradients it is
-        // done with (the transforms give each step another input size, so nothing is kept across steps)
-        try (Recycler.Use u = new Recycler().use()) {
+        try (Recycler.Use u = recycler.use()) {
+            Tensor x = Tensor.empty(z.shape());
+            for (int p = 0; p < planes; p++) {              // plane by plane: no division per pixel
+                float m = mean[p % mean.length], s = std[p % std.length];
+                for (int i = p * hw, end = i + hw; i < end; i++) x.data[i] = (z.data[i] - m) / s;
+            }
             Run run = g.infer(k, Map.of(input, x), objectives);
             Map<String, Tensor> seeds = new LinkedHashMap<>();
             for (Objective o : terms) {
@@ -132,7 +137,9 @@ public final class ActivationMaximization {
                     float s = std[p % std.length];
                     for (int i = p * hw, end = i + hw; i < end; i++) dz.data[i] += dx.data[i] / s;
                 }
+                recycler.give(dx.data);                     // read: the next step makes an array of its size in it
             }
+            recycler.give(x.data);                          // the run, its only reader, is done
         }
         for (int t = transforms.size() - 1; t >= 0; t--) dz = transforms.get(t).backward(k, dz, shapes.get(t));
         double penalty = 0;
