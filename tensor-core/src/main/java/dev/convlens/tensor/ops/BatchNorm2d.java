@@ -93,7 +93,7 @@ public record BatchNorm2d(float eps, float momentum) {
         long m = (long) n * hw;
         Shapes.check(m > 1, OP, "training needs more than 1 value per channel, got input " + Shapes.str(x.shape()));
 
-        Tensor y = Tensor.zeros(x.shape());
+        Tensor y = Tensor.empty(x.shape());                 // the kernel writes every element
         float[] mean = new float[c], invStd = new float[c], var = new float[c];
         kern.batchNormTrainForward(n, c, hw, eps, x.data, data(gamma), data(beta), y.data, mean, invStd, var);
         if (runningMean != null) updateRunning(runningMean, runningVar, mean, var, m);
@@ -128,7 +128,7 @@ public record BatchNorm2d(float eps, float momentum) {
         requireSaved("mean", mean, c, x);
         requireSaved("invStd", invStd, c, x);
         int n = x.dim(0), hw = x.size() / (n * c);
-        Tensor dx = wantDx ? Tensor.zeros(x.shape()) : null;
+        Tensor dx = wantDx ? Tensor.empty(x.shape()) : null;  // the kernel writes every element
         Tensor dgamma = wantDgamma ? Tensor.zeros(c) : null;
         Tensor dbeta = wantDbeta ? Tensor.zeros(c) : null;
         kern.batchNormTrainBackward(n, c, hw, x.data, data(gamma), dy.data, mean, invStd,
@@ -149,7 +149,7 @@ public record BatchNorm2d(float eps, float momentum) {
         requireChannelVector("mean", mean, c, x, false);
         requireChannelVector("var", var, c, x, false);
         int n = x.dim(0), hw = x.size() / (n * c);
-        Tensor y = Tensor.zeros(x.shape());
+        Tensor y = Tensor.empty(x.shape());                 // the kernel writes every element
         kern.batchNormInferenceForward(n, c, hw, eps, x.data, data(gamma), data(beta), mean.data, var.data, y.data);
         return y;
     }
@@ -194,7 +194,7 @@ public record BatchNorm2d(float eps, float momentum) {
         requireChannelVector("var", var, c, x, false);
         Shapes.requireSameShape(OP, "output gradient dy", dy, "input x", x);
         int n = x.dim(0), hw = x.size() / (n * c);
-        Tensor dx = wantDx ? Tensor.zeros(x.shape()) : null;
+        Tensor dx = wantDx ? Tensor.empty(x.shape()) : null;  // the kernel writes every element
         Tensor dgamma = wantDgamma ? Tensor.zeros(c) : null;
         Tensor dbeta = wantDbeta ? Tensor.zeros(c) : null;
         kern.batchNormInferenceBackward(n, c, hw, eps, x.data, data(gamma), mean.data, var.data, dy.data,
