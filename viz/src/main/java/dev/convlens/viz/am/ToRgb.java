@@ -55,16 +55,8 @@ public final class ToRgb {
 
     /** Pixels i0..i1-1 of the image at o: y = sigmoid(M t). */
     private void forward(float[] t, float[] y, int o, int hw, int i0, int i1) {
-        Vector3f v = new Vector3f();
         for (int c = 0; c < 3; c++) System.arraycopy(t, o + c * hw + i0, y, o + c * hw + i0, i1 - i0);
-        if (decorrelate)
-            for (int i = o + i0; i < o + i1; i++) {
-                v.set(t[i], t[i + hw], t[i + 2 * hw]);
-                m.transform(v);
-                y[i] = v.x;
-                y[i + hw] = v.y;
-                y[i + 2 * hw] = v.z;
-            }
+        if (decorrelate) mix(y, o + i0, o + i1, hw, false);
         if (sigmoid)
             for (int c = 0; c < 3; c++)
                 for (int i = o + c * hw + i0, end = o + c * hw + i1; i < end; i++) y[i] = (float) (1 / (1 + Math.exp(-y[i])));
@@ -86,15 +78,19 @@ public final class ToRgb {
     private void backward(float[] dy, float[] y, float[] dt, int o, int hw, int i0, int i1) {
         for (int c = 0; c < 3; c++)
             for (int i = o + c * hw + i0, end = o + c * hw + i1; i < end; i++) dt[i] = sigmoid ? dy[i] * (y[i] * (1 - y[i])) : dy[i];
-        if (decorrelate) {
-            Vector3f v = new Vector3f();
-            for (int i = o + i0; i < o + i1; i++) {
-                v.set(dt[i], dt[i + hw], dt[i + 2 * hw]);
-                m.transformTranspose(v);
-                dt[i] = v.x;
-                dt[i + hw] = v.y;
-                dt[i + 2 * hw] = v.z;
-            }
+        if (decorrelate) mix(dt, o + i0, o + i1, hw, true);
+    }
+
+    /** In place, each pixel i0..i1-1 (its channels hw apart): {@code a = M a}, or {@code M^T a} when {@code transpose}. */
+    private void mix(float[] a, int i0, int i1, int hw, boolean transpose) {
+        Vector3f v = new Vector3f();
+        for (int i = i0; i < i1; i++) {
+            v.set(a[i], a[i + hw], a[i + 2 * hw]);
+            if (transpose) m.transformTranspose(v);
+            else m.transform(v);
+            a[i] = v.x;
+            a[i + hw] = v.y;
+            a[i + 2 * hw] = v.z;
         }
     }
 
