@@ -36,6 +36,10 @@ public class GpuCheck {
             System.out.println("device used: " + OpenClKernels.shared().deviceDescription());
             return;
         }
+        if (a[0].equals("sweep")) {
+            sweep(a[1], Integer.parseInt(a[2]));
+            return;
+        }
         int size = 224, iters = Integer.parseInt(a[2]);
         for (String be : a[1].split(",")) {
             Kernels k = be.equals("opencl") ? OpenClKernels.shared() : Backend.select(be, Runtime.getRuntime().availableProcessors());
@@ -59,6 +63,41 @@ public class GpuCheck {
                         be, batch, f[iters / 2], f[0], f[iters - 1], sal[iters / 2], sal[0]);
             }
             if (k instanceof OpenClKernels cl) System.out.println(cl.usageReport());
+        }
+    }
+
+    /**
+     * {@code sweep THREADS ITERATIONS}: the SIMD kernels on each thread count (comma-separated), warm (a
+     * JVM's first forwards run partly interpreted: {@code time}'s 3 warm-ups are not enough), on a seeded
+     * ResNet-18 at 224x224: {@code Graph.predict} at batch 1, saliency at batch 1 ({@code infer} and the
+     * input gradient, the bench workload's way) and {@code predict} at batch 16. Medians in ms.
+     */
+    static void sweep(String threads, int iters) {
+        Graph g = ResNet18.build(1000, 7);
+        String out = g.outputs.get(0);
+        for (String t : threads.split(",")) {
+            Kernels k = Backend.select("simd", Integer.parseInt(t));
+            StringBuilder line = new StringBuilder("simd " + t + " threads:");
+            for (int[] c : new int[][] {{1, 0}, {1, 1}, {16, 0}}) {
+                int batch = c[0], n = batch == 1 ? iters : Math.max(5, iters / 8);
+                Tensor x = Tensor.uniform(11, -2, 2, batch, 3, 224, 224);
+                double[] ms = new double[n];
+                for (int i = -n; i < n; i++) {                 // as many warm-ups as timed runs
+                    long t0 = System.nanoTime();
+                    if (c[1] == 0) g.predict(k, Map.of("input", x));
+                    else {
+                        Run r = g.infer(k, Map.of("input", x), List.of());
+                        Tensor seed = Tensor.zeros(r.output().shape());
+                        seed.data[3] = 1;
+                        r.backward(out, seed, Relu.Rule.GRADIENT, List.of("input"));
+                    }
+                    if (i >= 0) ms[i] = (System.nanoTime() - t0) / 1e6;
+                }
+                Arrays.sort(ms);
+                line.append(String.format(Locale.ROOT, "  %s b%d %.2f (min %.2f)", c[1] == 0 ? "predict" : "saliency", batch,
+                        ms[n / 2], ms[0]));
+            }
+            System.out.println(line);
         }
     }
 }

@@ -27,5 +27,5 @@ rm -rf /tmp/convlens-jrt
 tar czf .gpu/jrt.tgz -C /tmp convlens-jrt && rm -rf /tmp/convlens-jrt
 (cd .gpu && apt-get download ocl-icd-libopencl1 >/dev/null && dpkg -x ocl-icd-libopencl1_*.deb ocl && rm ocl-icd-libopencl1_*.deb)
 javac --release 17 -d .gpu/classes -cp ".gpu/lib/*" $here/GpuCheck.java
-cp $here/run.sh $here/peer.py .gpu/
+cp $here/run.sh $here/peer.py $here/peer_cpu.py .gpu/
 du -sh .gpu

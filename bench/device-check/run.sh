@@ -19,3 +19,8 @@ echo "--- ResNet-18 timing (ad hoc medians, not JMH)"
 timeout 150 $J GpuCheck time opencl,simd 10 2>&1 | grep -v '^WARNING'
 echo "--- PyTorch on the same GPU"
 unset LD_PRELOAD; timeout 60 python3 peer.py 2>&1 | tail -8
+if [ "${SWEEP:-}" != "" ]; then
+  echo "--- SIMD thread sweep (warm medians; lscpu first)"
+  lscpu | grep -E 'Model name|^CPU\(s\)|Thread|Flags' | cut -c1-200
+  timeout 400 $J GpuCheck sweep "$SWEEP" 60 2>&1 | grep -v '^WARNING'
+fi
