@@ -76,13 +76,14 @@ public sealed interface Transform {
      *   y[i, j] = (1-a)(1-b) x[v0, u0] + a(1-b) x[v0, u0+1] + (1-a) b x[v0+1, u0] + a b x[v0+1, u0+1]
      * </pre>
      * with neighbours outside the input counted as 0. Scaling by s about the origin is
-     * {@code outToIn = diag(1/s)} with output size {@code round(s H)}. Against PyTorch's
-     * {@code interpolate(size=(round(s H), round(s W)), mode="bilinear", align_corners=False)}: the
-     * same samples only where {@code s H} and {@code s W} are whole numbers (PyTorch maps by the ratio
-     * of the sizes, here by 1/s), and, when scaling up, not in the outermost rows and columns, where
-     * PyTorch clamps the neighbour outside to the edge pixel instead of counting it as 0 (PyTorch
-     * 1.13, 20x30 at 0.9 and 1.1, ad hoc: 1e-6 inside, up to 0.08 on the border). Lucid's own
-     * resampling (TensorFlow's) differs again; no reference is matched exactly, so none is tested.
+     * {@code outToIn = diag(1/s)} with output size {@code round(s H)}. This is PyTorch's
+     * {@code grid_sample(mode="bilinear", padding_mode="zeros", align_corners=False)} on the grid of
+     * the map, borders included ({@code ResampleOracleTest}, forward and backward). Its
+     * {@code interpolate(size=(round(s H), round(s W)), mode="bilinear", align_corners=False)} gives the
+     * same samples only where {@code s H} and {@code s W} are whole numbers (it maps by the ratio of
+     * the sizes, here by 1/s), and, when scaling up, not in the outermost rows and columns, where it
+     * clamps the neighbour outside to the edge pixel (PyTorch 1.13, ad hoc: 1e-6 inside, up to 0.08 on
+     * the border). Lucid's own resampling (TensorFlow's) differs again.
      * Backward: each output's gradient scattered back with the same four weights.
      */
     record Resample(Matrix3x2f outToIn, int outH, int outW) implements Transform {
