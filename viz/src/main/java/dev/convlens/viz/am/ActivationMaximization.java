@@ -117,10 +117,11 @@ public final class ActivationMaximization {
         double j = 0;
         try (Recycler.Use u = recycler.use()) {
             Tensor x = Tensor.empty(z.shape());
-            for (int p = 0; p < planes; p++) {              // plane by plane: no division per pixel
+            float[] zd = z.data, xd = x.data;
+            Chunks.each(k, planes, hw, (p, i0, i1) -> {        // plane by plane: no division per pixel
                 float m = mean[p % mean.length], s = std[p % std.length];
-                for (int i = p * hw, end = i + hw; i < end; i++) x.data[i] = (z.data[i] - m) / s;
-            }
+                for (int i = p * hw + i0; i < p * hw + i1; i++) xd[i] = (zd[i] - m) / s;
+            });
             Run run = g.infer(k, Map.of(input, x), objectives);
             Map<String, Tensor> seeds = new LinkedHashMap<>();
             for (Objective o : terms) {
@@ -133,10 +134,11 @@ public final class ActivationMaximization {
                 List<String> wrt = List.of(input);
                 Tensor dx = (seeds.size() == 1 ? run.backwardReleasing(e.getKey(), e.getValue(), Relu.Rule.GRADIENT, wrt)
                         : run.backward(e.getKey(), e.getValue(), Relu.Rule.GRADIENT, wrt)).get(input);
-                for (int p = 0; p < planes; p++) {
+                float[] dzd = dz.data, dxd = dx.data;
+                Chunks.each(k, planes, hw, (p, i0, i1) -> {
                     float s = std[p % std.length];
-                    for (int i = p * hw, end = i + hw; i < end; i++) dz.data[i] += dx.data[i] / s;
-                }
+                    for (int i = p * hw + i0; i < p * hw + i1; i++) dzd[i] += dxd[i] / s;
+                });
                 recycler.give(dx.data);                     // read: the next step makes an array of its size in it
             }
             recycler.give(x.data);                          // the run, its only reader, is done
@@ -156,7 +158,7 @@ public final class ActivationMaximization {
         Eval e = evaluate(param, transforms, l2, tv);
         float[] grad = e.dParam().data;
         for (int i = 0; i < grad.length; i++) grad[i] = -grad[i];
-        opt.step(param.param().data, grad);
+        opt.step(k, param.param().data, grad);
         return e;
     }
 

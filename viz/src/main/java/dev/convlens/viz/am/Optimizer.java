@@ -1,18 +1,25 @@
 package dev.convlens.viz.am;
 
+import dev.convlens.tensor.kernels.Kernels;
+
 /**
  * A minimal optimizer over one flat parameter array, minimizing a loss whose gradient is given
  * (activation maximization passes {@code -dJ/dp}). Only what this package needs: the training
  * issue owns the general optimizers of {@code dev.convlens.nn}.
  */
 public sealed interface Optimizer {
-    /** Updates {@code p} in place from {@code g = dLoss/dp}. */
-    void step(float[] p, float[] g);
+    /**
+     * Updates {@code p} in place from {@code g = dLoss/dp}, element by element, in chunks over {@code k}'s
+     * threads ({@link Kernels#parallelFor}): the same bits on any thread count.
+     */
+    void step(Kernels k, float[] p, float[] g);
 
     /** Plain gradient descent: {@code p -= lr g}. */
     record Sgd(double lr) implements Optimizer {
-        public void step(float[] p, float[] g) {
-            for (int i = 0; i < p.length; i++) p[i] -= (float) (lr * g[i]);
+        public void step(Kernels k, float[] p, float[] g) {
+            Chunks.each(k, 1, p.length, (u, i0, i1) -> {
+                for (int i = i0; i < i1; i++) p[i] -= (float) (lr * g[i]);
+            });
         }
     }
 
@@ -39,7 +46,7 @@ public sealed interface Optimizer {
             this.eps = eps;
         }
 
-        public void step(float[] p, float[] g) {
+        public void step(Kernels k, float[] p, float[] g) {
             if (m == null) {
                 m = new float[p.length];
                 v = new float[p.length];
@@ -50,12 +57,15 @@ public sealed interface Optimizer {
             float b1 = (float) beta1, b2 = (float) beta2;
             double bc1 = 1 - Math.pow(beta1, t), bc2 = Math.sqrt(1 - Math.pow(beta2, t));
             float stepSize = (float) (lr / bc1);
-            for (int i = 0; i < p.length; i++) {
-                m[i] = b1 * m[i] + (1 - b1) * g[i];
-                v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i];
-                float denom = (float) (Math.sqrt(v[i]) / bc2 + eps);
-                p[i] -= stepSize * m[i] / denom;
-            }
+            float[] m = this.m, v = this.v;
+            Chunks.each(k, 1, p.length, (u, i0, i1) -> {
+                for (int i = i0; i < i1; i++) {
+                    m[i] = b1 * m[i] + (1 - b1) * g[i];
+                    v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i];
+                    float denom = (float) (Math.sqrt(v[i]) / bc2 + eps);
+                    p[i] -= stepSize * m[i] / denom;
+                }
+            });
         }
     }
 }

@@ -39,16 +39,13 @@ public final class ToRgb {
         m.scale(1f / maxNorm);
     }
 
-    /** y from t; overwrites nothing. Pixels in chunks over {@code k}'s threads (each pixel alone: the same bits on any count). */
+    /** y from t; overwrites nothing. Pixels in chunks over {@code k}'s threads ({@link Chunks}: the same bits on any count). */
     public Tensor forward(Kernels k, Tensor t) {
         Shapes.requireRank("ToRgb", "t", t, 4);
         Shapes.check(t.dim(1) == 3, "ToRgb", "expected 3 channels but got " + Shapes.str(t.shape()));
         Tensor y = Tensor.zeros(t.shape());
-        int b = t.dim(0), hw = t.dim(2) * t.dim(3), per = chunksPerImage(k, b, hw);
-        k.parallelFor(b * per, c -> {
-            int n = c / per, i0 = (int) ((long) (c % per) * hw / per), i1 = (int) ((long) (c % per + 1) * hw / per);
-            forward(t.data, y.data, n * 3 * hw, hw, i0, i1);
-        });
+        int hw = t.dim(2) * t.dim(3);
+        Chunks.each(k, t.dim(0), hw, (n, i0, i1) -> forward(t.data, y.data, n * 3 * hw, hw, i0, i1));
         saved = y;
         return y;
     }
@@ -66,11 +63,8 @@ public final class ToRgb {
     public Tensor backward(Kernels k, Tensor dy) {
         Shapes.requireSameShape("ToRgb backward", "dy", dy, "y", saved);
         Tensor dt = Tensor.zeros(dy.shape());
-        int b = dy.dim(0), hw = dy.dim(2) * dy.dim(3), per = chunksPerImage(k, b, hw);
-        k.parallelFor(b * per, c -> {
-            int n = c / per, i0 = (int) ((long) (c % per) * hw / per), i1 = (int) ((long) (c % per + 1) * hw / per);
-            backward(dy.data, saved.data, dt.data, n * 3 * hw, hw, i0, i1);
-        });
+        int hw = dy.dim(2) * dy.dim(3);
+        Chunks.each(k, dy.dim(0), hw, (n, i0, i1) -> backward(dy.data, saved.data, dt.data, n * 3 * hw, hw, i0, i1));
         return dt;
     }
 
@@ -92,10 +86,5 @@ public final class ToRgb {
             a[i + hw] = v.y;
             a[i + 2 * hw] = v.z;
         }
-    }
-
-    /** Chunks of an image's pixels: about four per thread over the batch, at least 4096 pixels each. */
-    private static int chunksPerImage(Kernels k, int b, int hw) {
-        return Math.max(1, Math.min(hw / 4096, (4 * k.threads() + b - 1) / b));
     }
 }

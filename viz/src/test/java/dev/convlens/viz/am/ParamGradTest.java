@@ -64,6 +64,22 @@ class ParamGradTest {
         org.junit.jupiter.api.Assertions.assertArrayEquals(one.backward(ONE, u).data, two.backward(TWO, u).data);
     }
 
+    /** The optimizers' steps in chunks over two threads (100,000 elements: eight chunks) give the bits of one thread. */
+    @Test
+    void optimizerStepsOnTwoThreadsAreBitwiseOne() {
+        for (boolean adam : new boolean[] {true, false}) {
+            Optimizer one = adam ? new Optimizer.Adam(0.05) : new Optimizer.Sgd(0.5);
+            Optimizer two = adam ? new Optimizer.Adam(0.05) : new Optimizer.Sgd(0.5);
+            float[] p1 = Tensor.uniform(16, -1, 1, 100_000).data, p2 = p1.clone();
+            for (int step = 0; step < 3; step++) {
+                float[] g = Tensor.uniform(17 + step, -1, 1, 100_000).data;
+                one.step(ONE, p1, g);
+                two.step(TWO, p2, g);
+            }
+            org.junit.jupiter.api.Assertions.assertArrayEquals(p1, p2, adam ? "Adam" : "SGD");
+        }
+    }
+
     @Test
     void colourMatrixIsLucids() {
         ToRgb rgb = new ToRgb(true, false);
