@@ -25,7 +25,7 @@ public interface Kernels {
      * first failure: on this layer's threads where it has several (the SIMD layer's workers, which
      * take tasks as they finish others), else in order on the caller. For work beside the kernels
      * that should keep every core busy too (the visualizations' image transforms). No task may read
-     * what another writes; a body that allocates per task defeats the point.
+     * what another writes. Each task costs a hand-over (microseconds): give it thousands of elements.
      */
     default void parallelFor(int tasks, java.util.function.IntConsumer body) {
         for (int t = 0; t < tasks; t++) body.accept(t);

@@ -98,9 +98,9 @@ public final class FourierParam implements ImageParam {
         void run(RealDft2 d, int bc);
     }
 
-    /** Every plane (b, c), by min(planes, 2 * threads) tasks: task t with its own transform takes planes t, t + tasks, ... */
+    /** Every plane (b, c), by min(planes, 2 * threads) tasks (one on one thread): task t with its own transform takes planes t, t + tasks, ... */
     private void planes(Kernels k, Plane body) {
-        int tasks = Math.min(b * 3, 2 * k.threads());
+        int tasks = k.threads() == 1 ? 1 : Math.min(b * 3, 2 * k.threads());
         if (dfts.length < tasks) {
             RealDft2[] more = java.util.Arrays.copyOf(dfts, tasks);
             for (int i = dfts.length; i < tasks; i++) more[i] = new RealDft2(h, w);

@@ -123,14 +123,11 @@ public sealed interface Transform {
                 if (t > 0) into[t] = new float[n];       // zeroed by the thread that runs the band
                 run(into[t], h, w, dy.data, planes, t * outH / bands, (t + 1) * outH / bands, false);
             });
-            if (bands > 1) {
-                int chunks = 4 * bands;
-                k.parallelFor(chunks, c -> {
+            if (bands > 1)
+                Chunks.each(k, 1, n, (u, i0, i1) -> {
                     for (int b = 1; b < bands; b++)
-                        for (int i = (int) ((long) c * n / chunks), end = (int) ((long) (c + 1) * n / chunks); i < end; i++)
-                            dx.data[i] += into[b][i];
+                        for (int i = i0; i < i1; i++) dx.data[i] += into[b][i];
                 });
-            }
             return dx;
         }
 
