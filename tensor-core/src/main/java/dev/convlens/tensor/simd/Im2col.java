@@ -1,5 +1,6 @@
 package dev.convlens.tensor.simd;
 
+import static dev.convlens.tensor.simd.Gemm.MR;
 import static dev.convlens.tensor.simd.Gemm.NR;
 import static dev.convlens.tensor.simd.Gemm.S;
 import static dev.convlens.tensor.simd.Gemm.VL;
@@ -466,6 +467,65 @@ final class Im2col {
     }
 
     // ---------------------------------------------------------------- backward-weights: B = col^T
+
+    /**
+     * Channels {@code [0, nc)} of one image ({@code nc <= NR} planes of {@code h x w}, {@code plane} floats
+     * apart from {@code src[off]}) laid channel-last on a grid of {@code gh x gw} cells at
+     * {@code dst[dOff ..)}, {@code NR} floats a cell: the pixel (y, x) goes to cell
+     * {@code (y + top)*gw + x + left}; cells outside the image, the lanes of channels past nc and
+     * {@code extra} cells after the grid are 0. Each image row is one {@link Gemm#packB} (VL x VL
+     * transposes; a row of at least VL pixels ends on a whole block that overlaps the one before it,
+     * written twice with the same values). Backward-weights' shifted grids ({@code SimdKernels.backwardWeightsShifted}).
+     */
+    static void channelsLast(float[] src, int off, int plane, int nc, int h, int w, int gh, int gw, int top, int left,
+                             int extra, float[] dst, int dOff) {
+        int right = gw - left - w, whole = w / VL * VL;
+        Gemm.zero(dst, dOff, (top * gw + left) * NR);                                   // rows above, the first row's left pad
+        for (int y = 0; y < h; y++) {
+            int d = dOff + ((y + top) * gw + left) * NR;
+            if (nc == NR && whole > 0) {
+                Gemm.packB(src, off + y * w, 1, plane, whole, NR, dst, d);
+                if (whole < w) Gemm.packB(src, off + y * w + w - VL, 1, plane, VL, NR, dst, d + (w - VL) * NR);
+            } else {
+                Gemm.packB(src, off + y * w, 1, plane, w, nc, dst, d);
+            }
+            Gemm.zero(dst, d + w * NR, (y + 1 < h ? right + left : right) * NR);        // this row's right pad, the next one's left
+        }
+        int end = (gh * gw + extra) * NR, done = (top + h) * gw * NR;
+        Gemm.zero(dst, dOff + done, end - done);                                        // rows below, the extra cells
+    }
+
+    /** Lanes [VL/2, VL): the second of two cells of MR floats in a vector (when MR = VL/2). */
+    private static final VectorMask<Float> SECOND_CELL = S.indexInRange(-VL / 2, VL / 2);
+
+    /**
+     * As {@link #channelsLast} on the grid (h rows, {@code gw >= w} columns, no padding above or left),
+     * but in slices of MR channels {@code slice} floats apart, MR floats a cell: the layout of packed A
+     * panels ({@link Gemm#packA}), up to NR/MR slices for channels [0, nc). Each VL pixels of a row are
+     * transposed into {@code t (VL, NR)} by {@link Gemm#packB}; with MR = VL/2 two cells of a slice go out
+     * as one vector (the first cell's lanes blended with the next row of t read MR floats early).
+     */
+    static void channelSlices(float[] src, int off, int plane, int nc, int h, int w, int gw, int slice,
+                              float[] dst, int dOff, float[] t) {
+        int slices = (nc + MR - 1) / MR;
+        for (int y = 0; y < h; y++) {
+            for (int x0 = 0; x0 < w; x0 += VL) {
+                int np = Math.min(VL, w - x0), cell = y * gw + x0;
+                Gemm.packB(src, off + y * w + x0, 1, plane, np, nc, t, 0);
+                int pairs = 2 * MR == VL ? np / 2 : 0;
+                for (int sl = 0; sl < slices; sl++) {
+                    int d = dOff + sl * slice + cell * MR;
+                    for (int j = 0; j < pairs; j++) {
+                        int r = 2 * j * NR + sl * MR;
+                        FloatVector.fromArray(S, t, r).blend(FloatVector.fromArray(S, t, r + NR - MR), SECOND_CELL)
+                                .intoArray(dst, d + 2 * j * MR);
+                    }
+                    for (int j = 2 * pairs; j < np; j++) System.arraycopy(t, j * NR + sl * MR, dst, d + j * MR, MR);
+                }
+            }
+            for (int sl = 0; sl < slices; sl++) Gemm.zero(dst, dOff + sl * slice + (y * gw + w) * MR, (gw - w) * MR);
+        }
+    }
 
     /**
      * Packs the B micro-panel {@code col^T[p0 .. p0+kc)[q0 .. q0+nr)} (pixels down, im2col rows

@@ -106,6 +106,7 @@ public final class SimdKernels implements Kernels {
     private float[] phasedX = new float[0];               // stride 2: the input's phase planes (n, c, 4, ceil(h/2), ceil(w/2))
     private float[] phasedDx = new float[0];              // stride-2 backward-data of the stem: dx's phase planes, padded (Im2col.paddedPhaseFloats per channel)
     private float[] partialDw = new float[0];             // backward-weights split over the sum: runs 1.. (runs-1, kg, depth)
+    private float[] tapSums = new float[0];               // backwardWeightsShifted: each run's dw by tap (runs, r*s, ceil(k/MR)*MR, ceil(c/NR)*NR)
     /** Winograd F(2x2, 3x3) for the 3x3 stride-1 convolutions it applies to; -Dconvlens.winograd=false turns it off (A/B timing). */
     static final boolean WINOGRAD = !"false".equals(System.getProperty("convlens.winograd"));
     /** Floats of V (and of M) per chunk of tile rows in forwardWinograd: 0.5 MiB each, kept in L2 (tests lower it). */
@@ -154,6 +155,9 @@ public final class SimdKernels implements Kernels {
         final float[] tile = new float[MR * NR];          // the register tile (MR, NR)
         final float[] aTail = new float[KC * MR];         // a last partial panel of A rows (kc <= KC, MR)
         final float[] rows = new float[NR * KC + VL];     // im2col rows before transposing (NR, kc <= KC) + slack
+        final float[] block = new float[VL * NR + VL];    // backwardWeightsShifted: VL pixels of NR channels, transposed
+        float[] gridX = new float[0];                     // backwardWeightsShifted: one image's x, channel-last on the padded grid (ceil(c/NR), cells, NR)
+        float[] gridDy = new float[0];                    // backwardWeightsShifted: one image's dy on the grid's columns (ceil(k/MR), oh*gw, MR)
         final int[] gather = new int[NR];                 // lane offsets of the transposing gathers (NR)
         final float[] lanes = new float[VL];              // gemv: the lanes of a dot product, summed in order
         final float[] row = new float[GEMV_COLUMNS];      // gemv: a block of c's columns (GEMV_COLUMNS)
@@ -620,6 +624,10 @@ public final class SimdKernels implements Kernels {
             }
         }
         if (dw == null) return;
+        if (SHIFTED && shiftedGrids(g)) {
+            backwardWeightsShifted(g, x, dy, dw);
+            return;
+        }
         int nPanels = ceilDiv(depth, NR);                 // columns of dw_g in NR panels
         int colBlocks = splits(groups, nPanels);
         int kcb = blockDepth(pix);
@@ -697,6 +705,95 @@ public final class SimdKernels implements Kernels {
                 }
             }
         }
+    }
+
+    /** -Dconvlens.shifted=false turns {@link #backwardWeightsShifted} off (A/B timing). */
+    static final boolean SHIFTED = !"false".equals(System.getProperty("convlens.shifted"));
+    /**
+     * Cells per image ({@code oh * (ow + s - 1)}) from which backward-weights runs on shifted grids.
+     * Measured at batch 16 on 2 threads (medians of 30 calls, alternating JVMs): 3x3 over 56x56 with
+     * 64 channels (3248 cells) 22.0 -> 16.0 ms, over 28x28 with 128 (840) 17.6 -> 15.3, AlexNet's 5x5
+     * over 27x27 (837) 32 -> 30; over 14x14 with 256 (224) 18.2 -> 17.3, but over 13x13 with 192 -> 384
+     * (195) 15.3 -> 17.3 and over 7x7 with 512 (63) 16.3 -> 29: with few cells a tile's few steps pay
+     * for its read and write of the sums, and a big layer's sums (r*s*k*c) outgrow L2.
+     */
+    private static final int SHIFTED_MIN_CELLS = 512;
+
+    /**
+     * Backward-weights runs on shifted grids ({@link #backwardWeightsShifted}): stride 1, no dilation,
+     * one group, a kernel wider than 1x1 (a 1x1 im2col is x itself), at least {@value #SHIFTED_MIN_CELLS}
+     * cells per image, and an image for every thread (the threads split the images).
+     */
+    private boolean shiftedGrids(ConvGeom g) {
+        return g.groups() == 1 && g.strideH() == 1 && g.strideW() == 1 && g.dilH() == 1 && g.dilW() == 1
+                && g.r() * g.s() > 1 && g.n() >= threads && (long) g.oh() * (g.ow() + g.s() - 1) >= SHIFTED_MIN_CELLS;
+    }
+
+    /**
+     * Backward-weights of a stride-1 convolution as r*s products of channel-last grids, without im2col.
+     * x is laid on a grid of {@code gw = ow + s - 1} columns and {@code oh + r - 1} rows (its padding
+     * as zero cells), dy on the same columns (the last s - 1 cells of each row zero). Output cell
+     * {@code q = oy*gw + ox} then meets input cell {@code q + ry*gw + sx} for tap (ry, sx), so
+     * <pre>  dw[:, :, ry, sx] = sum_img sum_q dy(:, q) x(:, q + ry*gw + sx)^T</pre>
+     * where the zero cells of dy add nothing. Each tap's B panel is x's grid read from a shifted start,
+     * so what is packed is x and dy once each (x NR channels a cell, dy MR output channels a cell, as
+     * packed A panels lie), not col(x)^T, which holds every input pixel r*s times.
+     *
+     * <p>The images are cut into {@code min(n, 2*threads)} runs; a run packs one image at a time into
+     * its worker's grids (an image's grids stay in that core's L2), sums it into its own dw by tap
+     * {@code (r*s, k, c)} (tiles (input block, tap, row block), the row blocks innermost: one B panel
+     * stays in L1 while the A panels of every row block pass), and at the end dw takes run 0 + run 1 +
+     * ... in that order, element by element. The bits depend on the thread count (as in
+     * {@link #backwardWeightsSplitSum}), not on the scheduling.
+     */
+    private void backwardWeightsShifted(ConvGeom g, float[] x, float[] dy, float[] dw) {
+        int n = g.n(), c = g.c(), k = g.k(), r = g.r(), s = g.s(), taps = r * s;
+        int gw = g.ow() + s - 1, gh = g.oh() + r - 1, q = g.oh() * gw;   // grid columns and rows; dy's cells
+        int cells = gh * gw + s - 1;                                      // x's grid and the slack the last tap reads
+        int cBlocks = ceilDiv(c, NR), rowBlocks = ceilDiv(k, MR), kBlocks = ceilDiv(k, NR);
+        int xImg = cBlocks * cells * NR, dyImg = rowBlocks * q * MR, hw = g.h() * g.w(), pix = g.oh() * g.ow();
+        int cPad = cBlocks * NR, tapFloats = rowBlocks * MR * cPad, size = taps * tapFloats;
+        int runs = Math.min(n, 2 * threads), tiles = cBlocks * taps * rowBlocks, kcb = blockDepth(q);
+        float[] sums = tapSums = Workspace.grow(tapSums, runs * size);   // (runs, taps, kPad, cPad)
+        parallelFor(runs, (run, ws) -> {
+            float[] xs = ws.gridX = Workspace.grow(ws.gridX, xImg), ds = ws.gridDy = Workspace.grow(ws.gridDy, dyImg);
+            int i0 = run * n / runs, i1 = (run + 1) * n / runs, base = run * size;
+            for (int img = i0; img < i1; img++) {
+                for (int b = 0; b < cBlocks; b++)
+                    Im2col.channelsLast(x, (img * c + b * NR) * hw, hw, Math.min(NR, c - b * NR), g.h(), g.w(), gh, gw,
+                            g.padTop(), g.padLeft(), s - 1, xs, b * cells * NR);
+                for (int b = 0; b < kBlocks; b++)                 // MR output channels a cell, as packA lays a panel
+                    Im2col.channelSlices(dy, (img * k + b * NR) * pix, pix, Math.min(NR, k - b * NR), g.oh(), g.ow(), gw,
+                            q * MR, ds, b * (NR / MR) * q * MR, ws.block);
+                // tiles (input block, tap, row block), the row blocks innermost: one B panel (kc cells of
+                // x's grid from the tap's shift) stays in L1 while the A panels of every row block pass
+                for (int p0 = 0; p0 < q; p0 += kcb) {
+                    int kc = Math.min(kcb, q - p0);
+                    boolean first = img == i0 && p0 == 0;
+                    for (int tile = 0; tile < tiles; tile++) {
+                        int rb = tile % rowBlocks, tap = tile / rowBlocks % taps, cb = tile / (rowBlocks * taps);
+                        int shift = tap / s * gw + tap % s;
+                        Gemm.kernelColumns(kc, ds, rb * q * MR + p0 * MR, MR, xs, cb * cells * NR + (p0 + shift) * NR, ws.tile);
+                        int cOff = base + tap * tapFloats + rb * MR * cPad + cb * NR;
+                        for (int i = 0; i < MR; i++) {
+                            if (first) Gemm.copy(ws.tile, i * NR, sums, cOff + i * cPad, NR);
+                            else Gemm.addInto(ws.tile, i * NR, sums, cOff + i * cPad, NR);
+                        }
+                    }
+                }
+            }
+        });
+        int chunks = Math.min(k, threads * TASKS_PER_THREAD);
+        parallelFor(chunks, (t, ws) -> {
+            for (int co = t * k / chunks, end = (t + 1) * k / chunks; co < end; co++)
+                for (int ci = 0; ci < c; ci++)
+                    for (int tap = 0, d = (co * c + ci) * taps; tap < taps; tap++) {
+                        int e = tap * tapFloats + co * cPad + ci;
+                        float v = sums[e];
+                        for (int run = 1; run < runs; run++) v += sums[run * size + e];
+                        dw[d + tap] = v;
+                    }
+        });
     }
 
     /**
