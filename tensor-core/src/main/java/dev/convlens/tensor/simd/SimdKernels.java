@@ -744,7 +744,8 @@ public final class SimdKernels implements Kernels {
      * {@code (r*s, k, c)} (tiles (input block, tap, row block), the row blocks innermost: one B panel
      * stays in L1 while the A panels of every row block pass), and at the end dw takes run 0 + run 1 +
      * ... in that order, element by element. The bits depend on the thread count (as in
-     * {@link #backwardWeightsSplitSum}), not on the scheduling.
+     * {@link #backwardWeightsSplitSum}), not on the scheduling. The zero cells of dy meet real values
+     * of x: an infinite x gives NaN in dw where the im2col paths may give an infinity.
      */
     private void backwardWeightsShifted(ConvGeom g, float[] x, float[] dy, float[] dw) {
         int n = g.n(), c = g.c(), k = g.k(), r = g.r(), s = g.s(), taps = r * s;
