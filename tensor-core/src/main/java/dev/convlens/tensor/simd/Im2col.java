@@ -474,21 +474,16 @@ final class Im2col {
      * {@code dst[dOff ..)}, {@code NR} floats a cell: the pixel (y, x) goes to cell
      * {@code (y + top)*gw + x + left}; cells outside the image, the lanes of channels past nc and
      * {@code extra} cells after the grid are 0. Each image row is one {@link Gemm#packB} (VL x VL
-     * transposes; a row of at least VL pixels ends on a whole block that overlaps the one before it,
-     * written twice with the same values). Backward-weights' shifted grids ({@code SimdKernels.backwardWeightsShifted}).
+     * transposes, the row's last w % VL pixels one by one: a last block overlapping the one before it
+     * measured the same). Backward-weights' shifted grids ({@code SimdKernels.backwardWeightsShifted}).
      */
     static void channelsLast(float[] src, int off, int plane, int nc, int h, int w, int gh, int gw, int top, int left,
                              int extra, float[] dst, int dOff) {
-        int right = gw - left - w, whole = w / VL * VL;
+        int right = gw - left - w;
         Gemm.zero(dst, dOff, (top * gw + left) * NR);                                   // rows above, the first row's left pad
         for (int y = 0; y < h; y++) {
             int d = dOff + ((y + top) * gw + left) * NR;
-            if (nc == NR && whole > 0) {
-                Gemm.packB(src, off + y * w, 1, plane, whole, NR, dst, d);
-                if (whole < w) Gemm.packB(src, off + y * w + w - VL, 1, plane, VL, NR, dst, d + (w - VL) * NR);
-            } else {
-                Gemm.packB(src, off + y * w, 1, plane, w, nc, dst, d);
-            }
+            Gemm.packB(src, off + y * w, 1, plane, w, nc, dst, d);
             Gemm.zero(dst, d + w * NR, (y + 1 < h ? right + left : right) * NR);        // this row's right pad, the next one's left
         }
         int end = (gh * gw + extra) * NR, done = (top + h) * gw * NR;
