@@ -37,6 +37,8 @@ public final class FourierParam implements ImageParam {
     private final RealDft2 dft;
     /** One transform per task, made when a call first needs it (see {@link #planes}). */
     private RealDft2[] dfts;
+    /** Per task, the scaled spectrum of the plane it transforms (2 * h * fw), beside its transform. */
+    private float[][] spectra;
     private final float[] scale; // (h, fw)
     private final ToRgb rgb = new ToRgb(true, true);
 
@@ -51,6 +53,7 @@ public final class FourierParam implements ImageParam {
         this.w = w;
         this.dft = new RealDft2(h, w);
         this.dfts = new RealDft2[] {dft};
+        this.spectra = new float[][] {new float[2 * h * dft.fw]};
         this.fw = dft.fw;
         this.scale = new float[h * fw];
         double floor = 1.0 / Math.max(h, w);
@@ -67,9 +70,8 @@ public final class FourierParam implements ImageParam {
 
     public Tensor image(Kernels k) {
         Tensor t = Tensor.zeros(b, 3, h, w);
-        planes(k, (d, bc) -> {
+        planes(k, (d, scaled, bc) -> {
             int o = bc * 2 * h * fw;
-            float[] scaled = new float[2 * h * fw];
             for (int i = 0; i < h * fw; i++) {
                 scaled[i] = s.data[o + i] * scale[i];
                 scaled[h * fw + i] = s.data[o + h * fw + i] * scale[i];
@@ -82,7 +84,7 @@ public final class FourierParam implements ImageParam {
     public Tensor backward(Kernels k, Tensor dImage) {
         Tensor dt = rgb.backward(k, dImage);
         Tensor ds = Tensor.zeros(s.shape());
-        planes(k, (d, bc) -> {
+        planes(k, (d, spectrum, bc) -> {                    // the adjoint writes into ds directly
             int o = bc * 2 * h * fw;
             d.adjoint(dt.data, bc * h * w, ds.data, o, o + h * fw, 1 / MAGIC);
             for (int i = 0; i < h * fw; i++) {
@@ -93,9 +95,9 @@ public final class FourierParam implements ImageParam {
         return ds;
     }
 
-    /** Plane bc with the transform d. */
+    /** Plane bc with the task's transform d and spectrum buffer. */
     private interface Plane {
-        void run(RealDft2 d, int bc);
+        void run(RealDft2 d, float[] spectrum, int bc);
     }
 
     /** Every plane (b, c), by min(planes, 2 * threads) tasks (one on one thread): task t with its own transform takes planes t, t + tasks, ... */
@@ -103,11 +105,16 @@ public final class FourierParam implements ImageParam {
         int tasks = k.threads() == 1 ? 1 : Math.min(b * 3, 2 * k.threads());
         if (dfts.length < tasks) {
             RealDft2[] more = java.util.Arrays.copyOf(dfts, tasks);
-            for (int i = dfts.length; i < tasks; i++) more[i] = new RealDft2(h, w);
+            float[][] moreSpectra = java.util.Arrays.copyOf(spectra, tasks);
+            for (int i = dfts.length; i < tasks; i++) {
+                more[i] = new RealDft2(h, w);
+                moreSpectra[i] = new float[2 * h * fw];
+            }
             dfts = more;
+            spectra = moreSpectra;
         }
         k.parallelFor(tasks, t -> {
-            for (int bc = t; bc < b * 3; bc += tasks) body.run(dfts[t], bc);
+            for (int bc = t; bc < b * 3; bc += tasks) body.run(dfts[t], spectra[t], bc);
         });
     }
 
