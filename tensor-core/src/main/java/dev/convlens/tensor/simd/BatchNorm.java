@@ -1,5 +1,6 @@
 package dev.convlens.tensor.simd;
 
+import dev.convlens.tensor.kernels.Kernels;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
@@ -8,15 +9,21 @@ import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Batch norm's loops for a range of channels {@code [c0, c1)} of {@code x (n, c, hw)}, giving the bits of
+ * Batch norm's passes for a range of channels {@code [c0, c1)} of {@code x (n, c, hw)}, giving the bits of
  * the reference ({@link dev.convlens.tensor.kernels.Kernels#batchNormTrainForward} and the others) for any
  * range, so {@link SimdKernels} may split the channels over its threads however it likes.
  *
- * <p>The sums over a channel must run in the reference's order, one double accumulator, image by image,
- * element by element: a sum in vector lanes would round otherwise. One such chain waits on each add
- * (~3 cycles), so two channels' chains run side by side in one loop, each in its own order, over
- * groups of {@value #G} channels. A last group of fewer channels repeats its last channel in the
- * spare chains (computed, not stored).
+ * <p>The sums over a channel run in the reference's order ({@link Kernels#SUM_PARTIALS}): a plane's
+ * element i goes to partial {@code i % 16}, so with AVX-512 the sixteen partials are the lanes of two
+ * vectors of doubles (a vector of floats widened in two halves), the plane's tail is added lane by lane
+ * afterwards, and {@link Kernels#planeTotal} reduces them. With other vector lengths the sums run as the
+ * reference's scalar loop. The partials live in a scratch array, read and written back at every step,
+ * not in vector variables carried around the loop: with four such variables the gradient sums' loop
+ * allocated 0.7 GB a training step (JFR; its compilation reported no failed inlining), with the array
+ * none. The store-to-load round trip costs little against reading x from memory. The widening is
+ * written out in the sums' loops: with it in the helpers {@link #lower} and {@link #upper} the gradient
+ * sums allocated 7 MB a call in one JMH fork of {@code BatchNormBench} (layer2 backward, 2 threads),
+ * none in others.
  *
  * <p>The maps from x to y and from dy to dx, which sum nothing, run in vectors of doubles: the float
  * widened to double (exact), the reference's operations in its order (Java never fuses a multiply and
@@ -27,17 +34,17 @@ import jdk.incubator.vector.VectorSpecies;
  * store intrinsic in {@code Gemm.storeTile}: 23% of a ResNet-18 training step went to its lane-by-lane
  * fallback (JFR). A contraction into the upper half ({@code convertShape(D2F, S, -1)}) did the same
  * to the batch-norm store itself.
+ *
+ * <p>Why passes (statistics, then the maps), each run by {@link SimdKernels} as its own parallel loop,
+ * and not one loop over the channels doing both: C2 (JDK 17) stops inlining into a compilation once it
+ * holds about 18,000 nodes ({@code NodeCountInliningCutoff}), and then leaves even the Vector API's
+ * {@code add} and {@code sub} as calls, which makes every vector an object. A loop over the channels
+ * that inlined three vector loops (sum, squares, map) reached it: the training step allocated gigabytes
+ * in batch norm (JFR) and ran no faster with sums 2-3x faster. Each pass here holds at most two.
  */
 final class BatchNorm {
     private BatchNorm() {}
 
-    /**
-     * Channels per group: each pass (sums, squares, maps) runs over a group before the next pass, the
-     * sums two channels at a time. Measured on one 16x64x56x56 batch norm, one thread, forward and
-     * backward: one chain at a time 7.9 and 6.5 ms; groups of 2, 4, 8: 6.2 and 4.5, 4.6 and 5.0,
-     * 4.8 and 5.3 ms; four channels' chains in one loop (groups of 4): 5.8 and 10 ms.
-     */
-    static final int G = 4;                               // even: the sums take the channels in pairs
     /** The float vectors of every SIMD kernel (16 floats with AVX-512). */
     private static final VectorSpecies<Float> S = Gemm.S;
     private static final int VL = Gemm.VL;
@@ -49,59 +56,75 @@ final class BatchNorm {
     private static final VectorShuffle<Float> HALVES = VectorShuffle.iota(S, DL, 1, true);
     /** The upper half of S's lanes, [DL, 2*DL). */
     private static final VectorMask<Float> UPPER = VectorMask.fromLong(S, ((1L << VL) - 1) & ~((1L << DL) - 1));
+    /** The reference's partials a plane (16). */
+    private static final int P = Kernels.SUM_PARTIALS;
+    /** Whether a vector of S holds one element per partial (AVX-512), so that the sums run in vectors. */
+    private static final boolean VECTOR_SUMS = VL == P;
 
-    // ---------------------------------------------------------------- the four kernels, for channels [c0, c1)
+    // ---------------------------------------------------------------- the passes, for channels [c0, c1)
 
-    /** Training forward: batch mean, biased variance (two passes), {@code y = gamma*(x-mean)*invStd + beta}. */
-    static void trainForward(int c0, int c1, int n, int c, int hw, float eps, float[] x, float[] gamma, float[] beta,
-                             float[] y, float[] mean, float[] invStd, float[] var) {
+    /**
+     * Training forward's statistics: batch mean and biased variance (two passes over the channel),
+     * written as floats to mean, invStd and var, and as doubles to {@code ms[2*ch] = mean},
+     * {@code ms[2*ch+1] = 1/sqrt(var + eps)} for {@link #trainMaps}.
+     */
+    static void trainStatistics(int c0, int c1, int n, int c, int hw, float eps, float[] x,
+                                float[] mean, float[] invStd, float[] var, double[] ms) {
         long m = (long) n * hw;
-        int[] chs = new int[G];
-        double[] mu = new double[G], ss = new double[G];
-        for (int ch = c0; ch < c1; ch += G) {
-            group(ch, c1, chs);
-            sums(x, n, c, hw, chs, mu);
-            for (int k = 0; k < G; k++) mu[k] = mu[k] / m;
-            squares(x, n, c, hw, chs, mu, ss);
-            for (int k = 0; k < G && ch + k < c1; k++) {
-                int cc = ch + k;
-                double s = 1.0 / Math.sqrt(ss[k] / m + eps);
-                mean[cc] = (float) mu[k];
-                invStd[cc] = (float) s;
-                var[cc] = (float) (ss[k] / m);
-                double ga = gamma == null ? 1 : gamma[cc], be = beta == null ? 0 : beta[cc];
-                for (int b = 0; b < n; b++) {
-                    int i = (b * c + cc) * hw;
-                    trainMap(x, y, i, i + hw, mu[k], ga, s, be);
-                }
+        double[] p = new double[P];
+        for (int cc = c0; cc < c1; cc++) {
+            double sum = 0;
+            for (int b = 0; b < n; b++) sum += planeSum(x, (b * c + cc) * hw, hw, p);
+            double mu = sum / m, ss = 0;
+            for (int b = 0; b < n; b++) ss += planeSquares(x, (b * c + cc) * hw, hw, mu, p);
+            double s = 1.0 / Math.sqrt(ss / m + eps);
+            mean[cc] = (float) mu;
+            invStd[cc] = (float) s;
+            var[cc] = (float) (ss / m);
+            ms[2 * cc] = mu;
+            ms[2 * cc + 1] = s;
+        }
+    }
+
+    /** Training forward's map: {@code y = gamma*(x-mean)*invStd + beta}, mean and invStd the doubles of {@link #trainStatistics}. */
+    static void trainMaps(int c0, int c1, int n, int c, int hw, float[] x, float[] gamma, float[] beta, double[] ms, float[] y) {
+        for (int cc = c0; cc < c1; cc++) {
+            double ga = gamma == null ? 1 : gamma[cc], be = beta == null ? 0 : beta[cc];
+            for (int b = 0; b < n; b++) {
+                int i = (b * c + cc) * hw;
+                trainMap(x, y, i, i + hw, ms[2 * cc], ga, ms[2 * cc + 1], be);
             }
         }
     }
 
-    /** Training backward: {@code dx = gamma*invStd*(dy - mean(dy) - xhat*mean(dy*xhat))}, {@code dgamma = sum dy*xhat}, {@code dbeta = sum dy}. */
-    static void trainBackward(int c0, int c1, int n, int c, int hw, float[] x, float[] gamma, float[] dy,
-                              float[] mean, float[] invStd, float[] dx, float[] dgamma, float[] dbeta) {
-        double m = (double) n * hw;
-        int[] chs = new int[G];
-        double[] mu = new double[G], s = new double[G], sumDy = new double[G], sumDyXhat = new double[G];
-        for (int ch = c0; ch < c1; ch += G) {
-            group(ch, c1, chs);
-            for (int k = 0; k < G; k++) {
-                mu[k] = mean[chs[k]];
-                s[k] = invStd[chs[k]];
+    /**
+     * The sums of both backward passes, {@code sums[2*ch] = sum dy}, {@code sums[2*ch+1] = sum dy*xhat}
+     * with {@code xhat = (x - ms[2*ch]) * ms[2*ch+1]}.
+     */
+    static void gradientSums(int c0, int c1, int n, int c, int hw, float[] x, float[] dy, double[] ms, double[] sums) {
+        double[] p = new double[P], q = new double[P];
+        for (int cc = c0; cc < c1; cc++) {
+            double sumDy = 0, sumDyXhat = 0;
+            for (int b = 0; b < n; b++) {
+                planeGradientSums(x, dy, (b * c + cc) * hw, hw, ms[2 * cc], ms[2 * cc + 1], p, q);
+                sumDy += Kernels.planeTotal(p);
+                sumDyXhat += Kernels.planeTotal(q);
             }
-            gradientSums(x, dy, n, c, hw, chs, mu, s, sumDy, sumDyXhat);
-            for (int k = 0; k < G && ch + k < c1; k++) {
-                int cc = ch + k;
-                if (dgamma != null) dgamma[cc] = (float) sumDyXhat[k];
-                if (dbeta != null) dbeta[cc] = (float) sumDy[k];
-                if (dx == null) continue;
-                double ga = gamma == null ? 1 : gamma[cc];
-                double kk = ga * s[k], meanDy = sumDy[k] / m, meanDyXhat = sumDyXhat[k] / m;
-                for (int b = 0; b < n; b++) {
-                    int i = (b * c + cc) * hw;
-                    trainBackwardMap(x, dy, dx, i, i + hw, mu[k], s[k], kk, meanDy, meanDyXhat);
-                }
+            sums[2 * cc] = sumDy;
+            sums[2 * cc + 1] = sumDyXhat;
+        }
+    }
+
+    /** Training backward's map: {@code dx = gamma*invStd*(dy - mean(dy) - xhat*mean(dy*xhat))} from the sums of {@link #gradientSums}. */
+    static void trainBackwardMaps(int c0, int c1, int n, int c, int hw, float[] x, float[] gamma, float[] dy,
+                                  double[] ms, double[] sums, float[] dx) {
+        double m = (double) n * hw;
+        for (int cc = c0; cc < c1; cc++) {
+            double mu = ms[2 * cc], s = ms[2 * cc + 1];
+            double k = (gamma == null ? 1 : gamma[cc]) * s, meanDy = sums[2 * cc] / m, meanDyXhat = sums[2 * cc + 1] / m;
+            for (int b = 0; b < n; b++) {
+                int i = (b * c + cc) * hw;
+                trainBackwardMap(x, dy, dx, i, i + hw, mu, s, k, meanDy, meanDyXhat);
             }
         }
     }
@@ -119,92 +142,76 @@ final class BatchNorm {
         }
     }
 
-    /** Inference backward (statistics fixed): {@code dx = dy*gamma*s}, {@code dgamma = sum dy*(x-mean)*s}, {@code dbeta = sum dy}. */
-    static void inferenceBackward(int c0, int c1, int n, int c, int hw, float eps, float[] x, float[] gamma, float[] mean,
-                                  float[] var, float[] dy, float[] dx, float[] dgamma, float[] dbeta) {
-        int[] chs = new int[G];
-        double[] mu = new double[G], s = new double[G], sumDy = new double[G], sumDyXhat = new double[G];
-        for (int ch = c0; ch < c1; ch += G) {
-            group(ch, c1, chs);
-            for (int k = 0; k < G; k++) {
-                mu[k] = mean[chs[k]];
-                s[k] = 1.0 / Math.sqrt((double) var[chs[k]] + eps);
-            }
-            if (dgamma != null || dbeta != null) gradientSums(x, dy, n, c, hw, chs, mu, s, sumDy, sumDyXhat);
-            for (int k = 0; k < G && ch + k < c1; k++) {
-                int cc = ch + k;
-                if (dgamma != null) dgamma[cc] = (float) sumDyXhat[k];
-                if (dbeta != null) dbeta[cc] = (float) sumDy[k];
-                if (dx == null) continue;
-                double a = (gamma == null ? 1 : gamma[cc]) * s[k];
-                for (int b = 0; b < n; b++) {
-                    int i = (b * c + cc) * hw;
-                    scale(dy, dx, i, i + hw, a);
-                }
+    /** Inference backward's map (statistics fixed): {@code dx = dy*gamma*s}, {@code s = ms[2*ch+1]}. */
+    static void inferenceBackwardMaps(int c0, int c1, int n, int c, int hw, float[] gamma, double[] ms, float[] dy, float[] dx) {
+        for (int cc = c0; cc < c1; cc++) {
+            double a = (gamma == null ? 1 : gamma[cc]) * ms[2 * cc + 1];
+            for (int b = 0; b < n; b++) {
+                int i = (b * c + cc) * hw;
+                scale(dy, dx, i, i + hw, a);
             }
         }
     }
 
-    // ---------------------------------------------------------------- the sums: two channels' chains side by side
+    // ---------------------------------------------------------------- a plane's sums: 16 partials, two vectors of doubles
 
-    /** The channels ch, ch+1, ... of a group, the last of them (c1-1) repeated where the group passes c1. */
-    private static void group(int ch, int c1, int[] chs) {
-        for (int k = 0; k < G; k++) chs[k] = Math.min(ch + k, c1 - 1);
-    }
-
-    /** {@code out[k] = sum x} over channel chs[k], in the reference's order, for k < G. */
-    private static void sums(float[] x, int n, int c, int hw, int[] chs, double[] out) {
-        for (int k = 0; k < G; k += 2) {
-            double s0 = 0, s1 = 0;
-            for (int b = 0; b < n; b++) {
-                int o0 = (b * c + chs[k]) * hw, o1 = (b * c + chs[k + 1]) * hw;
-                for (int i = 0; i < hw; i++) {
-                    s0 += x[o0 + i];
-                    s1 += x[o1 + i];
-                }
-            }
-            out[k] = s0;
-            out[k + 1] = s1;
+    /** The total of {@code x[o, o+hw)} in the reference's order; p is scratch of {@link #P} doubles. */
+    private static double planeSum(float[] x, int o, int hw, double[] p) {
+        int vb = VECTOR_SUMS ? S.loopBound(hw) : 0, i = 0;
+        DoubleVector.zero(DS).intoArray(p, 0);
+        DoubleVector.zero(DS).intoArray(p, DL);
+        for (; i < vb; i += VL) {
+            FloatVector v = FloatVector.fromArray(S, x, o + i);
+            DoubleVector v0 = (DoubleVector) v.convertShape(VectorOperators.F2D, DS, 0);
+            DoubleVector v1 = (DoubleVector) v.rearrange(HALVES).convertShape(VectorOperators.F2D, DS, 0);
+            DoubleVector.fromArray(DS, p, 0).add(v0).intoArray(p, 0);       // partials 0-7
+            DoubleVector.fromArray(DS, p, DL).add(v1).intoArray(p, DL);     // partials 8-15
         }
+        for (; i < hw; i++) p[i % P] += x[o + i];
+        return Kernels.planeTotal(p);
     }
 
-    /** {@code out[k] = sum (x - mu[k])^2} over channel chs[k], in the reference's order. */
-    private static void squares(float[] x, int n, int c, int hw, int[] chs, double[] mu, double[] out) {
-        for (int k = 0; k < G; k += 2) {
-            double m0 = mu[k], m1 = mu[k + 1], q0 = 0, q1 = 0;
-            for (int b = 0; b < n; b++) {
-                int o0 = (b * c + chs[k]) * hw, o1 = (b * c + chs[k + 1]) * hw;
-                for (int i = 0; i < hw; i++) {
-                    double d0 = x[o0 + i] - m0, d1 = x[o1 + i] - m1;
-                    q0 += d0 * d0;
-                    q1 += d1 * d1;
-                }
-            }
-            out[k] = q0;
-            out[k + 1] = q1;
+    /** The total of {@code (x - mu)^2} over {@code [o, o+hw)} in the reference's order. */
+    private static double planeSquares(float[] x, int o, int hw, double mu, double[] p) {
+        int vb = VECTOR_SUMS ? S.loopBound(hw) : 0, i = 0;
+        DoubleVector.zero(DS).intoArray(p, 0);
+        DoubleVector.zero(DS).intoArray(p, DL);
+        for (; i < vb; i += VL) {
+            FloatVector v = FloatVector.fromArray(S, x, o + i);
+            DoubleVector d0 = ((DoubleVector) v.convertShape(VectorOperators.F2D, DS, 0)).sub(mu);
+            DoubleVector d1 = ((DoubleVector) v.rearrange(HALVES).convertShape(VectorOperators.F2D, DS, 0)).sub(mu);
+            DoubleVector.fromArray(DS, p, 0).add(d0.mul(d0)).intoArray(p, 0);
+            DoubleVector.fromArray(DS, p, DL).add(d1.mul(d1)).intoArray(p, DL);
         }
+        for (; i < hw; i++) {
+            double d = x[o + i] - mu;
+            p[i % P] += d * d;
+        }
+        return Kernels.planeTotal(p);
     }
 
-    /** {@code sumDy[k] = sum dy}, {@code sumDyXhat[k] = sum dy * ((x - mu[k]) * s[k])} over channel chs[k], in the reference's order. */
-    private static void gradientSums(float[] x, float[] dy, int n, int c, int hw, int[] chs, double[] mu, double[] s,
-                                     double[] sumDy, double[] sumDyXhat) {
-        for (int k = 0; k < G; k += 2) {
-            double m0 = mu[k], m1 = mu[k + 1], s0 = s[k], s1 = s[k + 1];
-            double d0 = 0, d1 = 0, e0 = 0, e1 = 0;
-            for (int b = 0; b < n; b++) {
-                int o0 = (b * c + chs[k]) * hw, o1 = (b * c + chs[k + 1]) * hw;
-                for (int i = 0; i < hw; i++) {
-                    float g0 = dy[o0 + i], g1 = dy[o1 + i];
-                    d0 += g0;
-                    d1 += g1;
-                    e0 += g0 * ((x[o0 + i] - m0) * s0);
-                    e1 += g1 * ((x[o1 + i] - m1) * s1);
-                }
-            }
-            sumDy[k] = d0;
-            sumDy[k + 1] = d1;
-            sumDyXhat[k] = e0;
-            sumDyXhat[k + 1] = e1;
+    /** The partials of {@code sum dy} into p and of {@code sum dy * ((x - mu) * s)} into q over {@code [o, o+hw)}, in the reference's order. */
+    private static void planeGradientSums(float[] x, float[] dy, int o, int hw, double mu, double s, double[] p, double[] q) {
+        int vb = VECTOR_SUMS ? S.loopBound(hw) : 0, i = 0;
+        DoubleVector.zero(DS).intoArray(p, 0);
+        DoubleVector.zero(DS).intoArray(p, DL);
+        DoubleVector.zero(DS).intoArray(q, 0);
+        DoubleVector.zero(DS).intoArray(q, DL);
+        for (; i < vb; i += VL) {
+            FloatVector gv = FloatVector.fromArray(S, dy, o + i), xv = FloatVector.fromArray(S, x, o + i);
+            DoubleVector g0 = (DoubleVector) gv.convertShape(VectorOperators.F2D, DS, 0);
+            DoubleVector g1 = (DoubleVector) gv.rearrange(HALVES).convertShape(VectorOperators.F2D, DS, 0);
+            DoubleVector x0 = (DoubleVector) xv.convertShape(VectorOperators.F2D, DS, 0);
+            DoubleVector x1 = (DoubleVector) xv.rearrange(HALVES).convertShape(VectorOperators.F2D, DS, 0);
+            DoubleVector.fromArray(DS, p, 0).add(g0).intoArray(p, 0);
+            DoubleVector.fromArray(DS, p, DL).add(g1).intoArray(p, DL);
+            DoubleVector.fromArray(DS, q, 0).add(g0.mul(x0.sub(mu).mul(s))).intoArray(q, 0);
+            DoubleVector.fromArray(DS, q, DL).add(g1.mul(x1.sub(mu).mul(s))).intoArray(q, DL);
+        }
+        for (; i < hw; i++) {
+            float g = dy[o + i];
+            p[i % P] += g;
+            q[i % P] += g * ((x[o + i] - mu) * s);
         }
     }
 

@@ -1008,22 +1008,34 @@ public final class SimdKernels implements Kernels {
         return len < 2L * ELEMENTWISE_CHUNK ? 1 : splits(1, c);
     }
 
-    /** Batch-norm training forward as {@link Kernels#batchNormTrainForward}: the same bits, channels split over the threads. */
+    /**
+     * Batch-norm training forward as {@link Kernels#batchNormTrainForward}: the same bits, channels split over
+     * the threads, the statistics and then the map as two parallel loops (see {@link BatchNorm} for why).
+     */
     @Override
     public synchronized void batchNormTrainForward(int n, int c, int hw, float eps, float[] x, float[] gamma, float[] beta,
                                                    float[] y, float[] mean, float[] invStd, float[] var) {
         int tasks = channelTasks(c, (long) n * c * hw);
-        parallelFor(tasks, (t, ws) -> BatchNorm.trainForward(channel(c, t, tasks), channel(c, t + 1, tasks),
-                n, c, hw, eps, x, gamma, beta, y, mean, invStd, var));
+        double[] ms = new double[2 * c];
+        parallelFor(tasks, (t, ws) -> BatchNorm.trainStatistics(channel(c, t, tasks), channel(c, t + 1, tasks),
+                n, c, hw, eps, x, mean, invStd, var, ms));
+        parallelFor(tasks, (t, ws) -> BatchNorm.trainMaps(channel(c, t, tasks), channel(c, t + 1, tasks),
+                n, c, hw, x, gamma, beta, ms, y));
     }
 
-    /** Batch-norm training backward as {@link Kernels#batchNormTrainBackward}: the same bits, channels split over the threads. */
+    /** Batch-norm training backward as {@link Kernels#batchNormTrainBackward}: the same bits, channels split over the threads, the sums and then the map. */
     @Override
     public synchronized void batchNormTrainBackward(int n, int c, int hw, float[] x, float[] gamma, float[] dy,
                                                     float[] mean, float[] invStd, float[] dx, float[] dgamma, float[] dbeta) {
         int tasks = channelTasks(c, (long) n * c * hw);
-        parallelFor(tasks, (t, ws) -> BatchNorm.trainBackward(channel(c, t, tasks), channel(c, t + 1, tasks),
-                n, c, hw, x, gamma, dy, mean, invStd, dx, dgamma, dbeta));
+        double[] ms = new double[2 * c];
+        for (int ch = 0; ch < c; ch++) {
+            ms[2 * ch] = mean[ch];
+            ms[2 * ch + 1] = invStd[ch];
+        }
+        double[] sums = gradientSums(tasks, n, c, hw, x, dy, ms, dgamma, dbeta);
+        if (dx != null) parallelFor(tasks, (t, ws) -> BatchNorm.trainBackwardMaps(channel(c, t, tasks), channel(c, t + 1, tasks),
+                n, c, hw, x, gamma, dy, ms, sums, dx));
     }
 
     /** Batch-norm inference forward as {@link Kernels#batchNormInferenceForward}: the same bits, channels split over the threads. */
@@ -1040,8 +1052,28 @@ public final class SimdKernels implements Kernels {
     public synchronized void batchNormInferenceBackward(int n, int c, int hw, float eps, float[] x, float[] gamma, float[] mean,
                                                         float[] var, float[] dy, float[] dx, float[] dgamma, float[] dbeta) {
         int tasks = channelTasks(c, (long) n * c * hw);
-        parallelFor(tasks, (t, ws) -> BatchNorm.inferenceBackward(channel(c, t, tasks), channel(c, t + 1, tasks),
-                n, c, hw, eps, x, gamma, mean, var, dy, dx, dgamma, dbeta));
+        double[] ms = new double[2 * c];
+        for (int ch = 0; ch < c; ch++) {
+            ms[2 * ch] = mean[ch];
+            ms[2 * ch + 1] = 1.0 / Math.sqrt((double) var[ch] + eps);
+        }
+        if (dgamma != null || dbeta != null) gradientSums(tasks, n, c, hw, x, dy, ms, dgamma, dbeta);
+        if (dx != null) parallelFor(tasks, (t, ws) -> BatchNorm.inferenceBackwardMaps(channel(c, t, tasks), channel(c, t + 1, tasks),
+                n, c, hw, gamma, ms, dy, dx));
+    }
+
+    /**
+     * Batch norm's backward sums ({@link BatchNorm#gradientSums}) for the {@code (mean, scale)} pairs ms, as
+     * a parallel loop of its own; writes dgamma and dbeta (each may be null) and returns the sums.
+     */
+    private double[] gradientSums(int tasks, int n, int c, int hw, float[] x, float[] dy, double[] ms, float[] dgamma, float[] dbeta) {
+        double[] sums = new double[2 * c];
+        parallelFor(tasks, (t, ws) -> BatchNorm.gradientSums(channel(c, t, tasks), channel(c, t + 1, tasks), n, c, hw, x, dy, ms, sums));
+        for (int ch = 0; ch < c; ch++) {
+            if (dgamma != null) dgamma[ch] = (float) sums[2 * ch + 1];
+            if (dbeta != null) dbeta[ch] = (float) sums[2 * ch];
+        }
+        return sums;
     }
 
     @Override

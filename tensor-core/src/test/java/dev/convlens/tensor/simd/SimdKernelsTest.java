@@ -279,9 +279,9 @@ class SimdKernelsTest {
     }
 
     /**
-     * n, c, hw: channel counts that leave a last group of 1 and 3 channels (BatchNorm.G = 4), hw no
-     * multiple of the vector length, hw 1 (all tail), and two shapes large enough to be split over the
-     * threads, into ranges of one channel and of three or four.
+     * n, c, hw: planes of 37, 1500 and 600 floats (whole vectors and a tail of 5, 12 and 8 of the 16
+     * partials), hw 1 (all tail), and two shapes large enough to be split over the threads, into ranges
+     * of one channel and of three or four.
      */
     static Stream<Arguments> batchNorms() {
         return Stream.of(Arguments.of(3, 13, 37), Arguments.of(2, 5, 1), Arguments.of(4, 7, 1500), Arguments.of(2, 29, 600));
@@ -290,8 +290,8 @@ class SimdKernelsTest {
     /**
      * Batch norm, training and inference, forward and backward, with and without gamma and beta, gives
      * the reference's bits exactly at 1, 2 and 3 threads: each channel's sums run in the reference's
-     * order (two channels' chains side by side), and the maps to y and dx (in vectors of doubles) are
-     * its expressions lane by lane.
+     * order (a plane's 16 partials in two vectors of doubles), and the maps to y and dx (in vectors of
+     * doubles) are its expressions lane by lane.
      */
     @ParameterizedTest(name = "n={0} c={1} hw={2}")
     @MethodSource("batchNorms")
@@ -304,6 +304,36 @@ class SimdKernelsTest {
                 BatchNormRun got = BatchNormRun.of(SimdKernels.create(threads), n, c, hw, x.data, dy.data, gamma, beta);
                 want.assertSameBits(got, threads + " threads" + (affine ? "" : ", no gamma and beta"));
             }
+        }
+    }
+
+    /**
+     * The sums' order shows in their bits: in every plane a value of 2^40 and its negative meet in one
+     * partial (in x, in dy, and in dy*xhat), the first in the vectors' part and the second in the plane's tail, so that the small
+     * values added between them are rounded away, and an element added to another partial (or the
+     * partials reduced in another order) moves the mean and the gradient sums by far more than a float's
+     * rounding. (Sums of floats of one scale are often exact in double whatever their order, and the
+     * squares' sum, all of one sign, cannot be probed this way.) Planes of 37 and 600 floats: two and
+     * 37 vectors, tails of 5 and 8.
+     */
+    @Test
+    void batchNormSumsRunInTheReferencesOrder() {
+        float big = 0x1p40f;
+        for (int hw : new int[] {37, 600}) {
+            int n = 3, c = 5;
+            float[] x = Tensor.uniform(13, -1, 1, n * c * hw).data, dy = Tensor.uniform(14, -1, 1, n * c * hw).data;
+            for (int o = 0; o < x.length; o += hw) {
+                x[o + (hw - 1) % 16] = big;       // partial (hw-1) % 16, in the vectors' part
+                x[o + hw - 1] = -big;             // the same partial, in the tail
+                dy[o + (hw - 2) % 16] = big;      // and dy * xhat: +-2^40 times one xhat
+                dy[o + hw - 2] = -big;
+                x[o + (hw - 2) % 16] = x[o + hw - 2] = 0.5f;
+                dy[o + (hw - 1) % 16] = dy[o + hw - 1] = 0;   // so x's +-2^40 (xhat ~ +-7) add nothing to dy * xhat
+            }
+            float[] gamma = Tensor.uniform(16, 0.5f, 1.5f, c).data, beta = Tensor.uniform(17, -1, 1, c).data;
+            BatchNormRun want = BatchNormRun.of(ref, n, c, hw, x, dy, gamma, beta);
+            for (int threads = 1; threads <= 2; threads++)
+                want.assertSameBits(BatchNormRun.of(SimdKernels.create(threads), n, c, hw, x, dy, gamma, beta), "hw " + hw + ", " + threads + " threads");
         }
     }
 
