@@ -1,6 +1,7 @@
 package dev.convlens.tensor.simd;
 
 import dev.convlens.tensor.kernels.Kernels;
+import java.util.Arrays;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
@@ -158,8 +159,7 @@ final class BatchNorm {
     /** The total of {@code x[o, o+hw)} in the reference's order; p is scratch of {@link #P} doubles. */
     private static double planeSum(float[] x, int o, int hw, double[] p) {
         int vb = VECTOR_SUMS ? S.loopBound(hw) : 0, i = 0;
-        DoubleVector.zero(DS).intoArray(p, 0);
-        DoubleVector.zero(DS).intoArray(p, DL);
+        Arrays.fill(p, 0);
         for (; i < vb; i += VL) {
             FloatVector v = FloatVector.fromArray(S, x, o + i);
             DoubleVector v0 = (DoubleVector) v.convertShape(VectorOperators.F2D, DS, 0);
@@ -174,8 +174,7 @@ final class BatchNorm {
     /** The total of {@code (x - mu)^2} over {@code [o, o+hw)} in the reference's order. */
     private static double planeSquares(float[] x, int o, int hw, double mu, double[] p) {
         int vb = VECTOR_SUMS ? S.loopBound(hw) : 0, i = 0;
-        DoubleVector.zero(DS).intoArray(p, 0);
-        DoubleVector.zero(DS).intoArray(p, DL);
+        Arrays.fill(p, 0);
         for (; i < vb; i += VL) {
             FloatVector v = FloatVector.fromArray(S, x, o + i);
             DoubleVector d0 = ((DoubleVector) v.convertShape(VectorOperators.F2D, DS, 0)).sub(mu);
@@ -193,10 +192,8 @@ final class BatchNorm {
     /** The partials of {@code sum dy} into p and of {@code sum dy * ((x - mu) * s)} into q over {@code [o, o+hw)}, in the reference's order. */
     private static void planeGradientSums(float[] x, float[] dy, int o, int hw, double mu, double s, double[] p, double[] q) {
         int vb = VECTOR_SUMS ? S.loopBound(hw) : 0, i = 0;
-        DoubleVector.zero(DS).intoArray(p, 0);
-        DoubleVector.zero(DS).intoArray(p, DL);
-        DoubleVector.zero(DS).intoArray(q, 0);
-        DoubleVector.zero(DS).intoArray(q, DL);
+        Arrays.fill(p, 0);
+        Arrays.fill(q, 0);
         for (; i < vb; i += VL) {
             FloatVector gv = FloatVector.fromArray(S, dy, o + i), xv = FloatVector.fromArray(S, x, o + i);
             DoubleVector g0 = (DoubleVector) gv.convertShape(VectorOperators.F2D, DS, 0);
