@@ -159,7 +159,7 @@ final class BatchNorm {
     /** The total of {@code x[o, o+hw)} in the reference's order; p is scratch of {@link #P} doubles. */
     private static double planeSum(float[] x, int o, int hw, double[] p) {
         int vb = VECTOR_SUMS ? S.loopBound(hw) : 0, i = 0;
-        Arrays.fill(p, 0);
+        clear(p);
         for (; i < vb; i += VL) {
             FloatVector v = FloatVector.fromArray(S, x, o + i);
             DoubleVector v0 = (DoubleVector) v.convertShape(VectorOperators.F2D, DS, 0);
@@ -174,7 +174,7 @@ final class BatchNorm {
     /** The total of {@code (x - mu)^2} over {@code [o, o+hw)} in the reference's order. */
     private static double planeSquares(float[] x, int o, int hw, double mu, double[] p) {
         int vb = VECTOR_SUMS ? S.loopBound(hw) : 0, i = 0;
-        Arrays.fill(p, 0);
+        clear(p);
         for (; i < vb; i += VL) {
             FloatVector v = FloatVector.fromArray(S, x, o + i);
             DoubleVector d0 = ((DoubleVector) v.convertShape(VectorOperators.F2D, DS, 0)).sub(mu);
@@ -192,8 +192,8 @@ final class BatchNorm {
     /** The partials of {@code sum dy} into p and of {@code sum dy * ((x - mu) * s)} into q over {@code [o, o+hw)}, in the reference's order. */
     private static void planeGradientSums(float[] x, float[] dy, int o, int hw, double mu, double s, double[] p, double[] q) {
         int vb = VECTOR_SUMS ? S.loopBound(hw) : 0, i = 0;
-        Arrays.fill(p, 0);
-        Arrays.fill(q, 0);
+        clear(p);
+        clear(q);
         for (; i < vb; i += VL) {
             FloatVector gv = FloatVector.fromArray(S, dy, o + i), xv = FloatVector.fromArray(S, x, o + i);
             DoubleVector g0 = (DoubleVector) gv.convertShape(VectorOperators.F2D, DS, 0);
@@ -209,6 +209,16 @@ final class BatchNorm {
             float g = dy[o + i];
             p[i % P] += g;
             q[i % P] += g * ((x[o + i] - mu) * s);
+        }
+    }
+
+    /** Zeroes the {@link #P} partials: two vector stores with AVX-512 (with {@code Arrays.fill} per plane layer4's forward took 0.41 ms against 0.25, JMH), else a fill. */
+    private static void clear(double[] p) {
+        if (VECTOR_SUMS) {
+            DoubleVector.zero(DS).intoArray(p, 0);
+            DoubleVector.zero(DS).intoArray(p, DL);
+        } else {
+            Arrays.fill(p, 0);
         }
     }
 
