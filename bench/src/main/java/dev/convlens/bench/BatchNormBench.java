@@ -24,6 +24,11 @@ import org.openjdk.jmh.annotations.Warmup;
  * stem's, 4 at layer1 and 5 at each later stage). The score is time per call; each pass reads every
  * value of x two or three times, so large maps are bound by memory.
  *
+ * <p>{@code relu}: {@code none}, the batch norm alone; {@code separate}, then the ReLU as its own kernel
+ * ({@code reluForward} over y; backward, {@code reluBackward} into dz before the batch norm's backward), as
+ * ResNet-18's batch norms before stop 25's fused kernels; {@code fused}, {@code batchNormReluTrainForward}
+ * and {@code batchNormReluTrainBackward}.
+ *
  * <p>Layers: {@code conv1} 64 x 112x112, {@code layer1} 64 x 56x56, {@code layer2} 128 x 28x28,
  * {@code layer3} 256 x 14x14, {@code layer4} 512 x 7x7.
  */
@@ -50,9 +55,12 @@ public class BatchNormBench {
     @Param({"16"})
     public int batch;
 
+    @Param({"none"})
+    public String relu;
+
     private Kernels kernels;
     private int c, hw;
-    private float[] x, dy, y, dx, gamma, beta, mean, invStd, var, dgamma, dbeta;
+    private float[] x, dy, y, dz, dx, gamma, beta, mean, invStd, var, dgamma, dbeta;
 
     @Setup
     public void setup() {
@@ -67,6 +75,7 @@ public class BatchNormBench {
         beta = Tensor.uniform(4, -1, 1, c).data;
         y = new float[x.length];
         dx = new float[x.length];
+        dz = new float[x.length];
         mean = new float[c];
         invStd = new float[c];
         var = new float[c];
@@ -77,13 +86,29 @@ public class BatchNormBench {
 
     @Benchmark
     public float[] trainForward() {
-        kernels.batchNormTrainForward(batch, c, hw, 1e-5f, x, gamma, beta, y, mean, invStd, var);
+        switch (relu) {
+            case "none" -> kernels.batchNormTrainForward(batch, c, hw, 1e-5f, x, gamma, beta, y, mean, invStd, var);
+            case "separate" -> {
+                kernels.batchNormTrainForward(batch, c, hw, 1e-5f, x, gamma, beta, y, mean, invStd, var);
+                kernels.reluForward(y, y);
+            }
+            case "fused" -> kernels.batchNormReluTrainForward(batch, c, hw, 1e-5f, x, gamma, beta, y, mean, invStd, var);
+            default -> throw new IllegalArgumentException("BatchNormBench: relu must be none, separate or fused, got " + relu);
+        }
         return y;
     }
 
     @Benchmark
     public float[] trainBackward() {
-        kernels.batchNormTrainBackward(batch, c, hw, x, gamma, dy, mean, invStd, dx, dgamma, dbeta);
+        switch (relu) {
+            case "none" -> kernels.batchNormTrainBackward(batch, c, hw, x, gamma, dy, mean, invStd, dx, dgamma, dbeta);
+            case "separate" -> {
+                kernels.reluBackward(y, dy, dz, true, false);
+                kernels.batchNormTrainBackward(batch, c, hw, x, gamma, dz, mean, invStd, dx, dgamma, dbeta);
+            }
+            case "fused" -> kernels.batchNormReluTrainBackward(batch, c, hw, x, gamma, y, dy, mean, invStd, dx, dgamma, dbeta);
+            default -> throw new IllegalArgumentException("BatchNormBench: relu must be none, separate or fused, got " + relu);
+        }
         return dx;
     }
 }

@@ -189,12 +189,16 @@ public final class Layers {
      * place on the batch norm's output, so the pair makes one array where it made two, and its
      * backward masks with that output ({@code y > 0} exactly where the batch norm's output was
      * {@code > 0}, NaN included), then runs the batch norm's backward: the same bits as the two nodes.
-     * Outputs: the ReLU's value, then the batch norm's others (running statistics).
+     * In training (batch statistics) both directions are one kernel each
+     * ({@link Kernels#batchNormReluTrainForward}, and under the gradient rule
+     * {@link Kernels#batchNormReluTrainBackward}), which the SIMD layer runs without a pass of its own
+     * for the ReLU. Outputs: the ReLU's value, then the batch norm's others (running statistics).
      */
     public record BatchNormRelu(BatchNorm norm) implements Op {
         public String type() { return "BatchNorm2d+Relu"; }
 
         public Step forward(Kernels k, Tensor[] in, boolean training) {
+            if (training || norm.trainingMode()) return norm.forwardTrain(k, in, true);
             Step s = norm.forward(k, in, training);
             float[] y = s.out()[0].data;
             k.reluForward(y, y);
@@ -202,6 +206,8 @@ public final class Layers {
         }
 
         public Tensor[] backward(Kernels k, Tensor[] in, Step s, Tensor[] dOut, boolean[] want, Relu.Rule rule) {
+            if (rule == Relu.Rule.GRADIENT && s.saved() instanceof BatchNorm2d.TrainResult r)
+                return norm.backwardTrain(k, in, r, s.out()[0], dOut[0], want);
             Tensor dz = Relu.backward(k, rule, s.out()[0], dOut[0]);
             return norm.backward(k, in, s, new Tensor[] {dz}, want, rule);
         }
@@ -217,19 +223,30 @@ public final class Layers {
         public String type() { return "BatchNorm2d"; }
 
         public Step forward(Kernels k, Tensor[] in, boolean training) {
-            Tensor x = as4d(in[0]);
-            if (training || trainingMode) {
-                BatchNorm2d.TrainResult r = bn.forwardTrain(k, x, in[1], in[2], in[3], in[4]);
-                return new Step(new Tensor[] {r.y().reshape(in[0].shape()), in[3], in[4]}, r);
-            }
-            return new Step(one(bn.forwardInference(k, x, in[1], in[2], in[3], in[4]).reshape(in[0].shape())), null);
+            if (training || trainingMode) return forwardTrain(k, in, false);
+            return new Step(one(bn.forwardInference(k, as4d(in[0]), in[1], in[2], in[3], in[4]).reshape(in[0].shape())), null);
+        }
+
+        /** The training forward (batch statistics), with the ReLU after it when {@code relu} ({@link BatchNormRelu}). */
+        Step forwardTrain(Kernels k, Tensor[] in, boolean relu) {
+            BatchNorm2d.TrainResult r = bn.forwardTrain(k, as4d(in[0]), in[1], in[2], in[3], in[4], relu);
+            return new Step(new Tensor[] {r.y().reshape(in[0].shape()), in[3], in[4]}, r);
         }
 
         public Tensor[] backward(Kernels k, Tensor[] in, Step s, Tensor[] dOut, boolean[] want, Relu.Rule rule) {
-            Tensor x = as4d(in[0]), dy = as4d(dOut[0]);
-            BatchNorm2d.Grads g = s.saved() instanceof BatchNorm2d.TrainResult r
-                    ? bn.backwardTrain(k, x, in[1], dy, r.mean(), r.invStd(), want[0], want[1], want[2])
-                    : bn.backwardInference(k, x, in[1], in[3], in[4], dy, want[0], want[1], want[2]);
+            if (s.saved() instanceof BatchNorm2d.TrainResult r) return backwardTrain(k, in, r, null, dOut[0], want);
+            BatchNorm2d.Grads g = bn.backwardInference(k, as4d(in[0]), in[1], in[3], in[4], as4d(dOut[0]), want[0], want[1], want[2]);
+            return grads(in, g);
+        }
+
+        /** The training backward, through the ReLU after it too when {@code reluOut} (its output) is given. */
+        Tensor[] backwardTrain(Kernels k, Tensor[] in, BatchNorm2d.TrainResult r, Tensor reluOut, Tensor dy, boolean[] want) {
+            BatchNorm2d.Grads g = bn.backwardTrain(k, as4d(in[0]), in[1], reluOut == null ? null : as4d(reluOut), as4d(dy),
+                    r.mean(), r.invStd(), want[0], want[1], want[2]);
+            return grads(in, g);
+        }
+
+        private static Tensor[] grads(Tensor[] in, BatchNorm2d.Grads g) {
             Tensor dx = g.dx() == null ? null : g.dx().reshape(in[0].shape());
             return new Tensor[] {dx, g.dgamma(), g.dbeta(), null, null};
         }

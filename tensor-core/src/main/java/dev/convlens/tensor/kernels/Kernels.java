@@ -280,6 +280,30 @@ public interface Kernels {
         }
     }
 
+    /**
+     * {@link #batchNormTrainForward} and the ReLU after it, in place on y: {@code y = relu(gamma*(x-mean)*invStd + beta)},
+     * the ReLU as {@link #reluForward} gives it. The default runs the two kernels; the SIMD layer takes the
+     * ReLU in its map (the same bits, one pass over y fewer).
+     */
+    default void batchNormReluTrainForward(int n, int c, int hw, float eps, float[] x, float[] gamma, float[] beta,
+                                           float[] y, float[] mean, float[] invStd, float[] var) {
+        batchNormTrainForward(n, c, hw, eps, x, gamma, beta, y, mean, invStd, var);
+        reluForward(y, y);
+    }
+
+    /**
+     * The training backward of a batch norm and the ReLU after it, {@code y} the pair's output: the ReLU's
+     * gradient {@code dz = dy where y > 0, else +0} ({@link #reluBackward} with the forward mask), then
+     * {@link #batchNormTrainBackward} of dz. The default makes dz; the SIMD layer masks dy inside the batch
+     * norm's sums and map (the same bits, without dz).
+     */
+    default void batchNormReluTrainBackward(int n, int c, int hw, float[] x, float[] gamma, float[] y, float[] dy,
+                                            float[] mean, float[] invStd, float[] dx, float[] dgamma, float[] dbeta) {
+        float[] dz = new float[dy.length];
+        reluBackward(y, dy, dz, true, false);
+        batchNormTrainBackward(n, c, hw, x, gamma, dz, mean, invStd, dx, dgamma, dbeta);
+    }
+
     /** Batch-norm inference forward: {@code y = gamma*(x-mean)/sqrt(var+eps) + beta} with stored statistics. */
     default void batchNormInferenceForward(int n, int c, int hw, float eps, float[] x, float[] gamma, float[] beta,
                                            float[] mean, float[] var, float[] y) {

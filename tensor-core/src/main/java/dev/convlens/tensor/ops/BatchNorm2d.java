@@ -82,6 +82,15 @@ public record BatchNorm2d(float eps, float momentum) {
     /** {@link #forwardTrain(Tensor, Tensor, Tensor, Tensor, Tensor)} on the kernels {@code kern}. */
     public TrainResult forwardTrain(Kernels kern, Tensor x, Tensor gamma, Tensor beta, Tensor runningMean,
                                    Tensor runningVar) {
+        return forwardTrain(kern, x, gamma, beta, runningMean, runningVar, false);
+    }
+
+    /**
+     * As above; with {@code relu}, y is the ReLU of the batch norm's output ({@link Kernels#batchNormReluTrainForward}:
+     * a network's batch norm and the ReLU after it in one kernel).
+     */
+    public TrainResult forwardTrain(Kernels kern, Tensor x, Tensor gamma, Tensor beta, Tensor runningMean,
+                                   Tensor runningVar, boolean relu) {
         int c = channels(x);
         requireChannelVector("gamma", gamma, c, x, true);
         requireChannelVector("beta", beta, c, x, true);
@@ -95,7 +104,8 @@ public record BatchNorm2d(float eps, float momentum) {
 
         Tensor y = Tensor.empty(x.shape());                 // the kernel writes every element
         float[] mean = new float[c], invStd = new float[c], var = new float[c];
-        kern.batchNormTrainForward(n, c, hw, eps, x.data, data(gamma), data(beta), y.data, mean, invStd, var);
+        if (relu) kern.batchNormReluTrainForward(n, c, hw, eps, x.data, data(gamma), data(beta), y.data, mean, invStd, var);
+        else kern.batchNormTrainForward(n, c, hw, eps, x.data, data(gamma), data(beta), y.data, mean, invStd, var);
         if (runningMean != null) updateRunning(runningMean, runningVar, mean, var, m);
         return new TrainResult(y, mean, invStd);
     }
@@ -122,16 +132,29 @@ public record BatchNorm2d(float eps, float momentum) {
     /** {@link #backwardTrain(Tensor, Tensor, Tensor, float[], float[], boolean, boolean, boolean)} on {@code kern}. */
     public Grads backwardTrain(Kernels kern, Tensor x, Tensor gamma, Tensor dy, float[] mean, float[] invStd,
                                boolean wantDx, boolean wantDgamma, boolean wantDbeta) {
+        return backwardTrain(kern, x, gamma, null, dy, mean, invStd, wantDx, wantDgamma, wantDbeta);
+    }
+
+    /**
+     * As above, through the ReLU after the batch norm too when {@code reluOut} (the pair's output, the
+     * {@code y} of {@code forwardTrain(..., relu = true)}) is given: dy counts only where {@code reluOut > 0}
+     * ({@link Kernels#batchNormReluTrainBackward}).
+     */
+    public Grads backwardTrain(Kernels kern, Tensor x, Tensor gamma, Tensor reluOut, Tensor dy, float[] mean, float[] invStd,
+                               boolean wantDx, boolean wantDgamma, boolean wantDbeta) {
         int c = channels(x);
         requireChannelVector("gamma", gamma, c, x, true);
         Shapes.requireSameShape(OP, "output gradient dy", dy, "input x", x);
+        if (reluOut != null) Shapes.requireSameShape(OP, "the ReLU's output", reluOut, "input x", x);
         requireSaved("mean", mean, c, x);
         requireSaved("invStd", invStd, c, x);
         int n = x.dim(0), hw = x.size() / (n * c);
         Tensor dx = wantDx ? Tensor.empty(x.shape()) : null;  // the kernel writes every element
         Tensor dgamma = wantDgamma ? Tensor.zeros(c) : null;
         Tensor dbeta = wantDbeta ? Tensor.zeros(c) : null;
-        kern.batchNormTrainBackward(n, c, hw, x.data, data(gamma), dy.data, mean, invStd,
+        if (reluOut != null) kern.batchNormReluTrainBackward(n, c, hw, x.data, data(gamma), reluOut.data, dy.data, mean, invStd,
+                data(dx), data(dgamma), data(dbeta));
+        else kern.batchNormTrainBackward(n, c, hw, x.data, data(gamma), dy.data, mean, invStd,
                 data(dx), data(dgamma), data(dbeta));
         return new Grads(dx, dgamma, dbeta);
     }

@@ -87,27 +87,32 @@ final class BatchNorm {
         }
     }
 
-    /** Training forward's map: {@code y = gamma*(x-mean)*invStd + beta}, mean and invStd the doubles of {@link #trainStatistics}. */
-    static void trainMaps(int c0, int c1, int n, int c, int hw, float[] x, float[] gamma, float[] beta, double[] ms, float[] y) {
+    /**
+     * Training forward's map: {@code y = gamma*(x-mean)*invStd + beta}, mean and invStd the doubles of
+     * {@link #trainStatistics}; with {@code relu}, then the ReLU of {@link Elementwise} ({@code y <= 0} to +0).
+     */
+    static void trainMaps(int c0, int c1, int n, int c, int hw, float[] x, float[] gamma, float[] beta, double[] ms,
+                          boolean relu, float[] y) {
         for (int cc = c0; cc < c1; cc++) {
             double ga = gamma == null ? 1 : gamma[cc], be = beta == null ? 0 : beta[cc];
             for (int b = 0; b < n; b++) {
                 int i = (b * c + cc) * hw;
-                trainMap(x, y, i, i + hw, ms[2 * cc], ga, ms[2 * cc + 1], be);
+                trainMap(x, y, i, i + hw, ms[2 * cc], ga, ms[2 * cc + 1], be, relu);
             }
         }
     }
 
     /**
      * The sums of both backward passes, {@code sums[2*ch] = sum dy}, {@code sums[2*ch+1] = sum dy*xhat}
-     * with {@code xhat = (x - ms[2*ch]) * ms[2*ch+1]}.
+     * with {@code xhat = (x - ms[2*ch]) * ms[2*ch+1]}; dy read as +0 where {@code mask} is not {@code > 0}
+     * (mask null: dy as it is).
      */
-    static void gradientSums(int c0, int c1, int n, int c, int hw, float[] x, float[] dy, double[] ms, double[] sums) {
+    static void gradientSums(int c0, int c1, int n, int c, int hw, float[] x, float[] mask, float[] dy, double[] ms, double[] sums) {
         double[] p = new double[P], q = new double[P];
         for (int cc = c0; cc < c1; cc++) {
             double sumDy = 0, sumDyXhat = 0;
             for (int b = 0; b < n; b++) {
-                planeGradientSums(x, dy, (b * c + cc) * hw, hw, ms[2 * cc], ms[2 * cc + 1], p, q);
+                planeGradientSums(x, mask, dy, (b * c + cc) * hw, hw, ms[2 * cc], ms[2 * cc + 1], p, q);
                 sumDy += Kernels.planeTotal(p);
                 sumDyXhat += Kernels.planeTotal(q);
             }
@@ -116,8 +121,11 @@ final class BatchNorm {
         }
     }
 
-    /** Training backward's map: {@code dx = gamma*invStd*(dy - mean(dy) - xhat*mean(dy*xhat))} from the sums of {@link #gradientSums}. */
-    static void trainBackwardMaps(int c0, int c1, int n, int c, int hw, float[] x, float[] gamma, float[] dy,
+    /**
+     * Training backward's map: {@code dx = gamma*invStd*(dy - mean(dy) - xhat*mean(dy*xhat))} from the sums of
+     * {@link #gradientSums}, dy masked as there.
+     */
+    static void trainBackwardMaps(int c0, int c1, int n, int c, int hw, float[] x, float[] gamma, float[] mask, float[] dy,
                                   double[] ms, double[] sums, float[] dx) {
         double m = (double) n * hw;
         for (int cc = c0; cc < c1; cc++) {
@@ -125,7 +133,7 @@ final class BatchNorm {
             double k = (gamma == null ? 1 : gamma[cc]) * s, meanDy = sums[2 * cc] / m, meanDyXhat = sums[2 * cc + 1] / m;
             for (int b = 0; b < n; b++) {
                 int i = (b * c + cc) * hw;
-                trainBackwardMap(x, dy, dx, i, i + hw, mu, s, k, meanDy, meanDyXhat);
+                trainBackwardMap(x, mask, dy, dx, i, i + hw, mu, s, k, meanDy, meanDyXhat);
             }
         }
     }
@@ -189,13 +197,17 @@ final class BatchNorm {
         return Kernels.planeTotal(p);
     }
 
-    /** The partials of {@code sum dy} into p and of {@code sum dy * ((x - mu) * s)} into q over {@code [o, o+hw)}, in the reference's order. */
-    private static void planeGradientSums(float[] x, float[] dy, int o, int hw, double mu, double s, double[] p, double[] q) {
+    /**
+     * The partials of {@code sum dy} into p and of {@code sum dy * ((x - mu) * s)} into q over {@code [o, o+hw)},
+     * in the reference's order, dy as +0 where {@code mask} (when not null) is not {@code > 0}.
+     */
+    private static void planeGradientSums(float[] x, float[] mask, float[] dy, int o, int hw, double mu, double s, double[] p, double[] q) {
         int vb = VECTOR_SUMS ? S.loopBound(hw) : 0, i = 0;
         clear(p);
         clear(q);
         for (; i < vb; i += VL) {
             FloatVector gv = FloatVector.fromArray(S, dy, o + i), xv = FloatVector.fromArray(S, x, o + i);
+            if (mask != null) gv = FloatVector.zero(S).blend(gv, FloatVector.fromArray(S, mask, o + i).compare(VectorOperators.GT, 0f));
             DoubleVector g0 = (DoubleVector) gv.convertShape(VectorOperators.F2D, DS, 0);
             DoubleVector g1 = (DoubleVector) gv.rearrange(HALVES).convertShape(VectorOperators.F2D, DS, 0);
             DoubleVector x0 = (DoubleVector) xv.convertShape(VectorOperators.F2D, DS, 0);
@@ -206,7 +218,7 @@ final class BatchNorm {
             DoubleVector.fromArray(DS, q, DL).add(g1.mul(x1.sub(mu).mul(s))).intoArray(q, DL);
         }
         for (; i < hw; i++) {
-            float g = dy[o + i];
+            float g = mask == null || mask[o + i] > 0 ? dy[o + i] : 0f;
             p[i % P] += g;
             q[i % P] += g * ((x[o + i] - mu) * s);
         }
@@ -224,15 +236,20 @@ final class BatchNorm {
 
     // ---------------------------------------------------------------- the maps, in vectors of doubles
 
-    /** {@code y[i] = (float) (ga * (x[i] - mu) * s + be)} for i in [i0, i1). */
-    static void trainMap(float[] x, float[] y, int i0, int i1, double mu, double ga, double s, double be) {
+    /** {@code y[i] = (float) (ga * (x[i] - mu) * s + be)} for i in [i0, i1), then with {@code relu} +0 where {@code y[i] <= 0}. */
+    static void trainMap(float[] x, float[] y, int i0, int i1, double mu, double ga, double s, double be, boolean relu) {
         int i = i0;
         for (int bound = i0 + S.loopBound(i1 - i0); i < bound; i += VL) {
             FloatVector v = FloatVector.fromArray(S, x, i);
             DoubleVector lo = lower(v).sub(mu).mul(ga).mul(s).add(be), hi = upper(v).sub(mu).mul(ga).mul(s).add(be);
-            narrow(lo, hi).intoArray(y, i);   // (ga * (x - mu)) * s + be; ga * d == d * ga exactly
+            FloatVector r = narrow(lo, hi);   // (ga * (x - mu)) * s + be; ga * d == d * ga exactly
+            if (relu) r.blend(0f, r.compare(VectorOperators.LE, 0f)).intoArray(y, i);   // -0, 0 and below to +0, NaN kept
+            else r.intoArray(y, i);
         }
-        for (; i < i1; i++) y[i] = (float) (ga * (x[i] - mu) * s + be);
+        for (; i < i1; i++) {
+            float r = (float) (ga * (x[i] - mu) * s + be);
+            y[i] = relu ? Math.max(r, 0f) : r;
+        }
     }
 
     /** {@code y[i] = (float) (a * (x[i] - mu) + be)} for i in [i0, i1). */
@@ -245,19 +262,24 @@ final class BatchNorm {
         for (; i < i1; i++) y[i] = (float) (a * (x[i] - mu) + be);
     }
 
-    /** {@code dx[i] = (float) (k * (dy[i] - meanDy - ((x[i] - mu) * s) * meanDyXhat))} for i in [i0, i1). */
-    static void trainBackwardMap(float[] x, float[] dy, float[] dx, int i0, int i1, double mu, double s, double k,
+    /**
+     * {@code dx[i] = (float) (k * (dy[i] - meanDy - ((x[i] - mu) * s) * meanDyXhat))} for i in [i0, i1), dy as +0
+     * where {@code mask} (when not null) is not {@code > 0}.
+     */
+    static void trainBackwardMap(float[] x, float[] mask, float[] dy, float[] dx, int i0, int i1, double mu, double s, double k,
                                  double meanDy, double meanDyXhat) {
         int i = i0;
         for (int bound = i0 + S.loopBound(i1 - i0); i < bound; i += VL) {
             FloatVector xv = FloatVector.fromArray(S, x, i), gv = FloatVector.fromArray(S, dy, i);
+            if (mask != null) gv = FloatVector.zero(S).blend(gv, FloatVector.fromArray(S, mask, i).compare(VectorOperators.GT, 0f));
             DoubleVector lo = lower(gv).sub(meanDy).sub(lower(xv).sub(mu).mul(s).mul(meanDyXhat)).mul(k);
             DoubleVector hi = upper(gv).sub(meanDy).sub(upper(xv).sub(mu).mul(s).mul(meanDyXhat)).mul(k);
             narrow(lo, hi).intoArray(dx, i);
         }
         for (; i < i1; i++) {
             double xhat = (x[i] - mu) * s;
-            dx[i] = (float) (k * (dy[i] - meanDy - xhat * meanDyXhat));
+            float g = mask == null || mask[i] > 0 ? dy[i] : 0f;
+            dx[i] = (float) (k * (g - meanDy - xhat * meanDyXhat));
         }
     }
 

@@ -1015,27 +1015,52 @@ public final class SimdKernels implements Kernels {
     @Override
     public synchronized void batchNormTrainForward(int n, int c, int hw, float eps, float[] x, float[] gamma, float[] beta,
                                                    float[] y, float[] mean, float[] invStd, float[] var) {
+        batchNormTrain(n, c, hw, eps, x, gamma, beta, y, mean, invStd, var, false);
+    }
+
+    /** As {@link Kernels#batchNormReluTrainForward}: the ReLU in the map's pass. */
+    @Override
+    public synchronized void batchNormReluTrainForward(int n, int c, int hw, float eps, float[] x, float[] gamma, float[] beta,
+                                                       float[] y, float[] mean, float[] invStd, float[] var) {
+        batchNormTrain(n, c, hw, eps, x, gamma, beta, y, mean, invStd, var, true);
+    }
+
+    private void batchNormTrain(int n, int c, int hw, float eps, float[] x, float[] gamma, float[] beta,
+                                float[] y, float[] mean, float[] invStd, float[] var, boolean relu) {
         int tasks = channelTasks(c, (long) n * c * hw);
         double[] ms = new double[2 * c];
         parallelFor(tasks, (t, ws) -> BatchNorm.trainStatistics(channel(c, t, tasks), channel(c, t + 1, tasks),
                 n, c, hw, eps, x, mean, invStd, var, ms));
         parallelFor(tasks, (t, ws) -> BatchNorm.trainMaps(channel(c, t, tasks), channel(c, t + 1, tasks),
-                n, c, hw, x, gamma, beta, ms, y));
+                n, c, hw, x, gamma, beta, ms, relu, y));
     }
 
     /** Batch-norm training backward as {@link Kernels#batchNormTrainBackward}: the same bits, channels split over the threads, the sums and then the map. */
     @Override
     public synchronized void batchNormTrainBackward(int n, int c, int hw, float[] x, float[] gamma, float[] dy,
                                                     float[] mean, float[] invStd, float[] dx, float[] dgamma, float[] dbeta) {
+        batchNormTrainBackward(n, c, hw, x, gamma, null, dy, mean, invStd, dx, dgamma, dbeta);
+    }
+
+    /** As {@link Kernels#batchNormReluTrainBackward}: dy masked by {@code y > 0} where the sums and the map read it. */
+    @Override
+    public synchronized void batchNormReluTrainBackward(int n, int c, int hw, float[] x, float[] gamma, float[] y, float[] dy,
+                                                        float[] mean, float[] invStd, float[] dx, float[] dgamma, float[] dbeta) {
+        batchNormTrainBackward(n, c, hw, x, gamma, y, dy, mean, invStd, dx, dgamma, dbeta);
+    }
+
+    /** The training backward, dy read where {@code mask > 0} only (0 elsewhere); mask null for all of dy. */
+    private void batchNormTrainBackward(int n, int c, int hw, float[] x, float[] gamma, float[] mask, float[] dy,
+                                        float[] mean, float[] invStd, float[] dx, float[] dgamma, float[] dbeta) {
         int tasks = channelTasks(c, (long) n * c * hw);
         double[] ms = new double[2 * c];
         for (int ch = 0; ch < c; ch++) {
             ms[2 * ch] = mean[ch];
             ms[2 * ch + 1] = invStd[ch];
         }
-        double[] sums = gradientSums(tasks, n, c, hw, x, dy, ms, dgamma, dbeta);
+        double[] sums = gradientSums(tasks, n, c, hw, x, mask, dy, ms, dgamma, dbeta);
         if (dx != null) parallelFor(tasks, (t, ws) -> BatchNorm.trainBackwardMaps(channel(c, t, tasks), channel(c, t + 1, tasks),
-                n, c, hw, x, gamma, dy, ms, sums, dx));
+                n, c, hw, x, gamma, mask, dy, ms, sums, dx));
     }
 
     /** Batch-norm inference forward as {@link Kernels#batchNormInferenceForward}: the same bits, channels split over the threads. */
@@ -1057,18 +1082,20 @@ public final class SimdKernels implements Kernels {
             ms[2 * ch] = mean[ch];
             ms[2 * ch + 1] = 1.0 / Math.sqrt((double) var[ch] + eps);
         }
-        if (dgamma != null || dbeta != null) gradientSums(tasks, n, c, hw, x, dy, ms, dgamma, dbeta);
+        if (dgamma != null || dbeta != null) gradientSums(tasks, n, c, hw, x, null, dy, ms, dgamma, dbeta);
         if (dx != null) parallelFor(tasks, (t, ws) -> BatchNorm.inferenceBackwardMaps(channel(c, t, tasks), channel(c, t + 1, tasks),
                 n, c, hw, gamma, ms, dy, dx));
     }
 
     /**
-     * Batch norm's backward sums ({@link BatchNorm#gradientSums}) for the {@code (mean, scale)} pairs ms, as
-     * a parallel loop of its own; writes dgamma and dbeta (each may be null) and returns the sums.
+     * Batch norm's backward sums ({@link BatchNorm#gradientSums}) for the {@code (mean, scale)} pairs ms, dy
+     * read where {@code mask > 0} (mask null: everywhere), as a parallel loop of its own; writes dgamma and
+     * dbeta (each may be null) and returns the sums.
      */
-    private double[] gradientSums(int tasks, int n, int c, int hw, float[] x, float[] dy, double[] ms, float[] dgamma, float[] dbeta) {
+    private double[] gradientSums(int tasks, int n, int c, int hw, float[] x, float[] mask, float[] dy, double[] ms,
+                                  float[] dgamma, float[] dbeta) {
         double[] sums = new double[2 * c];
-        parallelFor(tasks, (t, ws) -> BatchNorm.gradientSums(channel(c, t, tasks), channel(c, t + 1, tasks), n, c, hw, x, dy, ms, sums));
+        parallelFor(tasks, (t, ws) -> BatchNorm.gradientSums(channel(c, t, tasks), channel(c, t + 1, tasks), n, c, hw, x, mask, dy, ms, sums));
         for (int ch = 0; ch < c; ch++) {
             if (dgamma != null) dgamma[ch] = (float) sums[2 * ch + 1];
             if (dbeta != null) dbeta[ch] = (float) sums[2 * ch];

@@ -337,6 +337,37 @@ class SimdKernelsTest {
         }
     }
 
+    /**
+     * Batch norm with the ReLU after it ({@code batchNormReluTrainForward}, {@code batchNormReluTrainBackward}):
+     * the SIMD layer's one-pass forms give the bits of the reference's two kernels each (batch norm then
+     * ReLU; the ReLU's gradient then batch norm's backward) at 1, 2 and 3 threads, with gamma and beta
+     * and without.
+     */
+    @ParameterizedTest(name = "n={0} c={1} hw={2}")
+    @MethodSource("batchNorms")
+    void batchNormReluIsTheTwoKernels(int n, int c, int hw) {
+        int len = n * c * hw;
+        float[] x = Tensor.uniform(21, -2, 3, len).data, dy = Tensor.uniform(22, -1, 1, len).data;
+        for (boolean affine : new boolean[] {true, false}) {
+            float[] gamma = affine ? Tensor.uniform(23, 0.5f, 1.5f, c).data : null, beta = affine ? Tensor.uniform(24, -1, 1, c).data : null;
+            float[][] want = batchNormRelu(ref, n, c, hw, x, dy, gamma, beta);
+            for (int threads = 1; threads <= 3; threads++) {
+                float[][] got = batchNormRelu(SimdKernels.create(threads), n, c, hw, x, dy, gamma, beta);
+                String[] names = {"y", "mean", "invStd", "var", "dx", "dgamma", "dbeta"};
+                for (int i = 0; i < names.length; i++)
+                    assertTrue(Arrays.equals(want[i], got[i]), "batch norm + ReLU " + names[i] + ", " + threads + " threads" + (affine ? "" : ", no gamma and beta"));
+            }
+        }
+    }
+
+    /** y, mean, invStd, var, dx, dgamma, dbeta of the fused pair on one input. */
+    private static float[][] batchNormRelu(Kernels k, int n, int c, int hw, float[] x, float[] dy, float[] gamma, float[] beta) {
+        float[][] r = {nans(x.length), nans(c), nans(c), nans(c), nans(x.length), nans(c), nans(c)};
+        k.batchNormReluTrainForward(n, c, hw, 1e-5f, x, gamma, beta, r[0], r[1], r[2], r[3]);
+        k.batchNormReluTrainBackward(n, c, hw, x, gamma, r[0], dy, r[1], r[2], r[4], r[5], r[6]);
+        return r;
+    }
+
     /** The same bits once C2 has compiled the batch-norm loops (vector casts and all). */
     @Test
     void batchNormKeepsItsBitsWhenCompiled() {
