@@ -106,7 +106,7 @@ public final class SimdKernels implements Kernels {
     private float[] phasedX = new float[0];               // stride 2: the input's phase planes (n, c, 4, ceil(h/2), ceil(w/2))
     private float[] phasedDx = new float[0];              // stride-2 backward-data of the stem: dx's phase planes, padded (Im2col.paddedPhaseFloats per channel)
     private float[] partialDw = new float[0];             // backward-weights split over the sum: runs 1.. (runs-1, kg, depth)
-    private float[] tapSums = new float[0];               // backwardWeightsShifted: each run's dw by tap (runs, r*s, ceil(k/MR)*MR, ceil(c/NR)*NR)
+    private float[] tapSums = new float[0];               // backwardWeightsShifted: each run's dw by tap (runs, r*s, ceil(k/MR)*MR, ceil(c/NR)*NR); backwardWeightsRowTaps: (runs, c*r*sp*MR, ceil(k/NR)*NR)
     /** Winograd F(2x2, 3x3) for the 3x3 stride-1 convolutions it applies to; -Dconvlens.winograd=false turns it off (A/B timing). */
     static final boolean WINOGRAD = !"false".equals(System.getProperty("convlens.winograd"));
     /** Floats of V (and of M) per chunk of tile rows in forwardWinograd: 0.5 MiB each, kept in L2 (tests lower it). */
@@ -156,8 +156,8 @@ public final class SimdKernels implements Kernels {
         final float[] aTail = new float[KC * MR];         // a last partial panel of A rows (kc <= KC, MR)
         final float[] rows = new float[NR * KC + VL];     // im2col rows before transposing (NR, kc <= KC) + slack
         final float[] block = new float[VL * NR + VL];    // backwardWeightsShifted: VL pixels of NR channels, transposed
-        float[] gridX = new float[0];                     // backwardWeightsShifted: one image's x, channel-last on the padded grid (ceil(c/NR), cells, NR)
-        float[] gridDy = new float[0];                    // backwardWeightsShifted: one image's dy on the grid's columns (ceil(k/MR), oh*gw, MR)
+        float[] gridX = new float[0];                     // backwardWeightsShifted: one image's x, channel-last on the padded grid (ceil(c/NR), cells, NR); backwardWeightsRowTaps: the image padded
+        float[] gridDy = new float[0];                    // backwardWeightsShifted: one image's dy on the grid's columns (ceil(k/MR), oh*gw, MR); backwardWeightsRowTaps: a band of dy channel-last
         final int[] gather = new int[NR];                 // lane offsets of the transposing gathers (NR)
         final float[] lanes = new float[VL];              // gemv: the lanes of a dot product, summed in order
         final float[] row = new float[GEMV_COLUMNS];      // gemv: a block of c's columns (GEMV_COLUMNS)
@@ -628,6 +628,10 @@ public final class SimdKernels implements Kernels {
             backwardWeightsShifted(g, x, dy, dw);
             return;
         }
+        if (ROW_TAPS && rowTaps(g)) {
+            backwardWeightsRowTaps(g, x, dy, dw);
+            return;
+        }
         int nPanels = ceilDiv(depth, NR);                 // columns of dw_g in NR panels
         int colBlocks = splits(groups, nPanels);
         int kcb = blockDepth(pix);
@@ -796,6 +800,95 @@ public final class SimdKernels implements Kernels {
                     }
         });
     }
+
+    /** -Dconvlens.rowTaps=false turns {@link #backwardWeightsRowTaps} off (A/B timing). */
+    static final boolean ROW_TAPS = !"false".equals(System.getProperty("convlens.rowTaps"));
+
+    /**
+     * Backward-weights runs with a row's taps in the lanes ({@link #backwardWeightsRowTaps}): one group,
+     * no dilation, at most {@value #ROW_TAPS_MAX_CHANNELS} input channels (a network's first layer, whose
+     * dw has few columns: im2col per K block was most of its work), a kernel at least MR/2 wide (lanes
+     * used: conv1's 7 of 8), output rows of at least NR pixels (a row is one K block), and an image for
+     * every thread (the threads split the images).
+     */
+    private boolean rowTaps(ConvGeom g) {
+        return g.groups() == 1 && g.dilH() == 1 && g.dilW() == 1 && g.c() <= ROW_TAPS_MAX_CHANNELS
+                && g.s() >= MR / 2 && g.ow() >= NR && g.n() >= threads;
+    }
+
+    private static final int ROW_TAPS_MAX_CHANNELS = 4;
+
+    /**
+     * Backward-weights of a first layer (few input channels, a wide kernel: ResNet's conv1) as products
+     * whose A is x itself, read in place:
+     * <pre>  dw[k, c, ry, sx] = sum_img sum_(oy, ox) dy(k, oy, ox) xp(c, sy*oy + ry, sx*ox + s)</pre>
+     * with xp the image padded (its padding as zeros, the row long enough for every lane). For a fixed
+     * (c, ry) and output row oy, the MR values {@code xp(c, sy*oy + ry, sx*ox + s .. + MR)} of the taps
+     * s of a tap panel lie side by side, and step by sx from one ox to the next: that is the A panel
+     * {@link Gemm#kernelColumns} reads, {@code A(i, ox) = a[aOff + ox*sx + i]}, with no packing. B is dy
+     * channel-last (NR output channels a pixel, {@link Im2col#channelsLast}), packed for a band of output
+     * rows. A tile (MR taps, NR output channels) sums one output row (ow products) and is added into
+     * the run's sums {@code (c*r*sp*MR, ceil(k/NR)*NR)}, sp = ceil(s/MR) tap panels; lanes s..sp*MR-1
+     * are taps past the kernel, computed and dropped (conv1: 1 in 8).
+     *
+     * <p>Before (im2col path): conv1's dw (64 x 147) met each packed A block with five B panels and
+     * each im2col'd B block with eight A panels, so packing was as much work as the products. The
+     * images are cut into {@code min(n, 2*threads)} runs, each with its own sums, and dw takes run 0 +
+     * run 1 + ... in that order: the bits depend on the thread count (as {@link #backwardWeightsShifted}),
+     * not on the scheduling.
+     */
+    private void backwardWeightsRowTaps(ConvGeom g, float[] x, float[] dy, float[] dw) {
+        int n = g.n(), c = g.c(), k = g.k(), r = g.r(), s = g.s(), sy = g.strideH(), sx = g.strideW();
+        int oh = g.oh(), ow = g.ow(), h = g.h(), w = g.w(), hw = h * w, pix = oh * ow;
+        int sp = ceilDiv(s, MR), kBlocks = ceilDiv(k, NR), kPad = kBlocks * NR, panels = c * r * sp;
+        int hp = sy * (oh - 1) + r, wp = Math.max(sx * (ow - 1) + sp * MR, g.padLeft() + w);   // xp's rows and columns
+        int band = Math.max(1, Math.min(oh, ROW_TAPS_BAND_FLOATS / (ow * kPad)));            // output rows of dy packed at once
+        int runs = Math.min(n, 2 * threads), size = panels * MR * kPad;
+        float[] sums = tapSums = Workspace.grow(tapSums, runs * size);                       // (runs, panels*MR, kPad)
+        parallelFor(runs, (run, ws) -> {
+            float[] xp = ws.gridX = Workspace.grow(ws.gridX, c * hp * wp);
+            float[] ds = ws.gridDy = Workspace.grow(ws.gridDy, kBlocks * band * ow * NR);
+            int base = run * size;
+            Gemm.zero(sums, base, size);
+            for (int img = run * n / runs, end = (run + 1) * n / runs; img < end; img++) {
+                Gemm.zero(xp, 0, c * hp * wp);
+                for (int ci = 0; ci < c; ci++)
+                    for (int y = 0; y < h; y++) {
+                        int py = y + g.padTop();
+                        if (py < hp) System.arraycopy(x, (img * c + ci) * hw + y * w, xp, (ci * hp + py) * wp + g.padLeft(), w);
+                    }
+                for (int oy0 = 0; oy0 < oh; oy0 += band) {
+                    int rows = Math.min(band, oh - oy0);
+                    for (int b = 0; b < kBlocks; b++)
+                        Im2col.channelsLast(dy, (img * k + b * NR) * pix + oy0 * ow, pix, Math.min(NR, k - b * NR),
+                                rows, ow, rows, ow, 0, 0, 0, ds, b * band * ow * NR);
+                    for (int oy = oy0; oy < oy0 + rows; oy++)
+                        for (int b = 0; b < kBlocks; b++) {
+                            int bOff = (b * band + oy - oy0) * ow * NR;
+                            for (int panel = 0; panel < panels; panel++) {     // panel = (ci, ry, tap panel)
+                                int ci = panel / (r * sp), ry = panel / sp % r, spi = panel % sp;
+                                Gemm.kernelColumns(ow, xp, (ci * hp + sy * oy + ry) * wp + spi * MR, sx, ds, bOff, ws.tile);
+                                for (int i = 0, d = base + panel * MR * kPad + b * NR; i < MR; i++, d += kPad)
+                                    Gemm.addInto(ws.tile, i * NR, sums, d, NR);
+                            }
+                        }
+                }
+            }
+        });
+        int taps = r * s;
+        for (int co = 0; co < k; co++)
+            for (int ci = 0; ci < c; ci++)
+                for (int ry = 0; ry < r; ry++)
+                    for (int t = 0; t < s; t++) {
+                        int e = ((ci * r + ry) * sp * MR + t) * kPad + co;
+                        float v = sums[e];
+                        for (int run = 1; run < runs; run++) v += sums[run * size + e];
+                        dw[(co * c + ci) * taps + ry * s + t] = v;
+                    }
+    }
+
+    /** Floats of dy packed channel-last at once by {@link #backwardWeightsRowTaps} (256 KiB: in L2 with xp). */
+    private static final int ROW_TAPS_BAND_FLOATS = 64 << 10;
 
     /**
      * Backward-weights of a layer whose dw is small and whose column blocks would meet too few B

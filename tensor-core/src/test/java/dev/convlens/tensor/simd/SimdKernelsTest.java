@@ -70,12 +70,14 @@ class SimdKernelsTest {
                 {1, 3, 100, 141, 6, 11, 11, 4, 4, 2, 1, 3, 2, 1, 1, 1}, // the same over rows of 34 (three vectors), asymmetric pads
                 {5, 37, 24, 30, 21, 3, 3, 1, 1, 1, 2, 1, 0, 1, 1, 1},  // backward-weights on shifted grids: 5 images in 4 runs (2 threads), channel tails, asymmetric pads
                 {2, 33, 21, 40, 9, 5, 3, 1, 1, 2, 1, 2, 1, 1, 1, 1},   // the same, a 5x3 kernel: rows of 42 cells (a whole block of 16 pixels, then one overlapping it)
+                {3, 3, 70, 75, 37, 7, 7, 2, 2, 3, 2, 3, 4, 1, 1, 1},  // backward-weights with a row's taps in the lanes (conv1-like): 3 images in 2 or 3 runs, 2 k blocks (the second of 5), asymmetric pads
+                {2, 3, 150, 140, 9, 11, 11, 4, 4, 2, 2, 2, 1, 1, 1, 1}, // the same, 11x11 stride 4 (AlexNet's conv1): two tap panels a row (11 of 16 lanes), rows of 34
         };
         String[] names = {"3x3 pad 1", "stride 2 asym pads", "dilation 2", "groups 2", "depthwise s2",
                 "1x1", "1x1 stride 2", "7x7 stride 2", "depth 333", "289 pixels", "kg 263", "1x1 kg 300", "342 pixels", "1x1 300 pixels", "depth 1053", "stride 3", "winograd", "winograd C 300",
                 "strips", "strips dilated", "winograd tall", "winograd tall C 300", "5x5 pad 2", "7x7 map", "stride 2 even", "stride 2 few panels", "split sum",
                 "phased col2im", "phased col2im no strips", "7x7 batch", "30 px batch, depth 2088", "stride 2 batch",
-                "11x11 stride 4", "11x11 stride 4 wide rows", "shifted grids", "shifted grids 5x3"};
+                "11x11 stride 4", "11x11 stride 4 wide rows", "shifted grids", "shifted grids 5x3", "row taps", "row taps 11x11"};
         Stream.Builder<Arguments> out = Stream.builder();
         for (int threads = 1; threads <= 2; threads++)
             for (int i = 0; i < shapes.length; i++) out.add(Arguments.of(names[i], shapes[i], threads));
