@@ -136,10 +136,11 @@ public final class Graph {
 
     /**
      * {@link #forward forward(k, feeds, true)} with each batch norm whose output only a ReLU reads
-     * (not in {@code keep}, not a graph output) fused with that ReLU ({@link Layers.BatchNormRelu}):
+     * (not in {@code keep}, not a graph output) fused with that ReLU ({@link Layers.BatchNormRelu}),
+     * and each sum read only by a ReLU the same way ({@link Layers.AddRelu}, ResNet's block outputs):
      * one array instead of two per pair and no separate ReLU pass, the same bits as {@code forward}
      * for every value and every gradient, parameters included. The run's values are those of the
-     * fused graph: the batch norm's output before the ReLU is not among them (asking for it fails
+     * fused graph: the batch norm's or the sum's output before the ReLU is not among them (asking for it fails
      * with its name); keep it to have it. For training steps ({@code Trainer}). On
      * {@link OpenClKernels} it is {@code forward(k, feeds, true)}: {@link ClGraph} runs the unfused
      * graph as one device pass, which a fused node (no device form) would break into op-by-op launches.
@@ -153,7 +154,7 @@ public final class Graph {
 
     private final Map<Set<String>, List<Node>> trainingPlans = new ConcurrentHashMap<>();
 
-    /** The node list with batch norm -> ReLU pairs fused (see {@link #forwardTraining}). */
+    /** The node list with batch norm -> ReLU and Add -> ReLU pairs fused (see {@link #forwardTraining}). */
     private List<Node> fuseBatchNormRelu(Set<String> keep) {
         Map<String, Integer> readers = readers(), consumer = consumers();
         List<Node> out = new ArrayList<>(nodes);
@@ -167,6 +168,15 @@ public final class Graph {
             List<String> outs = new ArrayList<>(bn.outputs());
             outs.set(0, nodes.get(j).outputs().get(0));
             out.set(i, new Node(bn.name(), new Layers.BatchNormRelu(b), bn.inputs(), outs));
+            absorbed.add(j);
+        }
+        for (int i = 0; i < nodes.size(); i++) {
+            Node add = nodes.get(i);
+            if (!(add.op() instanceof Layers.AddOp) || add.inputs().size() != 2 || add.outputs().size() != 1) continue;
+            Integer j = sole(add.outputs().get(0), keep, readers, consumer);
+            if (j == null || !(nodes.get(j).op() instanceof Layers.ReluOp) || nodes.get(j).inputs().size() != 1
+                    || nodes.get(j).outputs().size() != 1) continue;
+            out.set(i, new Node(add.name(), new Layers.AddRelu(), add.inputs(), nodes.get(j).outputs()));
             absorbed.add(j);
         }
         List<Node> plan = new ArrayList<>();

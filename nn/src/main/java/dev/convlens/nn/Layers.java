@@ -372,6 +372,32 @@ public final class Layers {
         }
     }
 
+    /**
+     * A sum and the ReLU after it ({@code y = max(a + b, 0)}: ResNet's block outputs), fused by
+     * {@link Graph#forwardTraining}: one pass ({@link Kernels#addRelu}) and one array instead of two; the
+     * bits of {@link AddOp} then {@link ReluOp}. Backward: the ReLU's rule with its mask read from y
+     * ({@code y > 0} exactly where {@code a + b > 0}, NaN included), then the signal to both inputs as
+     * {@link AddOp} sends it.
+     */
+    public record AddRelu() implements Op {
+        public String type() { return "Add+Relu"; }
+
+        public Step forward(Kernels k, Tensor[] in, boolean training) {
+            Tensor a = in[0], b = in[1];
+            if (!java.util.Arrays.equals(a.shape(), b.shape())) {
+                return new Step(one(Relu.forward(k, new AddOp().forward(k, in, training).out()[0])), null);
+            }
+            Tensor y = Tensor.empty(a.shape());
+            k.addRelu(a.data, b.data, y.data);
+            return new Step(one(y), null);
+        }
+
+        public Tensor[] backward(Kernels k, Tensor[] in, Step s, Tensor[] dOut, boolean[] want, Relu.Rule rule) {
+            Tensor dz = Relu.backward(k, rule, s.out()[0], dOut[0]);
+            return new AddOp().backward(k, in, s, new Tensor[] {dz}, want, rule);
+        }
+    }
+
     /** Flatten to (d0*...*d_{axis-1}, rest). */
     public record Flatten(int axis) implements Op {
         public String type() { return "Flatten"; }

@@ -165,6 +165,16 @@ public interface Kernels {
         for (int i = 0; i < y.length; i++) y[i] = a[i] + b[i];
     }
 
+    /**
+     * {@code y = max(a + b, 0)} elementwise (ResNet's block output: the residual sum and the ReLU after it),
+     * the bits of {@link #add} then {@link #reluForward} in place, which this default runs; the SIMD layer
+     * makes one pass of it.
+     */
+    default void addRelu(float[] a, float[] b, float[] y) {
+        add(a, b, y);
+        reluForward(y, y);
+    }
+
     /** Whether every element of {@code x} is finite: no NaN, no infinity (a training step's check of its gradients). */
     default boolean allFinite(float[] x) {
         for (float v : x) if (!Float.isFinite(v)) return false;

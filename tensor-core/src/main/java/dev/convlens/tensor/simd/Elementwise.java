@@ -143,4 +143,15 @@ final class Elementwise {
             FloatVector.fromArray(S, a, i).add(FloatVector.fromArray(S, b, i)).intoArray(y, i);
         for (; i < i1; i++) y[i] = a[i] + b[i];
     }
+
+    /** {@code y[i] = Math.max(a[i] + b[i], 0f)} for i in [i0, i1): {@link #add}, then {@link #relu}'s rule, in one pass. */
+    static void addRelu(float[] a, float[] b, float[] y, int i0, int i1) {
+        FloatVector zero = FloatVector.zero(S);
+        int i = i0;
+        for (int bound = i0 + S.loopBound(i1 - i0); i < bound; i += VL) {
+            FloatVector v = FloatVector.fromArray(S, a, i).add(FloatVector.fromArray(S, b, i));
+            v.blend(zero, v.compare(VectorOperators.LE, 0f)).intoArray(y, i);
+        }
+        for (; i < i1; i++) y[i] = Math.max(a[i] + b[i], 0f);
+    }
 }

@@ -496,6 +496,12 @@ class SimdKernelsTest {
         ref.add(x, dy, sRef);
         simd.add(x, dy, s);
         assertTrue(Arrays.equals(sRef, s), "add (NaN compared as NaN, -0.0 as itself)");
+        float[] arRef = new float[len], ar = nans(len), xa = x.clone(), dya = dy.clone();
+        for (int i = 3; i < len; i += 5) xa[i] = dya[i] = -0f;   // sums of -0.0 (the only sum the ReLU must turn from -0.0 to +0.0)
+        ref.addRelu(xa, dya, arRef);                          // the default: add, then the ReLU in place
+        simd.addRelu(xa, dya, ar);
+        assertTrue(Arrays.equals(arRef, ar), "add + relu (NaN compared as NaN, -0.0 as itself)");
+        for (float v : ar) assertTrue(Float.isNaN(v) || Float.floatToRawIntBits(v) != Float.floatToRawIntBits(-0f) && v >= 0f, "add + relu: " + v);
         // in place (y the same array as x), as an op may call it
         float[] inPlace = x.clone();
         simd.reluForward(inPlace, inPlace);
@@ -539,12 +545,16 @@ class SimdKernelsTest {
         ref.reluForward(x, yRef);
         ref.reluBackward(x, dy, dxRef, true, true);
         ref.add(x, dy, sRef);
+        float[] arRef = new float[len], ar = new float[len];
+        ref.addRelu(x, dy, arRef);
         float[] y = new float[len], dx = new float[len], s = new float[len];
         for (int call = 0; call < COMPILE_CALLS; call++) {
             simd.reluForward(x, y);
             simd.reluBackward(x, dy, dx, true, true);
             simd.add(x, dy, s);
+            simd.addRelu(x, dy, ar);
         }
+        assertTrue(Arrays.equals(arRef, ar), "add + relu after " + COMPILE_CALLS + " calls");
         assertSameBits("relu forward after " + COMPILE_CALLS + " calls", yRef, y);
         assertSameBits("relu backward (guided) after " + COMPILE_CALLS + " calls", dxRef, dx);
         assertTrue(Arrays.equals(sRef, s), "add after " + COMPILE_CALLS + " calls");
