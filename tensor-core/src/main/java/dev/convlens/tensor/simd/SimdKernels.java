@@ -821,10 +821,10 @@ public final class SimdKernels implements Kernels {
     /**
      * Backward-weights of a first layer (few input channels, a wide kernel: ResNet's conv1) as products
      * whose A is x itself, read in place:
-     * <pre>  dw[k, c, ry, sx] = sum_img sum_(oy, ox) dy(k, oy, ox) xp(c, sy*oy + ry, sx*ox + s)</pre>
-     * with xp the image padded (its padding as zeros, the row long enough for every lane). For a fixed
-     * (c, ry) and output row oy, the MR values {@code xp(c, sy*oy + ry, sx*ox + s .. + MR)} of the taps
-     * s of a tap panel lie side by side, and step by sx from one ox to the next: that is the A panel
+     * <pre>  dw[k, c, ry, t] = sum_img sum_(oy, ox) dy(k, oy, ox) xp(c, sy*oy + ry, sx*ox + t)</pre>
+     * with sy, sx the strides and xp the image padded (its padding as zeros, the row long enough for every
+     * lane). For a fixed (c, ry) and output row oy, the MR values {@code xp(c, sy*oy + ry, sx*ox + t0 .. t0 + MR)}
+     * of a tap panel's taps lie side by side, and step by sx from one ox to the next: that is the A panel
      * {@link Gemm#kernelColumns} reads, {@code A(i, ox) = a[aOff + ox*sx + i]}, with no packing. B is dy
      * channel-last (NR output channels a pixel, {@link Im2col#channelsLast}), packed for a band of output
      * rows. A tile (MR taps, NR output channels) sums one output row (ow products) and is added into
