@@ -54,7 +54,7 @@ class SimdKernelsTest {
                 {1, 300, 30, 30, 9, 3, 3, 1, 1, 0, 2, 1, 0, 1, 1, 1}, // Winograd: C in two K blocks, asymmetric pads
                 {1, 2, 23, 19, 6, 5, 5, 2, 2, 2, 1, 2, 3, 1, 1, 1},   // backward-data in 6 strips of 2 output rows (2 channels)
                 {1, 3, 21, 21, 4, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 1},   // the same, dilation 2
-                {2, 13, 38, 13, 270, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, // Winograd on a tall narrow map: 133 tiles, rows of 7 padded to 16, K 270
+                {2, 17, 38, 13, 270, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, // Winograd on a tall narrow map: 133 tiles, rows of 7 padded to 16, K 270
                 {1, 300, 38, 13, 9, 3, 3, 1, 1, 0, 1, 2, 1, 1, 1, 1}, // Winograd on a tall narrow map, C in two K blocks, asymmetric pads
                 {2, 6, 40, 37, 5, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1},   // 5x5 pad 2 (AlexNet's conv2): rows longer than a panel, two border columns each side
                 {1, 40, 7, 7, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},   // layer4-like 7x7: a panel spans five output rows, depth 360 in two K blocks
@@ -72,12 +72,13 @@ class SimdKernelsTest {
                 {2, 33, 21, 40, 9, 5, 3, 1, 1, 2, 1, 2, 1, 1, 1, 1},   // the same, a 5x3 kernel: rows of 42 cells (a whole block of 16 pixels, then one overlapping it)
                 {3, 3, 70, 75, 37, 7, 7, 2, 2, 3, 2, 3, 4, 1, 1, 1},  // backward-weights with a row's taps in the lanes (conv1-like): 3 images in 2 or 3 runs, 2 k blocks (the second of 5), asymmetric pads
                 {2, 3, 150, 140, 9, 11, 11, 4, 4, 2, 2, 2, 1, 1, 1, 1}, // the same, 11x11 stride 4 (AlexNet's conv1): two tap panels a row (11 of 16 lanes), rows of 34
+                {2, 3, 24, 30, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},  // 3x3 stride 1 with 3 input channels (VGG's conv1_1): forward direct (too few channels for Winograd), backward-data Winograd (20), backward-weights im2col (too few for shifted grids)
         };
         String[] names = {"3x3 pad 1", "stride 2 asym pads", "dilation 2", "groups 2", "depthwise s2",
                 "1x1", "1x1 stride 2", "7x7 stride 2", "depth 333", "289 pixels", "kg 263", "1x1 kg 300", "342 pixels", "1x1 300 pixels", "depth 1053", "stride 3", "winograd", "winograd C 300",
                 "strips", "strips dilated", "winograd tall", "winograd tall C 300", "5x5 pad 2", "7x7 map", "stride 2 even", "stride 2 few panels", "split sum",
                 "phased col2im", "phased col2im no strips", "7x7 batch", "30 px batch, depth 2088", "stride 2 batch",
-                "11x11 stride 4", "11x11 stride 4 wide rows", "shifted grids", "shifted grids 5x3", "row taps", "row taps 11x11"};
+                "11x11 stride 4", "11x11 stride 4 wide rows", "shifted grids", "shifted grids 5x3", "row taps", "row taps 11x11", "3 channels 3x3"};
         Stream.Builder<Arguments> out = Stream.builder();
         for (int threads = 1; threads <= 2; threads++)
             for (int i = 0; i < shapes.length; i++) out.add(Arguments.of(names[i], shapes[i], threads));
