@@ -350,7 +350,9 @@ public final class SimdKernels implements Kernels {
         float[] u = winoU = Workspace.grow(winoU, 16 * uStride);
         int wTasks = splits(1, mPanels);
         parallelFor(wTasks, (t, ws) -> Winograd.transformWeights(g, w, flipped, t * mPanels / wTasks, (t + 1) * mPanels / wTasks, u, uStride));
-        int rows = winoRows(g.n(), th, rt, Math.max(1, winoChunkFloats / (16 * Math.max(c, k)) / rt)), chunks = ceilDiv(th, rows);
+        // at least a full B panel of tiles a chunk: with 512 channels over 28x28 (rows of 16 places) the
+        // chunk of winoChunkFloats was one row, half a panel, and Winograd slower than the direct path
+        int rows = winoRows(g.n(), th, rt, Math.max(ceilDiv(NR, rt), winoChunkFloats / (16 * Math.max(c, k)) / rt)), chunks = ceilDiv(th, rows);
         int kcb = blockDepth(c);
         parallelFor(g.n() * chunks, (t, ws) -> {
             int img = t / chunks, ty0 = t % chunks * rows, ty1 = Math.min(th, ty0 + rows);
