@@ -724,6 +724,8 @@ public final class SimdKernels implements Kernels {
      * for its read and write of the sums, and a big layer's sums (r*s*k*c) outgrow L2.
      */
     private static final int SHIFTED_MIN_CELLS = 512;
+    /** Floats of a run's sums by tap from which backward-weights leaves the shifted grids (see {@link #shiftedGrids}). */
+    private static final int SHIFTED_MAX_SUMS = 1 << 20;
 
     /**
      * Backward-weights runs on shifted grids ({@link #backwardWeightsShifted}): stride 1, no dilation,
@@ -732,10 +734,14 @@ public final class SimdKernels implements Kernels {
      * the images). The channels: a cell of x's grid holds NR of them, and its products cost the same with
      * 3 as with 32. Ad hoc, batch 16, 2 threads, 3x3 to 64 channels over 112x112 (medians of 30 calls), shifted
      * against im2col: 4 channels 33.4 against 18.3 ms, 8 35.1 / 24.6, 16 35.6 / 33.2, 32
-     * 31.5 / 49.9; VGG-16's conv1_1 (3 channels, 224x224) 140.7 against 48.8 ms.
+     * 31.5 / 49.9; VGG-16's conv1_1 (3 channels, 224x224) 140.7 against 48.8 ms. And a run's sums by tap
+     * ({@code r*s*k*c} floats) at most {@value #SHIFTED_MAX_SUMS}: each tile adds into them, and VGG-16's
+     * 512 -> 512 over 28x28 (2.4 M floats, 9.4 MB a run) ran 72.8 against im2col's 63.9 ms at batch 4,
+     * where 256 -> 256 over 56x56 (0.6 M) ran 60.2 against 71.7 (ad hoc, 2 threads, medians).
      */
     private boolean shiftedGrids(ConvGeom g) {
-        return g.groups() == 1 && g.c() > NR / 2 && g.strideH() == 1 && g.strideW() == 1 && g.dilH() == 1 && g.dilW() == 1
+        return g.groups() == 1 && g.c() > NR / 2 && (long) g.r() * g.s() * g.k() * g.c() <= SHIFTED_MAX_SUMS
+                && g.strideH() == 1 && g.strideW() == 1 && g.dilH() == 1 && g.dilW() == 1
                 && g.r() * g.s() > 1 && g.n() >= threads && (long) g.oh() * (g.ow() + g.s() - 1) >= SHIFTED_MIN_CELLS;
     }
 
