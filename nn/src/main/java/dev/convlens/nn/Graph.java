@@ -148,35 +148,29 @@ public final class Graph {
     public Run forwardTraining(Kernels k, Map<String, Tensor> feeds, Collection<String> keep) {
         if (k instanceof OpenClKernels) return forward(k, feeds, true);
         Set<String> kept = Set.copyOf(keep);
-        List<Node> plan = trainingPlans.computeIfAbsent(kept, this::fuseBatchNormRelu);
+        List<Node> plan = trainingPlans.computeIfAbsent(kept, this::fuseRelus);
         return new Graph(plan, params, inputs, outputs).forward(k, feeds, true);
     }
 
     private final Map<Set<String>, List<Node>> trainingPlans = new ConcurrentHashMap<>();
 
     /** The node list with batch norm -> ReLU and Add -> ReLU pairs fused (see {@link #forwardTraining}). */
-    private List<Node> fuseBatchNormRelu(Set<String> keep) {
+    private List<Node> fuseRelus(Set<String> keep) {
         Map<String, Integer> readers = readers(), consumer = consumers();
         List<Node> out = new ArrayList<>(nodes);
         Set<Integer> absorbed = new HashSet<>();
         for (int i = 0; i < nodes.size(); i++) {
-            Node bn = nodes.get(i);
-            if (!(bn.op() instanceof Layers.BatchNorm b) || bn.outputs().isEmpty() || bn.outputs().get(0).isEmpty()) continue;
-            Integer j = sole(bn.outputs().get(0), keep, readers, consumer);
+            Node n = nodes.get(i);
+            boolean bn = n.op() instanceof Layers.BatchNorm && !n.outputs().isEmpty() && !n.outputs().get(0).isEmpty();
+            boolean add = n.op() instanceof Layers.AddOp && n.inputs().size() == 2 && n.outputs().size() == 1;
+            if (!bn && !add) continue;
+            Integer j = sole(n.outputs().get(0), keep, readers, consumer);
             if (j == null || !(nodes.get(j).op() instanceof Layers.ReluOp) || nodes.get(j).inputs().size() != 1
                     || nodes.get(j).outputs().size() != 1) continue;
-            List<String> outs = new ArrayList<>(bn.outputs());
+            List<String> outs = new ArrayList<>(n.outputs());
             outs.set(0, nodes.get(j).outputs().get(0));
-            out.set(i, new Node(bn.name(), new Layers.BatchNormRelu(b), bn.inputs(), outs));
-            absorbed.add(j);
-        }
-        for (int i = 0; i < nodes.size(); i++) {
-            Node add = nodes.get(i);
-            if (!(add.op() instanceof Layers.AddOp) || add.inputs().size() != 2 || add.outputs().size() != 1) continue;
-            Integer j = sole(add.outputs().get(0), keep, readers, consumer);
-            if (j == null || !(nodes.get(j).op() instanceof Layers.ReluOp) || nodes.get(j).inputs().size() != 1
-                    || nodes.get(j).outputs().size() != 1) continue;
-            out.set(i, new Node(add.name(), new Layers.AddRelu(), add.inputs(), nodes.get(j).outputs()));
+            Op fused = n.op() instanceof Layers.BatchNorm b ? new Layers.BatchNormRelu(b) : new Layers.AddRelu();
+            out.set(i, new Node(n.name(), fused, n.inputs(), outs));
             absorbed.add(j);
         }
         List<Node> plan = new ArrayList<>();
