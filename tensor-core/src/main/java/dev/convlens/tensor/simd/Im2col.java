@@ -209,6 +209,78 @@ final class Im2col {
     }
 
     /**
+     * The phase planes of {@link #phased} with zero borders, so that every tap of every output pixel reads
+     * inside them: {@code top} rows and {@code left} columns before the plane's {@code ceil(h/2) x
+     * ceil(w/2)}, {@code rows x cols} in all. The forward reads its B panels there in place
+     * ({@link #readsInPlace}) instead of packing them.
+     */
+    record Phases(int top, int left, int rows, int cols) {
+        static Phases of(ConvGeom g) {
+            int top = -(-g.padTop() >> 1), left = -(-g.padLeft() >> 1);   // >> 1 rounds down: the most negative shift
+            int rows = top + Math.max((g.h() + 1) / 2, g.oh() + ((g.r() - 1 - g.padTop()) >> 1));
+            int cols = left + Math.max((g.w() + 1) / 2, g.ow() + ((g.s() - 1 - g.padLeft()) >> 1));
+            return new Phases(top, left, rows, cols);
+        }
+
+        /** Floats of one padded plane. */
+        int size() {
+            return rows * cols;
+        }
+    }
+
+    /**
+     * Whether the forward reads B in place from {@link Phases} ({@link Gemm#kernelColumnsAt}): {@link #phased}
+     * with no dilation, one group, and output rows of whole vectors, so each of a panel's two vectors of
+     * pixels lies in one output row (ResNet-18's conv1: 112 = 7 VL; its stride-2 3x3 layers have 28, 14, 7).
+     */
+    static boolean readsInPlace(ConvGeom g) {
+        return phased(g) && g.dilH() == 1 && g.dilW() == 1 && g.groups() == 1 && g.ow() % VL == 0;
+    }
+
+    /**
+     * {@link #splitPhases} into the padded layout of {@link Phases}: input plane pl's four phase planes at
+     * {@code dst[pl*4*size ..)}, {@code P_ab[i][j]} at {@code (2a+b)*size + (top+i)*cols + left+j}, the
+     * borders zero (written each call: the buffer is shared).
+     */
+    static void splitPhasesPadded(ConvGeom g, Phases f, float[] x, int pl0, int pl1, float[] dst) {
+        int h = g.h(), w = g.w(), h2 = (h + 1) / 2, w2 = (w + 1) / 2, size = f.size(), cols = f.cols();
+        for (int pl = pl0; pl < pl1; pl++) {
+            int d = pl * 4 * size;
+            for (int ph = 0; ph < 4; ph++) {
+                int at = d + ph * size;
+                Gemm.zero(dst, at, f.top() * cols);                                  // the top rows
+                for (int i = f.top(); i < f.top() + h2; i++) {                       // each row's borders
+                    Gemm.zero(dst, at + i * cols, f.left());
+                    Gemm.zero(dst, at + i * cols + f.left() + w2, cols - f.left() - w2);
+                }
+                Gemm.zero(dst, at + (f.top() + h2) * cols, (f.rows() - f.top() - h2) * cols);   // the bottom rows
+                if ((h & 1) != 0 && ph >= 2) Gemm.zero(dst, at + (f.top() + h2 - 1) * cols + f.left(), w2);
+                if ((w & 1) != 0 && (ph & 1) != 0)
+                    for (int i = 0; i < h2; i++) dst[at + (f.top() + i) * cols + f.left() + w2 - 1] = 0f;
+            }
+            for (int iy = 0; iy < h; iy++) {
+                int at = d + (iy & 1) * 2 * size + (f.top() + (iy >> 1)) * cols + f.left(), row = pl * h * w + iy * w;
+                Elementwise.splitEvenOdd(x, row, w / 2, dst, at, dst, at + size);
+                if ((w & 1) != 0) dst[at + w2 - 1] = x[row + w - 1];
+            }
+        }
+    }
+
+    /**
+     * Where im2col row q (input channel c, tap (ry, sx)) of output pixel 0 lies in {@link Phases}: the plane of
+     * the tap's parities, shifted by half the tap's offsets (rounded down), from channel 0's planes.
+     * Pixel (oy, ox) of that row is {@code offs[q] + oy*cols + ox}.
+     */
+    static void tapOffsets(ConvGeom g, Phases f, int[] offs) {
+        int r = g.r(), s = g.s(), taps = r * s;
+        for (int q = 0; q < g.c() * taps; q++) {
+            int dy = q / s % r - g.padTop(), dx = q % s - g.padLeft();
+            offs[q] = q / taps * 4 * f.size() + ((dy & 1) * 2 + (dx & 1)) * f.size()
+                    + (f.top() + (dy >> 1)) * f.cols() + f.left() + (dx >> 1);
+        }
+    }
+
+    /**
      * {@link #packPanel} when {@link #shifts} or {@link #phased}: pixel {@code p = oy*ow + ox} of a
      * tap reads {@code plane[p + off]}, {@code off = rowShift*ow + colShift}, where its row and column
      * lie inside the plane. Stride 1: the plane is the channel's, {@code rowShift = ry*dilH - padTop},

@@ -103,11 +103,15 @@ public final class SimdKernels implements Kernels {
     private float[] flippedW = new float[0];              // backward-data as a forward: w~ (c, kg, r, s), flipped
     private float[] packedB = new float[0];               // forward with few panels: col(x) (units, nPanels, cg*r*s*NR + VL)
     private float[] winoU = new float[0];                 // Winograd: the transformed weights U (see forwardWinograd)
+    private float[] paddedX = new float[0];               // stride 2, read in place: the input's padded phase planes (n, c, 4, Im2col.Phases)
+    private int[] tapOffsets = new int[0];                // ... and where each im2col row starts in them (Im2col.tapOffsets)
     private float[] phasedX = new float[0];               // stride 2: the input's phase planes (n, c, 4, ceil(h/2), ceil(w/2))
     private float[] phasedDx = new float[0];              // stride-2 backward-data of the stem: dx's phase planes, padded (Im2col.paddedPhaseFloats per channel)
     private float[] partialDw = new float[0];             // backward-weights split over the sum: runs 1.. (runs-1, kg, depth)
     private float[] tapSums = new float[0];               // backwardWeightsShifted: each run's dw by tap (runs, r*s, ceil(k/MR)*MR, ceil(c/NR)*NR); backwardWeightsRowTaps: (runs, c*r*sp*MR, ceil(k/NR)*NR)
     /** Winograd F(2x2, 3x3) for the 3x3 stride-1 convolutions it applies to; -Dconvlens.winograd=false turns it off (A/B timing). */
+    /** {@code -Dconvlens.inPlace=false}: the forward packs B from the phase planes even where it could read them in place (A/B runs, tests). */
+    static final boolean IN_PLACE = !"false".equals(System.getProperty("convlens.inPlace"));
     static final boolean WINOGRAD = !"false".equals(System.getProperty("convlens.winograd"));
     /** Floats of V (and of M) per chunk of tile rows in forwardWinograd: 0.5 MiB each, kept in L2 (tests lower it). */
     static int winoChunkFloats = 128 << 10;
@@ -231,17 +235,22 @@ public final class SimdKernels implements Kernels {
         int groups = g.groups(), kg = g.kg(), cg = g.cg(), depth = cg * g.r() * g.s();
         int hw = g.h() * g.w(), pix = g.oh() * g.ow();
         int mPanels = ceilDiv(kg, MR), nPanels = ceilDiv(pix, NR);
-        // stride 2: im2col reads the phase planes of x (see Im2col.phased), split once per call
-        boolean phased = Im2col.phased(g);
-        int chanFloats = phased ? Im2col.phaseFloats(g) : hw;
-        float[] src = phased ? splitPhases(g, x) : x;
+        // stride 2: im2col reads the phase planes of x (see Im2col.phased), split once per call; with
+        // output rows of whole vectors, B is read in place from padded phase planes, not packed
         int units = g.n() * groups;
-        if (units * nPanels <= FEW_PANELS) {              // reads the weights in place: nothing to pack
+        boolean few = units * nPanels <= FEW_PANELS;
+        // A = w_g (kg, depth): packed once per call when it meets enough B panels, else read in place.
+        boolean pack = (long) g.n() * nPanels >= PACK_A_MIN_PANELS;
+        boolean phased = Im2col.phased(g), inPlace = IN_PLACE && !few && pack && Im2col.readsInPlace(g);
+        Im2col.Phases f = inPlace ? Im2col.Phases.of(g) : null;
+        int chanFloats = inPlace ? 4 * f.size() : phased ? Im2col.phaseFloats(g) : hw;
+        float[] src = inPlace ? splitPhasesPadded(g, f, x) : phased ? splitPhases(g, x) : x;
+        int[] offs = inPlace ? (tapOffsets = tapOffsets.length >= depth ? tapOffsets : new int[depth]) : null;
+        if (inPlace) Im2col.tapOffsets(g, f, offs);
+        if (few) {                                        // reads the weights in place: nothing to pack
             forwardFewPanels(g, src, chanFloats, w, b, ep, y);
             return;
         }
-        // A = w_g (kg, depth): packed once per call when it meets enough B panels, else read in place.
-        boolean pack = (long) g.n() * nPanels >= PACK_A_MIN_PANELS;
         int wStride = mPanels * MR * depth;               // floats per group in packedW
         float[] a = pack ? (packedW = Workspace.grow(packedW, groups * wStride)) : w;
         if (pack) {
@@ -273,6 +282,16 @@ public final class SimdKernels implements Kernels {
                 Gemm.Epilogue e = pc + kc == depth ? ep : null;
                 for (int jp = jpa; jp < jpb; jp++) {
                     int p0 = jp * NR, nr = Math.min(NR, pix - p0);
+                    if (inPlace) {                        // the panel's second vector: the same row, the next, or none (nr = VL)
+                        int oy = p0 / g.ow(), ox = p0 % g.ow(), base = xc + oy * f.cols() + ox;
+                        int delta = nr <= VL ? 0 : ox + VL < g.ow() ? VL : f.cols() - ox;
+                        for (int i = i0; i < i1; i += MR) {
+                            Gemm.kernelColumnsAt(kc, a, i * depth + pc * MR, src, offs, pc, base, delta, ws.tile);
+                            Gemm.storeTile(ws.tile, Math.min(MR, i1 - i), nr, y, yc + (i - i0) * pix + p0, pix,
+                                    1f, first ? 0f : 1f, first ? b : null, i, e);
+                        }
+                        continue;
+                    }
                     Im2col.packPanel(g, src, xc, pc, kc, p0, nr, ws.b);
                     if (pack) {
                         Gemm.panelColumn(i1 - i0, nr, kc, a, grp * wStride + i0 * depth + pc * MR, 1, MR, depth * MR,
@@ -322,6 +341,14 @@ public final class SimdKernels implements Kernels {
                 }
             }
         });
+    }
+
+    /** x split into padded phase planes (Im2col.splitPhasesPadded) in the workspace paddedX, the planes shared out over the threads. */
+    private float[] splitPhasesPadded(ConvGeom g, Im2col.Phases f, float[] x) {
+        int planes = g.n() * g.c(), tasks = Math.min(planes, TASKS_PER_THREAD * threads);
+        float[] dst = paddedX = Workspace.grow(paddedX, planes * 4 * f.size());
+        parallelFor(tasks, (t, ws) -> Im2col.splitPhasesPadded(g, f, x, t * planes / tasks, (t + 1) * planes / tasks, dst));
+        return dst;
     }
 
     /** x split into its phase planes (Im2col.splitPhases) in the workspace phasedX, the planes shared out over the threads. */

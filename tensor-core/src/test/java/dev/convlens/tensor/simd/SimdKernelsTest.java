@@ -73,12 +73,15 @@ class SimdKernelsTest {
                 {3, 3, 70, 75, 37, 7, 7, 2, 2, 3, 2, 3, 4, 1, 1, 1},  // backward-weights with a row's taps in the lanes (conv1-like): 3 images in 2 or 3 runs, 2 k blocks (the second of 5), asymmetric pads
                 {2, 3, 150, 140, 9, 11, 11, 4, 4, 2, 2, 2, 1, 1, 1, 1}, // the same, 11x11 stride 4 (AlexNet's conv1): two tap panels a row (11 of 16 lanes), rows of 34
                 {2, 3, 24, 30, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},  // 3x3 stride 1 with 3 input channels (VGG's conv1_1): forward direct (too few channels for Winograd), backward-data Winograd (20), backward-weights im2col (too few for shifted grids)
+                {2, 3, 40, 64, 19, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1},  // forward reading B in place from padded phase planes (conv1-like, output rows of 32): panels inside rows, k % MR != 0
+                {1, 5, 33, 31, 9, 3, 3, 2, 2, 1, 0, 1, 2, 1, 1, 1},   // the same over odd sizes, asymmetric pads, rows of 16: every panel across two rows, a last half panel
         };
         String[] names = {"3x3 pad 1", "stride 2 asym pads", "dilation 2", "groups 2", "depthwise s2",
                 "1x1", "1x1 stride 2", "7x7 stride 2", "depth 333", "289 pixels", "kg 263", "1x1 kg 300", "342 pixels", "1x1 300 pixels", "depth 1053", "stride 3", "winograd", "winograd C 300",
                 "strips", "strips dilated", "winograd tall", "winograd tall C 300", "5x5 pad 2", "7x7 map", "stride 2 even", "stride 2 few panels", "split sum",
                 "phased col2im", "phased col2im no strips", "7x7 batch", "30 px batch, depth 2088", "stride 2 batch",
-                "11x11 stride 4", "11x11 stride 4 wide rows", "shifted grids", "shifted grids 5x3", "row taps", "row taps 11x11", "3 channels 3x3"};
+                "11x11 stride 4", "11x11 stride 4 wide rows", "shifted grids", "shifted grids 5x3", "row taps", "row taps 11x11", "3 channels 3x3",
+                "in place 7x7 stride 2", "in place odd sizes"};
         Stream.Builder<Arguments> out = Stream.builder();
         for (int threads = 1; threads <= 2; threads++)
             for (int i = 0; i < shapes.length; i++) out.add(Arguments.of(names[i], shapes[i], threads));
@@ -153,6 +156,7 @@ class SimdKernelsTest {
         sameBitsAloneAndInABatch(threads, 28, 7, 7, 83); // depth 252: a single K block
         sameBitsAloneAndInABatch(threads, 23, 23, 83);   // Winograd: 144 tiles per image
         sameBitsAloneAndInABatch(threads, 38, 13, 150);  // Winograd on a tall narrow map (133 tiles, rows of 7)
+        sameBitsAloneAndInABatch(threads, 5, 32, 32, 19, 2); // stride 2, 16x16 out: alone 8 panels (few-panels path, B packed), in the batch B read in place
         int saved = SimdKernels.winoChunkFloats;
         try {
             SimdKernels.winoChunkFloats = 16 * 83 * 16 * 3;    // chunks of 3 rows of tiles: 4 per image
@@ -163,15 +167,48 @@ class SimdKernelsTest {
         }
     }
 
+    /**
+     * The padded phase planes of the forward that reads B in place are one workspace, reused by every shape:
+     * each call writes all of its borders. A larger call over NaN leaves NaN all through the buffer, then
+     * each shape must read zeros where its borders lie: conv1-like (two rows and columns before, one after),
+     * and odd sizes with asymmetric pads (a last odd row and column with no partner).
+     */
+    @ParameterizedTest(name = "{0} threads")
+    @org.junit.jupiter.params.provider.ValueSource(ints = {1, 2})
+    void paddedPhasePlanesAreClearedForEachShape(int threads) {
+        Kernels simd = SimdKernels.create(threads);
+        ConvGeom big = geom(new int[] {2, 3, 80, 96, 5, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1});
+        float[] nanX = new float[big.n() * big.c() * big.h() * big.w()];
+        Arrays.fill(nanX, Float.NaN);
+        float[] bigW = Tensor.uniform(2, -1, 1, big.k() * big.c() * 49).data, bigY = new float[big.n() * big.k() * big.oh() * big.ow()];
+        int[][] shapes = {{2, 3, 40, 64, 19, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1}, {1, 5, 33, 32, 9, 3, 3, 2, 2, 0, 1, 2, 0, 1, 1, 1},
+                {1, 5, 33, 31, 9, 3, 3, 2, 2, 1, 0, 1, 2, 1, 1, 1}};
+        for (int[] shape : shapes) {
+            simd.convForward(big, nanX, bigW, null, bigY);
+            ConvGeom g = geom(shape);
+            float[] x = Tensor.uniform(1, -1, 1, g.n() * g.c() * g.h() * g.w()).data;
+            float[] w = Tensor.uniform(2, -1, 1, g.k() * g.c() * g.r() * g.s()).data;
+            float[] yRef = new float[g.n() * g.k() * g.oh() * g.ow()], y = nans(yRef.length);
+            ref.convForward(g, x, w, null, yRef);
+            simd.convForward(g, x, w, null, y);
+            assertClose(g.h() + "x" + g.w() + " after a NaN input", yRef, y);
+        }
+    }
+
     private void sameBitsAloneAndInABatch(int threads, int h, int wd, int k) {
         sameBitsAloneAndInABatch(threads, 37, h, wd, k);
     }
 
     private void sameBitsAloneAndInABatch(int threads, int c, int h, int wd, int k) {
+        sameBitsAloneAndInABatch(threads, c, h, wd, k, 1);
+    }
+
+    /** A 3x3 convolution with pad 1 and the given stride. */
+    private void sameBitsAloneAndInABatch(int threads, int c, int h, int wd, int k, int stride) {
         Kernels simd = SimdKernels.create(threads);
-        ConvGeom one = geom(new int[] {1, c, h, wd, k, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1});
-        ConvGeom five = geom(new int[] {5, c, h, wd, k, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1});
-        int xn = c * h * wd, yn = k * h * wd;
+        ConvGeom one = geom(new int[] {1, c, h, wd, k, 3, 3, stride, stride, 1, 1, 1, 1, 1, 1, 1});
+        ConvGeom five = geom(new int[] {5, c, h, wd, k, 3, 3, stride, stride, 1, 1, 1, 1, 1, 1, 1});
+        int xn = c * h * wd, yn = k * one.oh() * one.ow();
         float[] x5 = Tensor.uniform(21, -1, 1, 5 * xn).data, w = Tensor.uniform(22, -1, 1, k * c * 9).data;
         float[] b = Tensor.uniform(23, -1, 1, k).data, scale = Tensor.uniform(24, -2, 2, k).data;
         float[] shift = Tensor.uniform(25, -1, 1, k).data, res5 = Tensor.uniform(26, -1, 1, 5 * yn).data;
