@@ -241,8 +241,10 @@ public final class SimdKernels implements Kernels {
         boolean few = units * nPanels <= FEW_PANELS;
         // A = w_g (kg, depth): packed once per call when it meets enough B panels, else read in place.
         boolean pack = (long) g.n() * nPanels >= PACK_A_MIN_PANELS;
-        boolean phased = Im2col.phased(g), inPlace = IN_PLACE && !few && pack && Im2col.readsInPlace(g);
-        Im2col.Phases f = inPlace ? Im2col.Phases.of(g) : null;
+        boolean phased = Im2col.phased(g);
+        Im2col.Phases f = IN_PLACE && !few && pack && Im2col.readsInPlace(g) ? Im2col.Phases.of(g) : null;
+        // the padded planes are a few percent larger than x: past an int's range, the packed path
+        boolean inPlace = f != null && (long) g.n() * g.c() * 4 * f.size() <= Integer.MAX_VALUE - VL;
         int chanFloats = inPlace ? 4 * f.size() : phased ? Im2col.phaseFloats(g) : hw;
         float[] src = inPlace ? splitPhasesPadded(g, f, x) : phased ? splitPhases(g, x) : x;
         int[] offs = inPlace ? (tapOffsets = tapOffsets.length >= depth ? tapOffsets : new int[depth]) : null;
