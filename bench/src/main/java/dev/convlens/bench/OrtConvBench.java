@@ -80,7 +80,12 @@ public class OrtConvBench {
         Graph graph = new Graph(List.of(new Node(layer, new Layers.Conv(conv), List.of("x", "w", "b"), List.of("y"))),
                 Map.of("w", w, "b", b), List.of("x"), List.of("y"));
         file = Files.createTempFile("convlens-" + layer + "-", ".onnx");
-        OnnxExporter.write(graph, file, Map.of("x", new int[] {g.n(), g.c(), g.h(), g.w()}, "y", new int[] {g.n(), g.k(), g.oh(), g.ow()}));
+        try {
+            OnnxExporter.write(graph, file, Map.of("x", new int[] {g.n(), g.c(), g.h(), g.w()}, "y", new int[] {g.n(), g.k(), g.oh(), g.ow()}));
+        } catch (RuntimeException e) {
+            Files.deleteIfExists(file);                  // no tear-down runs after a failed setup
+            throw e;
+        }
         env = OrtEnvironment.getEnvironment();
         try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
             o.setIntraOpNumThreads(threads);
