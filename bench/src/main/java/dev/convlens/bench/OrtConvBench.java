@@ -35,7 +35,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * The peer of {@link ConvBench}'s forward: ONNX Runtime running one Conv node of the same shape, with
  * the same weights, bias and input (ConvBench's seeds), on {@code threads} intra-op threads (sequential
  * execution, all graph optimizations: as {@link NetworkBench} sets it up). The model is written by
- * {@link OnnxExporter} into a temporary file when the trial starts; ONNX Runtime packs the weights
+ * {@link OnnxExporter} into a temporary file when the trial starts (deleted once the session has read it); ONNX Runtime packs the weights
  * once then, when the session is made, so the score is the convolution alone. {@link BenchMain} puts
  * the two in one table with their ratio.
  *
@@ -66,7 +66,6 @@ public class OrtConvBench {
     private OrtEnvironment env;
     private OrtSession session;
     private OnnxTensor x;
-    private Path file;
 
     @Setup
     public void setup() throws OrtException, IOException {
@@ -79,29 +78,25 @@ public class OrtConvBench {
                 g.dilH(), g.dilW(), g.groups());
         Graph graph = new Graph(List.of(new Node(layer, new Layers.Conv(conv), List.of("x", "w", "b"), List.of("y"))),
                 Map.of("w", w, "b", b), List.of("x"), List.of("y"));
-        file = Files.createTempFile("convlens-" + layer + "-", ".onnx");
-        try {
-            OnnxExporter.write(graph, file, Map.of("x", new int[] {g.n(), g.c(), g.h(), g.w()}, "y", new int[] {g.n(), g.k(), g.oh(), g.ow()}));
-        } catch (RuntimeException e) {
-            Files.deleteIfExists(file);                  // no tear-down runs after a failed setup
-            throw e;
-        }
+        Path file = Files.createTempFile("convlens-" + layer + "-", ".onnx");
         env = OrtEnvironment.getEnvironment();
         try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
+            OnnxExporter.write(graph, file, Map.of("x", new int[] {g.n(), g.c(), g.h(), g.w()}, "y", new int[] {g.n(), g.k(), g.oh(), g.ow()}));
             o.setIntraOpNumThreads(threads);
             o.setInterOpNumThreads(1);
             o.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
             o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
             session = env.createSession(file.toString(), o);
+        } finally {
+            Files.deleteIfExists(file);                  // the session holds the model; and no tear-down runs after a failed setup
         }
         x = OnnxTensor.createTensor(env, FloatBuffer.wrap(x0.data), new long[] {g.n(), g.c(), g.h(), g.w()});
     }
 
     @TearDown
-    public void close() throws OrtException, IOException {
+    public void close() throws OrtException {
         x.close();
         session.close();
-        Files.deleteIfExists(file);
     }
 
     /** The convolution; its output stays in ONNX Runtime's memory (copying it out would add to the time). */
