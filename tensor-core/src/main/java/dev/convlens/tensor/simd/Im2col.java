@@ -178,43 +178,23 @@ final class Im2col {
         return g.strideH() == 2 && g.strideW() == 2 && g.ow() == (g.w() + 1) / 2 && g.r() * g.s() > 1;
     }
 
-    /** Floats of one channel's four phase planes, each {@code ceil(h/2) x ceil(w/2)}. */
+    /** Floats of one channel's four phase planes, each {@code ceil(h/2) x ceil(w/2)} ({@link Phases#unpadded}). */
     static int phaseFloats(ConvGeom g) {
-        return 4 * ((g.h() + 1) / 2) * ((g.w() + 1) / 2);
+        return 4 * Phases.unpadded(g).size();
     }
 
     /**
-     * The phase planes of input planes {@code [pl0, pl1)} (image-major: plane {@code img*c + ch}):
-     * plane pl at {@code x[pl*h*w ..)} becomes {@code dst[pl*phaseFloats + (2a+b)*H2*W2 + i*W2 + j] = x[2i+a][2j+b]},
-     * {@code H2 = ceil(h/2)}, {@code W2 = ceil(w/2)}, 0 past an odd edge. A row splits into its even
-     * and odd columns with vector shuffles.
-     */
-    static void splitPhases(ConvGeom g, float[] x, int pl0, int pl1, float[] dst) {
-        int h = g.h(), w = g.w(), h2 = (h + 1) / 2, w2 = (w + 1) / 2, size = h2 * w2;
-        for (int pl = pl0; pl < pl1; pl++) {
-            int d = pl * 4 * size;
-            for (int iy = 0; iy < h; iy++) {
-                int at = d + (iy & 1) * 2 * size + (iy >> 1) * w2, row = pl * h * w + iy * w;
-                Elementwise.splitEvenOdd(x, row, w / 2, dst, at, dst, at + size);
-                if ((w & 1) != 0) {                           // the last even column; its odd partner is past the edge
-                    dst[at + w2 - 1] = x[row + w - 1];
-                    dst[at + size + w2 - 1] = 0f;
-                }
-            }
-            if ((h & 1) != 0) {                               // odd rows: the last is past the edge
-                Gemm.zero(dst, d + 2 * size + (h2 - 1) * w2, w2);
-                Gemm.zero(dst, d + 3 * size + (h2 - 1) * w2, w2);
-            }
-        }
-    }
-
-    /**
-     * The phase planes of {@link #phased} with zero borders, so that every tap of every output pixel reads
-     * inside them: {@code top} rows and {@code left} columns before the plane's {@code ceil(h/2) x
-     * ceil(w/2)}, {@code rows x cols} in all. The forward reads its B panels there in place
-     * ({@link #readsInPlace}) instead of packing them.
+     * The layout of {@link #phased}'s phase planes, {@code P_ab[i][j] = x[2i+a][2j+b]}, each
+     * {@code ceil(h/2) x ceil(w/2)} ({@code 0} past an odd edge) after {@code top} rows and {@code left}
+     * columns of zeros, {@code rows x cols} in all. {@link #unpadded}: for im2col, which handles the borders
+     * itself ({@link #shiftedPanel}); {@link #of}: borders wide enough that every tap of every output pixel
+     * reads inside them, for the forward that reads its B panels there in place ({@link #readsInPlace}).
      */
     record Phases(int top, int left, int rows, int cols) {
+        static Phases unpadded(ConvGeom g) {
+            return new Phases(0, 0, (g.h() + 1) / 2, (g.w() + 1) / 2);
+        }
+
         static Phases of(ConvGeom g) {
             int top = -(-g.padTop() >> 1), left = -(-g.padLeft() >> 1);   // >> 1 rounds down: the most negative shift
             int rows = top + Math.max((g.h() + 1) / 2, g.oh() + ((g.r() - 1 - g.padTop()) >> 1));
@@ -238,18 +218,20 @@ final class Im2col {
     }
 
     /**
-     * {@link #splitPhases} into the padded layout of {@link Phases}: input plane pl's four phase planes at
-     * {@code dst[pl*4*size ..)}, {@code P_ab[i][j]} at {@code (2a+b)*size + (top+i)*cols + left+j}, the
-     * borders zero (written each call: the buffer is shared).
+     * The phase planes of input planes {@code [pl0, pl1)} (image-major: plane {@code img*c + ch}) in the
+     * layout {@code f}: plane pl's four at {@code dst[pl*4*size ..)}, {@code P_ab[i][j]} at
+     * {@code (2a+b)*size + (top+i)*cols + left+j}, the borders and what lies past an odd edge zero (written
+     * each call: the buffer is shared). A row splits into its even and odd columns with vector shuffles.
      */
-    static void splitPhasesPadded(ConvGeom g, Phases f, float[] x, int pl0, int pl1, float[] dst) {
+    static void splitPhases(ConvGeom g, Phases f, float[] x, int pl0, int pl1, float[] dst) {
         int h = g.h(), w = g.w(), h2 = (h + 1) / 2, w2 = (w + 1) / 2, size = f.size(), cols = f.cols();
+        boolean sides = cols > w2;                                                   // columns left or right of the plane
         for (int pl = pl0; pl < pl1; pl++) {
             int d = pl * 4 * size;
             for (int ph = 0; ph < 4; ph++) {
                 int at = d + ph * size;
                 Gemm.zero(dst, at, f.top() * cols);                                  // the top rows
-                for (int i = f.top(); i < f.top() + h2; i++) {                       // each row's borders
+                for (int i = f.top(); i < f.top() + h2 && sides; i++) {              // each row's borders
                     Gemm.zero(dst, at + i * cols, f.left());
                     Gemm.zero(dst, at + i * cols + f.left() + w2, cols - f.left() - w2);
                 }

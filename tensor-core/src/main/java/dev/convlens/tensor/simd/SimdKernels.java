@@ -103,15 +103,14 @@ public final class SimdKernels implements Kernels {
     private float[] flippedW = new float[0];              // backward-data as a forward: w~ (c, kg, r, s), flipped
     private float[] packedB = new float[0];               // forward with few panels: col(x) (units, nPanels, cg*r*s*NR + VL)
     private float[] winoU = new float[0];                 // Winograd: the transformed weights U (see forwardWinograd)
-    private float[] paddedX = new float[0];               // stride 2, read in place: the input's padded phase planes (n, c, 4, Im2col.Phases)
-    private int[] tapOffsets = new int[0];                // ... and where each im2col row starts in them (Im2col.tapOffsets)
-    private float[] phasedX = new float[0];               // stride 2: the input's phase planes (n, c, 4, ceil(h/2), ceil(w/2))
+    private float[] phasedX = new float[0];               // stride 2: the input's phase planes (n, c, 4, Im2col.Phases: unpadded, or padded to be read in place)
+    private int[] tapOffsets = new int[0];                // ... read in place: where each im2col row starts in them (Im2col.tapOffsets)
     private float[] phasedDx = new float[0];              // stride-2 backward-data of the stem: dx's phase planes, padded (Im2col.paddedPhaseFloats per channel)
     private float[] partialDw = new float[0];             // backward-weights split over the sum: runs 1.. (runs-1, kg, depth)
     private float[] tapSums = new float[0];               // backwardWeightsShifted: each run's dw by tap (runs, r*s, ceil(k/MR)*MR, ceil(c/NR)*NR); backwardWeightsRowTaps: (runs, c*r*sp*MR, ceil(k/NR)*NR)
-    /** Winograd F(2x2, 3x3) for the 3x3 stride-1 convolutions it applies to; -Dconvlens.winograd=false turns it off (A/B timing). */
     /** {@code -Dconvlens.inPlace=false}: the forward packs B from the phase planes even where it could read them in place (A/B runs, tests). */
     static final boolean IN_PLACE = !"false".equals(System.getProperty("convlens.inPlace"));
+    /** Winograd F(2x2, 3x3) for the 3x3 stride-1 convolutions it applies to; -Dconvlens.winograd=false turns it off (A/B timing). */
     static final boolean WINOGRAD = !"false".equals(System.getProperty("convlens.winograd"));
     /** Floats of V (and of M) per chunk of tile rows in forwardWinograd: 0.5 MiB each, kept in L2 (tests lower it). */
     static int winoChunkFloats = 128 << 10;
@@ -241,12 +240,12 @@ public final class SimdKernels implements Kernels {
         boolean few = units * nPanels <= FEW_PANELS;
         // A = w_g (kg, depth): packed once per call when it meets enough B panels, else read in place.
         boolean pack = (long) g.n() * nPanels >= PACK_A_MIN_PANELS;
-        boolean phased = Im2col.phased(g);
-        Im2col.Phases f = IN_PLACE && !few && pack && Im2col.readsInPlace(g) ? Im2col.Phases.of(g) : null;
+        Im2col.Phases padded = IN_PLACE && !few && pack && Im2col.readsInPlace(g) ? Im2col.Phases.of(g) : null;
         // the padded planes are a few percent larger than x: past an int's range, the packed path
-        boolean inPlace = f != null && (long) g.n() * g.c() * 4 * f.size() <= Integer.MAX_VALUE - VL;
-        int chanFloats = inPlace ? 4 * f.size() : phased ? Im2col.phaseFloats(g) : hw;
-        float[] src = inPlace ? splitPhasesPadded(g, f, x) : phased ? splitPhases(g, x) : x;
+        boolean inPlace = padded != null && (long) g.n() * g.c() * 4 * padded.size() <= Integer.MAX_VALUE - VL;
+        Im2col.Phases f = inPlace ? padded : Im2col.phased(g) ? Im2col.Phases.unpadded(g) : null;
+        int chanFloats = f != null ? 4 * f.size() : hw;
+        float[] src = f != null ? splitPhases(g, f, x) : x;
         int[] offs = inPlace ? (tapOffsets = tapOffsets.length >= depth ? tapOffsets : new int[depth]) : null;
         if (inPlace) Im2col.tapOffsets(g, f, offs);
         if (few) {                                        // reads the weights in place: nothing to pack
@@ -345,19 +344,11 @@ public final class SimdKernels implements Kernels {
         });
     }
 
-    /** x split into padded phase planes (Im2col.splitPhasesPadded) in the workspace paddedX, the planes shared out over the threads. */
-    private float[] splitPhasesPadded(ConvGeom g, Im2col.Phases f, float[] x) {
+    /** x split into its phase planes in layout f (Im2col.splitPhases) in the workspace phasedX, the planes shared out over the threads. */
+    private float[] splitPhases(ConvGeom g, Im2col.Phases f, float[] x) {
         int planes = g.n() * g.c(), tasks = Math.min(planes, TASKS_PER_THREAD * threads);
-        float[] dst = paddedX = Workspace.grow(paddedX, planes * 4 * f.size());
-        parallelFor(tasks, (t, ws) -> Im2col.splitPhasesPadded(g, f, x, t * planes / tasks, (t + 1) * planes / tasks, dst));
-        return dst;
-    }
-
-    /** x split into its phase planes (Im2col.splitPhases) in the workspace phasedX, the planes shared out over the threads. */
-    private float[] splitPhases(ConvGeom g, float[] x) {
-        int planes = g.n() * g.c(), tasks = Math.min(planes, TASKS_PER_THREAD * threads);
-        float[] dst = phasedX = Workspace.grow(phasedX, planes * Im2col.phaseFloats(g));
-        parallelFor(tasks, (t, ws) -> Im2col.splitPhases(g, x, t * planes / tasks, (t + 1) * planes / tasks, dst));
+        float[] dst = phasedX = Workspace.grow(phasedX, planes * 4 * f.size());
+        parallelFor(tasks, (t, ws) -> Im2col.splitPhases(g, f, x, t * planes / tasks, (t + 1) * planes / tasks, dst));
         return dst;
     }
 
