@@ -75,6 +75,27 @@ final class Elementwise {
     }
 
     /**
+     * {@code dst[d + j*stride + q] = src[from + 4q + j]} for j = 0..3 and q in [0, groups), groups a
+     * multiple of VL: four vectors of src at a time split into even and odd columns, and each of
+     * those again (the shuffles of {@link #splitEvenOdd}, with no store between the two levels).
+     */
+    static void splitFour(float[] src, int from, int groups, float[] dst, int d, int stride) {
+        for (int q = 0; q < groups; q += VL) {
+            int at = from + 4 * q;
+            FloatVector a = FloatVector.fromArray(S, src, at), b = FloatVector.fromArray(S, src, at + VL);
+            FloatVector c = FloatVector.fromArray(S, src, at + 2 * VL), e = FloatVector.fromArray(S, src, at + 3 * VL);
+            FloatVector even1 = a.rearrange(EVEN_LO).blend(b.rearrange(EVEN_HI), HIGH_HALF);   // columns 0, 2 mod 4
+            FloatVector odd1 = a.rearrange(ODD_LO).blend(b.rearrange(ODD_HI), HIGH_HALF);      // 1, 3
+            FloatVector even2 = c.rearrange(EVEN_LO).blend(e.rearrange(EVEN_HI), HIGH_HALF);
+            FloatVector odd2 = c.rearrange(ODD_LO).blend(e.rearrange(ODD_HI), HIGH_HALF);
+            even1.rearrange(EVEN_LO).blend(even2.rearrange(EVEN_HI), HIGH_HALF).intoArray(dst, d + q);
+            odd1.rearrange(EVEN_LO).blend(odd2.rearrange(EVEN_HI), HIGH_HALF).intoArray(dst, d + stride + q);
+            even1.rearrange(ODD_LO).blend(even2.rearrange(ODD_HI), HIGH_HALF).intoArray(dst, d + 2 * stride + q);
+            odd1.rearrange(ODD_LO).blend(odd2.rearrange(ODD_HI), HIGH_HALF).intoArray(dst, d + 3 * stride + q);
+        }
+    }
+
+    /**
      * Interleaving two vectors a, b into (a0 b0 a1 b1 ...): lane l of the low result takes lane l/2
      * (INTERLEAVE_LO) of a, or of b on the odd lanes (ODD_LANES); the high result lane VL/2 + l/2
      * (INTERLEAVE_HI). One-vector shuffles and a blend, the forms C2 compiles to single instructions.

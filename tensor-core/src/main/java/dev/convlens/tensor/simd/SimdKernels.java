@@ -167,6 +167,7 @@ public final class SimdKernels implements Kernels {
         float[] winoV = new float[0], winoM = new float[0]; // Winograd: a chunk's V and M
         final Pooling.Rows pool = new Pooling.Rows();     // max pooling: input rows split into even and odd columns
         Winograd.Scratch wino;                            // Winograd transforms' rows, for tiles per row winoTw
+        Winograd4.Scratch wino4;                          // F(4x4, 3x3): transforms' rows and tile-major copies
         int winoTw = -1;
 
         /** Rows for at least tw tiles (larger ones serve: the transforms read only up to tw). */
@@ -176,6 +177,12 @@ public final class SimdKernels implements Kernels {
                 winoTw = tw;
             }
             return wino;
+        }
+
+        /** F(4x4, 3x3)'s buffers for chunks of at least {@code tiles} tiles in rows of at least tw (larger ones serve). */
+        Winograd4.Scratch wino4(int tw, int tiles) {
+            if (wino4 == null || !wino4.fits(tw, tiles)) wino4 = new Winograd4.Scratch(tw, tiles);
+            return wino4;
         }
 
         static float[] grow(float[] buf, int n) {
@@ -380,28 +387,102 @@ public final class SimdKernels implements Kernels {
             int vStride = nPanels * c * NR + WINO_SKEW, mStride = k * ldm + WINO_SKEW;
             float[] v = ws.winoV = Workspace.grow(ws.winoV, 16 * vStride);
             float[] m = ws.winoM = Workspace.grow(ws.winoM, 16 * mStride + VL);
-            if (tiles % NR != 0) {                         // the last panel's columns past the tiles: zero
-                for (int xi = 0; xi < 16; xi++)
-                    for (int ci = 0; ci < c; ci++) {
-                        int at = xi * vStride + (nPanels - 1) * c * NR + ci * NR;
-                        java.util.Arrays.fill(v, at + tiles % NR, at + NR, 0f);
-                    }
-            }
+            if (tiles % NR != 0) winoZeroTail(16, c, nPanels, vStride, tiles % NR, v);   // the last panel's columns past the tiles
             Winograd.Scratch scratch = ws.wino(tw);
             for (int ci = 0; ci < c; ci++) Winograd.transformInput(g, x, img, ci, ty0, ty1, v, vStride, scratch);
-            for (int xi = 0; xi < 16; xi++) {
-                for (int pc = 0; pc < c; pc += kcb) {
-                    int kc = Math.min(kcb, c - pc);
-                    float beta = pc == 0 ? 0f : 1f;
-                    for (int jp = 0; jp < nPanels; jp++) {   // whole panels: M's rows are nPanels*NR long, V's columns past the tiles 0
-                        Gemm.panelColumn(k, NR, kc, u, xi * uStride + pc * MR, 1, MR, c * MR,
-                                v, xi * vStride + jp * c * NR + pc * NR, m, xi * mStride + jp * NR, ldm, 1f, beta,
-                                null, 0, ws.tile, ws.aTail, null);
-                    }
-                }
-            }
+            winoProducts(16, c, k, kcb, nPanels, u, uStride, v, vStride, m, mStride, ldm, ws);
             for (int kk = 0; kk < k; kk++) Winograd.transformOutput(g, m, mStride, ldm, img, kk, ty0, ty1, b, ep, y, scratch.lanes);
         });
+    }
+
+    /**
+     * A 3x3 stride-1 backward-data as Winograd F(4x4, 3x3) ({@link Winograd4}): g the forward form
+     * of it ({@link #backwardDataAsForward}), dy its input, w the unflipped weights it differentiates
+     * ({@link Winograd4#transformWeights} reads each filter transposed and reversed), dx its output.
+     * The weights transformed into U (packed A panels, one set per ξ, shared), then the batch's tiles
+     * in chunks of whole column panels (a chunk may span images), each chunk a task that runs all of
+     * it on its own buffers: the input tiles into V (packed B panels: written straight in the layout
+     * the micro-kernel reads), the 36 products {@code M_ξ = U_ξ V_ξ}, and the output transform. A
+     * chunk's V and M (at most winoChunkFloats each, or one panel) stay in L2 from the transform that
+     * writes them to the one that reads them.
+     */
+    private void backwardDataWinograd4(ConvGeom g, float[] dy, float[] w, float[] dx) {
+        int c = g.c(), k = g.k(), tw = Winograd4.tilesW(g), xis = Winograd4.XI;
+        // each ξ's region is padded by 64 bytes: 36 regions a multiple of 4 KiB apart would share L1 sets
+        int mPanels = ceilDiv(k, MR), uStride = mPanels * MR * c + WINO_SKEW;
+        float[] u = winoU = Workspace.grow(winoU, xis * uStride);
+        int wTasks = splits(1, mPanels);
+        parallelFor(wTasks, (t, ws) -> Winograd4.transformWeights(g, w, t * mPanels / wTasks, (t + 1) * mPanels / wTasks, u, uStride));
+        int total = g.n() * Winograd4.tilesH(g) * tw;
+        int chunk = NR * winoPanels(ceilDiv(total, NR), Math.max(1, winoChunkFloats / (xis * Math.max(c, k) * NR)));
+        int chunks = ceilDiv(total, chunk), kcb = blockDepth(c);
+        parallelFor(chunks, (task, ws) -> {
+            int t0 = task * chunk, t1 = Math.min(total, t0 + chunk);
+            int tiles = t1 - t0, nPanels = ceilDiv(tiles, NR), ldm = nPanels * NR;
+            int vStride = nPanels * c * NR + WINO_SKEW, mStride = k * ldm + WINO_SKEW;
+            float[] v = ws.winoV = Workspace.grow(ws.winoV, xis * vStride);
+            float[] m = ws.winoM = Workspace.grow(ws.winoM, xis * mStride + VL);
+            int filled = ceilDiv(tiles, VL) * VL;
+            if (filled % NR != 0) winoZeroTail(xis, c, nPanels, vStride, filled % NR, v);   // ... past the transformed vectors
+            Winograd4.Scratch scratch = ws.wino4(tw, chunk);
+            for (int ci = 0; ci < c; ci++) Winograd4.transformInput(g, dy, ci, t0, t1, v, vStride, scratch);
+            winoProducts(xis, c, k, kcb, nPanels, u, uStride, v, vStride, m, mStride, ldm, ws);
+            for (int kk = 0; kk < k; kk++) Winograd4.transformOutput(g, m, mStride, ldm, kk, t0, t1, dx, scratch);
+        });
+    }
+
+    /**
+     * A Winograd chunk's products {@code M_ξ (k, nPanels*NR) = U_ξ (k, c) V_ξ (c, nPanels*NR)} for its
+     * {@code xis} positions ξ, over the K blocks of c in order (each adding into M after the first),
+     * whole panels: M's rows are nPanels*NR long, V's columns past the tiles hold zeros or values no
+     * output reads.
+     */
+    private static void winoProducts(int xis, int c, int k, int kcb, int nPanels, float[] u, int uStride, float[] v, int vStride,
+                                     float[] m, int mStride, int ldm, Workspace ws) {
+        for (int xi = 0; xi < xis; xi++)
+            for (int pc = 0; pc < c; pc += kcb) {
+                int kc = Math.min(kcb, c - pc);
+                float beta = pc == 0 ? 0f : 1f;
+                for (int jp = 0; jp < nPanels; jp++)
+                    Gemm.panelColumn(k, NR, kc, u, xi * uStride + pc * MR, 1, MR, c * MR,
+                            v, xi * vStride + jp * c * NR + pc * NR, m, xi * mStride + jp * NR, ldm, 1f, beta,
+                            null, 0, ws.tile, ws.aTail, null);
+            }
+    }
+
+    /** Zeros columns {@code from..NR-1} of the last of nPanels B panels of V, each of its {@code xis} positions and c rows. */
+    private static void winoZeroTail(int xis, int c, int nPanels, int vStride, int from, float[] v) {
+        for (int xi = 0; xi < xis; xi++)
+            for (int ci = 0; ci < c; ci++) {
+                int at = xi * vStride + (nPanels - 1) * c * NR + ci * NR;
+                java.util.Arrays.fill(v, at + from, at + NR, 0f);
+            }
+    }
+
+    /**
+     * Column panels per Winograd chunk, at most {@code maxPanels}: the count whose chunks, handed to
+     * the threads in order as the crew does (each to the least loaded thread), finish first, a chunk
+     * costing its panels plus a quarter (its own pass over U and its setup).
+     */
+    private int winoPanels(int panels, int maxPanels) {
+        int best = maxPanels;
+        double bestSpan = Double.MAX_VALUE;
+        double[] load = new double[threads];
+        for (int per = maxPanels; per >= 1; per--) {
+            java.util.Arrays.fill(load, 0);
+            for (int p = 0; p < panels; p += per) {
+                int min = 0;
+                for (int t = 1; t < threads; t++) if (load[t] < load[min]) min = t;
+                load[min] += Math.min(per, panels - p) + 0.25;
+            }
+            double span = 0;
+            for (double l : load) span = Math.max(span, l);
+            if (span < bestSpan - 1e-9) {
+                bestSpan = span;
+                best = per;
+            }
+        }
+        return best;
     }
 
     /**
@@ -592,15 +673,20 @@ public final class SimdKernels implements Kernels {
      *   pads (R-1-padTop, S-1-padLeft, R-1-padBottom, S-1-padRight), output (h, w)
      * </pre>
      * So it runs on the forward's packed im2col panels and tiles (and writes each dx element once)
-     * instead of a column panel per pixel block added back into dx by col2im. Where the forward is
-     * Winograd (layer1 and layer2), its weight transform reads w~ out of w directly, so w is not
-     * flipped into a copy first (layer2's backward-data on 2 threads 0.87-0.91 -> 0.81-0.85 ms, ad hoc;
-     * the same bits).
+     * instead of a column panel per pixel block added back into dx by col2im. As Winograd, F(4x4, 3x3)
+     * ({@link Winograd4}: ResNet-18's layer1 and layer2, and layer3 and AlexNet's conv3-5 in a large
+     * enough batch) where it applies, else F(2x2, 3x3) where that does (fewer channels); either weight
+     * transform reads w~ out of w directly, so w is not flipped into a copy first (layer2's
+     * backward-data on 2 threads 0.87-0.91 -> 0.81-0.85 ms, ad hoc; the same bits).
      */
     private void backwardDataAsForward(ConvGeom g, float[] dy, float[] w, float[] dx) {
         int groups = g.groups(), kg = g.kg(), cg = g.cg(), r = g.r(), s = g.s(), rs = r * s;
         ConvGeom t = ConvGeom.of("convBackwardData", g.n(), g.k(), g.oh(), g.ow(), g.c(), kg, r, s, 1, 1,
                 r - 1 - g.padTop(), s - 1 - g.padLeft(), r - 1 - g.padBottom(), s - 1 - g.padRight(), 1, 1, groups);
+        if (WINOGRAD && Winograd4.applies(t)) {           // F(4x4, 3x3) here only: see Winograd4's accuracy
+            backwardDataWinograd4(t, dy, w, dx);
+            return;
+        }
         if (WINOGRAD && Winograd.applies(t)) {            // U is made from w itself, its taps read reversed: no flipped copy
             forwardWinograd(t, dy, w, true, null, null, dx);
             return;

@@ -6,7 +6,9 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Winograd's minimal filtering F(2x2, 3x3) for 3x3 stride-1 convolutions (Lavin and Gray, "Fast
- * Algorithms for Convolutional Neural Networks", 2016): each 2x2 block of outputs of one channel
+ * Algorithms for Convolutional Neural Networks", 2016), the forwards' (a backward-data runs
+ * {@link Winograd4}'s F(4x4, 3x3) where that applies: faster, and accurate enough there but not in a
+ * forward, see its Javadoc): each 2x2 block of outputs of one channel
  * pair comes from a 4x4 input tile d and the 3x3 filter g as
  * <pre>
  *   Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A

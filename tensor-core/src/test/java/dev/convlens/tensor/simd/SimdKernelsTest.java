@@ -50,20 +50,20 @@ class SimdKernelsTest {
                 {2, 7, 15, 20, 9, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1},   // 1x1 over 300 pixels: packed weights
                 {1, 117, 5, 5, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},   // depth 1053: 33 dw column panels, two chunks
                 {2, 4, 11, 13, 5, 3, 2, 3, 3, 1, 2, 0, 1, 1, 1, 1},   // stride 3, 3x2 kernel, pads cut by the stride
-                {2, 37, 23, 21, 41, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, // Winograd: 132 tiles per image, odd output sizes, K % MR != 0
+                {2, 37, 23, 21, 41, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, // Winograd: 132 tiles per image, odd output sizes, K % MR != 0; backward-data F(4x4, 3x3): 36 tiles
                 {1, 300, 30, 30, 9, 3, 3, 1, 1, 0, 2, 1, 0, 1, 1, 1}, // Winograd: C in two K blocks, asymmetric pads
                 {1, 2, 23, 19, 6, 5, 5, 2, 2, 2, 1, 2, 3, 1, 1, 1},   // backward-data in 6 strips of 2 output rows (2 channels)
                 {1, 3, 21, 21, 4, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 1},   // the same, dilation 2
-                {2, 17, 38, 13, 270, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, // Winograd on a tall narrow map: 133 tiles, rows of 7 padded to 16, K 270
+                {2, 17, 38, 13, 270, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, // Winograd on a tall narrow map: 133 tiles, rows of 7 padded to 16, K 270; backward-data F(4x4, 3x3), C in two K blocks
                 {1, 300, 38, 13, 9, 3, 3, 1, 1, 0, 1, 2, 1, 1, 1, 1}, // Winograd on a tall narrow map, C in two K blocks, asymmetric pads
                 {2, 6, 40, 37, 5, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1},   // 5x5 pad 2 (AlexNet's conv2): rows longer than a panel, two border columns each side
-                {1, 40, 7, 7, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},   // layer4-like 7x7: a panel spans five output rows, depth 360 in two K blocks
+                {1, 40, 7, 7, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},   // layer4-like 7x7: a panel spans five output rows, depth 360 in two K blocks; backward-data F(4x4, 3x3) by the call's rule (4 tiles)
                 {2, 5, 16, 22, 7, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1},   // stride 2 over even sizes (phase planes), 176 pixels
                 {1, 40, 14, 14, 33, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1}, // layer4.0-like: phase planes, two panels (few-panels path)
                 {3, 4, 20, 20, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},   // 6 K blocks of backward-weights over 4 runs (2 threads: split sum)
                 {1, 3, 130, 129, 5, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1}, // conv1-like over 65-pixel rows: col2im into dx's phase planes, strips, odd width
                 {2, 9, 128, 134, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1}, // the same, 3x3 pad 1, no strips (18 channel pairs), 4 ragged panels per row
-                {3, 40, 7, 7, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},   // 7x7 maps in a batch: forward panels across images; backward-weights' K block over 3 images (1 thread)
+                {3, 40, 7, 7, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},   // 7x7 maps in a batch: forward panels across images; backward-weights' K block over 3 images (1 thread); backward-data F(4x4, 3x3), a chunk across images
                 {3, 232, 5, 6, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},   // 30 pixels, depth 2088: backward-weights' K block over 3 images on 2 threads too
                 {3, 40, 9, 9, 9, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1},    // stride 2, 25 pixels: backward-weights' runs (row) across images
                 {2, 3, 67, 61, 5, 11, 11, 4, 4, 2, 2, 2, 2, 1, 1, 1}, // 11x11 stride 4 pad 2 (AlexNet's conv1): output rows of 14, shorter than a vector
@@ -72,7 +72,7 @@ class SimdKernelsTest {
                 {2, 33, 21, 40, 9, 5, 3, 1, 1, 2, 1, 2, 1, 1, 1, 1},   // the same, a 5x3 kernel: rows of 42 cells (a whole block of 16 pixels, then one overlapping it)
                 {3, 3, 70, 75, 37, 7, 7, 2, 2, 3, 2, 3, 4, 1, 1, 1},  // backward-weights with a row's taps in the lanes (conv1-like): 3 images in 2 or 3 runs, 2 k blocks (the second of 5), asymmetric pads
                 {2, 3, 150, 140, 9, 11, 11, 4, 4, 2, 2, 2, 1, 1, 1, 1}, // the same, 11x11 stride 4 (AlexNet's conv1): two tap panels a row (11 of 16 lanes), rows of 34
-                {2, 3, 24, 30, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},  // 3x3 stride 1 with 3 input channels (VGG's conv1_1): forward direct (too few channels for Winograd), backward-data Winograd (20), backward-weights im2col (too few for shifted grids)
+                {2, 3, 24, 30, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},  // 3x3 stride 1 with 3 input channels (VGG's conv1_1): forward direct (too few channels for Winograd), backward-data Winograd F(2x2, 3x3) (20 channels, under F(4x4)'s 32), backward-weights im2col (too few for shifted grids)
                 {2, 3, 40, 64, 19, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1},  // forward reading B in place from padded phase planes (conv1-like, output rows of 32): panels inside rows, k % MR != 0
                 {1, 5, 33, 31, 9, 3, 3, 2, 2, 1, 0, 1, 2, 1, 1, 1},   // the same over odd sizes, asymmetric pads, rows of 16: every panel across two rows, a last half panel
         };
@@ -165,6 +165,38 @@ class SimdKernelsTest {
         } finally {
             SimdKernels.winoChunkFloats = saved;
         }
+    }
+
+    /**
+     * Backward-data as Winograd F(4x4, 3x3) cuts the batch's tiles into chunks of whole column panels,
+     * across rows of tiles and images (3 images of 36 tiles; chunks of 1, 2 (the default here) and 5
+     * panels): the bits must not depend on where the cuts fall. And an image's bits do not depend on
+     * the images around it while the rule is per image (36 tiles an image; 23x23 maps).
+     */
+    @ParameterizedTest(name = "{0} threads")
+    @org.junit.jupiter.params.provider.ValueSource(ints = {1, 2})
+    void winogradBackwardDataBitsDoNotDependOnTheChunks(int threads) {
+        Kernels simd = SimdKernels.create(threads);
+        ConvGeom g = geom(new int[] {3, 37, 23, 23, 41, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1});
+        int xn = 37 * 23 * 23, yn = 41 * 23 * 23;
+        float[] dy = Tensor.uniform(31, -1, 1, 3 * yn).data, w = Tensor.uniform(32, -1, 1, 41 * 37 * 9).data;
+        float[] dx = nans(3 * xn);
+        simd.convBackwardData(g, dy, w, dx);
+        int saved = SimdKernels.winoChunkFloats;
+        try {
+            for (int panels : new int[] {1, 5}) {
+                SimdKernels.winoChunkFloats = 36 * 41 * 32 * panels;
+                float[] again = nans(3 * xn);
+                simd.convBackwardData(g, dy, w, again);
+                assertTrue(Arrays.equals(dx, again), "backward-data in chunks of " + panels + " panels: other bits");
+            }
+        } finally {
+            SimdKernels.winoChunkFloats = saved;
+        }
+        ConvGeom one = geom(new int[] {1, 37, 23, 23, 41, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1});
+        float[] alone = nans(xn);
+        simd.convBackwardData(one, Arrays.copyOfRange(dy, yn, 2 * yn), w, alone);
+        assertTrue(Arrays.equals(Arrays.copyOfRange(dx, xn, 2 * xn), alone), "the middle image alone: other bits than in the batch");
     }
 
     /**
