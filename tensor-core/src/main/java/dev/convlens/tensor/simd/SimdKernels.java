@@ -465,24 +465,7 @@ public final class SimdKernels implements Kernels {
      * costing its panels plus a quarter (its own pass over U and its setup).
      */
     private int winoPanels(int panels, int maxPanels) {
-        int best = maxPanels;
-        double bestSpan = Double.MAX_VALUE;
-        double[] load = new double[threads];
-        for (int per = maxPanels; per >= 1; per--) {
-            java.util.Arrays.fill(load, 0);
-            for (int p = 0; p < panels; p += per) {
-                int min = 0;
-                for (int t = 1; t < threads; t++) if (load[t] < load[min]) min = t;
-                load[min] += Math.min(per, panels - p) + 0.25;
-            }
-            double span = 0;
-            for (double l : load) span = Math.max(span, l);
-            if (span < bestSpan - 1e-9) {
-                bestSpan = span;
-                best = per;
-            }
-        }
-        return best;
+        return balancedSize(maxPanels, per -> span(ceilDiv(panels, per), i -> Math.min(per, panels - i * per) + 0.25));
     }
 
     /**
@@ -494,25 +477,37 @@ public final class SimdKernels implements Kernels {
      * The rows of a chunk do not change any sum, so the bits do not depend on this choice.
      */
     private int winoRows(int images, int th, int rt, int maxRows) {
-        int best = maxRows;
+        return balancedSize(maxRows, rows -> {
+            int perImage = ceilDiv(th, rows);
+            return span(images * perImage, i -> ceilDiv(Math.min(rows, th - i % perImage * rows) * rt, NR) + 0.25);
+        });
+    }
+
+    /** The size in [1, max] whose chunks finish first ({@code spanOf}), the largest of equals. */
+    private static int balancedSize(int max, java.util.function.IntToDoubleFunction spanOf) {
+        int best = max;
         double bestSpan = Double.MAX_VALUE;
-        double[] load = new double[threads];
-        for (int rows = maxRows; rows >= 1; rows--) {
-            java.util.Arrays.fill(load, 0);
-            for (int img = 0; img < images; img++)
-                for (int ty = 0; ty < th; ty += rows) {
-                    int min = 0;
-                    for (int t = 1; t < threads; t++) if (load[t] < load[min]) min = t;
-                    load[min] += ceilDiv(Math.min(rows, th - ty) * rt, NR) + 0.25;
-                }
-            double span = 0;
-            for (double l : load) span = Math.max(span, l);
+        for (int size = max; size >= 1; size--) {
+            double span = spanOf.applyAsDouble(size);
             if (span < bestSpan - 1e-9) {
                 bestSpan = span;
-                best = rows;
+                best = size;
             }
         }
         return best;
+    }
+
+    /** When the last thread finishes chunks 0..chunks-1 of the given costs, each handed in order to the least loaded thread, as the crew does. */
+    private double span(int chunks, java.util.function.IntToDoubleFunction cost) {
+        double[] load = new double[threads];
+        for (int i = 0; i < chunks; i++) {
+            int min = 0;
+            for (int t = 1; t < threads; t++) if (load[t] < load[min]) min = t;
+            load[min] += cost.applyAsDouble(i);
+        }
+        double span = 0;
+        for (double l : load) span = Math.max(span, l);
+        return span;
     }
 
     /**

@@ -62,10 +62,14 @@ final class Winograd {
      * most 2, at least {@value #MIN_CHANNELS} input channels and {@value #MIN_TILES} tiles per image.
      */
     static boolean applies(ConvGeom g) {
-        return g.groups() == 1 && g.c() >= MIN_CHANNELS && g.r() == 3 && g.s() == 3 && g.strideH() == 1 && g.strideW() == 1
-                && g.dilH() == 1 && g.dilW() == 1 && g.padTop() <= 2 && g.padLeft() <= 2 && g.padBottom() <= 2
-                && g.padRight() <= 2 && g.oh() >= 2 && g.ow() >= 2
-                && tilesH(g) * tilesW(g) >= MIN_TILES;
+        return shapeFits(g) && g.c() >= MIN_CHANNELS && tilesH(g) * tilesW(g) >= MIN_TILES;
+    }
+
+    /** 3x3, stride 1, no dilation, one group, padding at most 2, an output of at least 2x2: what both Winograd variants compute. */
+    static boolean shapeFits(ConvGeom g) {
+        return g.groups() == 1 && g.r() == 3 && g.s() == 3 && g.strideH() == 1 && g.strideW() == 1 && g.dilH() == 1
+                && g.dilW() == 1 && g.padTop() <= 2 && g.padLeft() <= 2 && g.padBottom() <= 2 && g.padRight() <= 2
+                && g.oh() >= 2 && g.ow() >= 2;
     }
 
     static int tilesH(ConvGeom g) {

@@ -91,10 +91,9 @@ final class Winograd4 {
      * or at most {@value #FILTERS_PER_TILE} filters per tile of the call.
      */
     static boolean applies(ConvGeom g) {
-        return g.groups() == 1 && g.c() >= MIN_CHANNELS && g.r() == 3 && g.s() == 3 && g.strideH() == 1
-                && g.strideW() == 1 && g.dilH() == 1 && g.dilW() == 1 && g.padTop() <= 2 && g.padLeft() <= 2
-                && g.padBottom() <= 2 && g.padRight() <= 2 && g.oh() >= 2 && g.ow() >= 2
-                && (tilesH(g) * tilesW(g) >= MIN_TILES || (long) g.c() * g.k() <= (long) FILTERS_PER_TILE * g.n() * tilesH(g) * tilesW(g));
+        int tiles = tilesH(g) * tilesW(g);
+        return Winograd.shapeFits(g) && g.c() >= MIN_CHANNELS
+                && (tiles >= MIN_TILES || (long) g.c() * g.k() <= (long) FILTERS_PER_TILE * g.n() * tiles);
     }
 
     static int tilesH(ConvGeom g) {
