@@ -100,7 +100,7 @@ public final class SimdKernels implements Kernels {
     private final Crew crew;                              // threads-1 daemon workers; null for one thread
     private final Workspace[] workspaces;                 // one per worker; [0] is the caller's
     private float[] packedW = new float[0];               // forward weights (groups, ceil(kg/MR), cg*r*s, MR)
-    private float[] flippedW = new float[0];              // backward-data as a forward: w~ (c, kg, r, s), flipped
+    private float[] flippedW = new float[0];              // backward-data as a forward: w~ (c, kg, r, s), flipped; or its F(4x4, 3x3) transform U (one buffer: a call uses one form)
     private float[] packedB = new float[0];               // forward with few panels: col(x) (units, nPanels, cg*r*s*NR + VL)
     private float[] winoU = new float[0];                 // Winograd: the transformed weights U (see forwardWinograd)
     private float[] phasedX = new float[0];               // stride 2: the input's phase planes (n, c, 4, Im2col.Phases: unpadded, or padded to be read in place)
@@ -410,7 +410,7 @@ public final class SimdKernels implements Kernels {
         int c = g.c(), k = g.k(), tw = Winograd4.tilesW(g), xis = Winograd4.XI;
         // each ξ's region is padded by 64 bytes: 36 regions a multiple of 4 KiB apart would share L1 sets
         int mPanels = ceilDiv(k, MR), uStride = mPanels * MR * c + WINO_SKEW;
-        float[] u = winoU = Workspace.grow(winoU, xis * uStride);
+        float[] u = flippedW = Workspace.grow(flippedW, xis * uStride);   // w~'s buffer: this call flips nothing
         int wTasks = splits(1, mPanels);
         parallelFor(wTasks, (t, ws) -> Winograd4.transformWeights(g, w, t * mPanels / wTasks, (t + 1) * mPanels / wTasks, u, uStride));
         int total = g.n() * Winograd4.tilesH(g) * tw;
