@@ -110,7 +110,7 @@ public final class SimdKernels implements Kernels {
     private float[] tapSums = new float[0];               // backwardWeightsShifted: each run's dw by tap (runs, r*s, ceil(k/MR)*MR, ceil(c/NR)*NR); backwardWeightsRowTaps: (runs, c*r*sp*MR, ceil(k/NR)*NR)
     /** {@code -Dconvlens.inPlace=false}: the forward packs B from the phase planes even where it could read them in place (A/B runs, tests). */
     static final boolean IN_PLACE = !"false".equals(System.getProperty("convlens.inPlace"));
-    /** Winograd F(2x2, 3x3) for the 3x3 stride-1 convolutions it applies to; -Dconvlens.winograd=false turns it off (A/B timing). */
+    /** Winograd (F(2x2, 3x3) forwards, F(4x4, 3x3) backward-data) for the 3x3 stride-1 convolutions it applies to; -Dconvlens.winograd=false turns both off (A/B timing). */
     static final boolean WINOGRAD = !"false".equals(System.getProperty("convlens.winograd"));
     /** Floats of V (and of M) per chunk of tile rows in forwardWinograd: 0.5 MiB each, kept in L2 (tests lower it). */
     static int winoChunkFloats = 128 << 10;
